@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+class ModuleDocFragment:
+    # Options that select and classify users, shared by the modules that read an account.
+    DOCUMENTATION = r"""
+options:
+  source:
+    description:
+      - Where user data comes from.
+      - V(credential_report) generates the IAM credential report and adds a few bulk calls
+        (GetAccountAuthorizationDetails, ListVirtualMFADevices, GetAccountSummary), so the number of
+        API calls grows with pages, not with users. AWS may serve a report up to 4 hours old; users
+        created since are read live. The result says which source was used and when the report was generated.
+      - V(live) asks IAM about each user (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys,
+        GetAccessKeyLastUsed, ListUserTags). Exact at this moment, but five or more calls per user.
+    type: str
+    choices: [credential_report, live]
+    default: credential_report
+  grace_period_days:
+    description:
+      - A user created fewer than this many days ago, who would otherwise be C(non-compliant),
+        is C(grace-period) instead. A user exactly this many days old is no longer in the grace period.
+    type: int
+    default: 7
+  exclude_users:
+    description:
+      - Shell-style globs (for example V(svc-*)) of user names to exempt. Matching users are
+        listed with status C(exempted), unless O(include_users) also matches them.
+    type: list
+    elements: str
+    default: []
+  include_users:
+    description:
+      - Shell-style globs of user names. When set, only the users it matches are considered.
+      - A user matched by both O(include_users) and O(exclude_users) is included, not exempted.
+    type: list
+    elements: str
+    default: []
+  exempt_tag:
+    description:
+      - Users tagged with this key are C(exempted). The tag value is the reason, optionally with
+        V(until=YYYY-MM-DD); after that date the tag no longer exempts.
+      - An C(until) that is not a date is ignored with a warning, so the user is not exempted.
+    type: str
+    default: mfa-exempt
+  max_key_age_days:
+    description:
+      - An active access key older than this many days adds the reason C(key_older_than_max_age).
+        It does not change the status.
+    type: int
+    default: 90
+  unused_credentials_days:
+    description:
+      - A console password or active access key not used for more than this many days (counted
+        from its creation when never used) adds the reason C(unused_credentials). It does not change the status.
+    type: int
+    default: 45
+  require_hardware_mfa:
+    description:
+      - When V(true), a user whose only MFA devices are virtual gets the reason C(virtual_mfa_only).
+        It does not change the status.
+      - With O(source=credential_report), the type of non-virtual devices is inferred. A user with
+        an active MFA and no assigned virtual device has a hardware (or FIDO) device. Use O(source=live)
+        to see every device of a user who has both kinds.
+    type: bool
+    default: false
+"""

@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.awssec.mfa.plugins.module_utils.report import render
+
+
+def mfa_report(facts, output_format="table"):
+    """Render the iam_mfa facts as a report (table, json or csv)."""
+    if not isinstance(facts, dict) or "users" not in facts or "summary" not in facts:
+        raise AnsibleFilterError("mfa_report expects the iam_mfa facts of awssec.mfa.iam_mfa_facts (a dict with users and summary)")
+    try:
+        return render(facts, output_format)
+    except ValueError as e:
+        raise AnsibleFilterError(f"mfa_report: {e}")
+    except (KeyError, TypeError) as e:
+        raise AnsibleFilterError(f"mfa_report: the facts are incomplete or malformed ({e!r})")
+
+
+class FilterModule:
+    def filters(self):
+        return {"mfa_report": mfa_report}

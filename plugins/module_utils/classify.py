@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Classification: a pure function from a user record and the options to status, risk and reasons.
+
+No AWS call, no clock: ``now`` is a parameter, so every boundary is testable.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Dict, List, Optional, Sequence
+
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
+
+EXEMPTION_UNTIL = re.compile(r"\buntil=(\S*)")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The selection and classification options shared by the modules (see doc fragment ``selection``)."""
+
+    grace_period_days: int = 7
+    exclude_users: Sequence[str] = ()
+    include_users: Sequence[str] = ()
+    exempt_tag: str = "mfa-exempt"
+    max_key_age_days: int = 90
+    unused_credentials_days: int = 45
+    require_hardware_mfa: bool = False
+
+    @classmethod
+    def from_params(cls, params: Dict) -> "Options":
+        return cls(
+            grace_period_days=params["grace_period_days"],
+            exclude_users=tuple(params.get("exclude_users") or ()),
+            include_users=tuple(params.get("include_users") or ()),
+            exempt_tag=params["exempt_tag"],
+            max_key_age_days=params["max_key_age_days"],
+            unused_credentials_days=params["unused_credentials_days"],
+            require_hardware_mfa=params["require_hardware_mfa"],
+        )
+
+
+_DEFAULTS = Options()
+
+# The argument spec of the options above, for every module that selects users (doc fragment ``selection``).
+SELECTION_ARGSPEC = {
+    "source": {"type": "str", "choices": ["credential_report", "live"], "default": "credential_report"},
+    "grace_period_days": {"type": "int", "default": _DEFAULTS.grace_period_days},
+    "exclude_users": {"type": "list", "elements": "str", "default": []},
+    "include_users": {"type": "list", "elements": "str", "default": []},
+    "exempt_tag": {"type": "str", "default": _DEFAULTS.exempt_tag},
+    "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days},
+    "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
+    "require_hardware_mfa": {"type": "bool", "default": _DEFAULTS.require_hardware_mfa},
+}
+
+
+def check_options(options: Options) -> List[str]:
+    """Problems with the option values, each naming the option at fault."""
+    problems = []
+    for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days"):
+        if getattr(options, name) < 0:
+            problems.append(f"{name} must be 0 or more, not {getattr(options, name)}")
+    if not options.exempt_tag:
+        problems.append("exempt_tag must not be empty")
+    return problems
+
+
+@dataclass
+class Classification:
+    status: str
+    risk: str
+    reasons: List[str]
+    days_since_creation: int
+    grace_days_remaining: Optional[int] = None
+    exemption: Optional[Dict[str, Optional[str]]] = None
+    warnings: List[str] = field(default_factory=list)
+
+
+def first_match(name: str, patterns: Sequence[str]) -> Optional[str]:
+    """The first shell-style glob in ``patterns`` that matches ``name`` (case-sensitive, as IAM names are)."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern):
+            return pattern
+    return None
+
+
+def is_selected(username: str, options: Options) -> bool:
+    """``include_users`` limits the report to the users it matches; without it, everyone is in."""
+    return not options.include_users or first_match(username, options.include_users) is not None
+
+
+def parse_exemption_tag(value: str) -> tuple:
+    """Split an exemption tag value into (reason, until date).
+
+    ``"contractor laptop; until=2026-03-31"`` gives ``("contractor laptop", date(2026, 3, 31))``.
+    Raises ValueError for an ``until=`` that is not a YYYY-MM-DD date.
+    """
+    until = None
+    found = EXEMPTION_UNTIL.search(value)
+    if found:
+        try:
+            until = datetime.strptime(found.group(1), "%Y-%m-%d").date()
+        except ValueError:
+            raise ValueError(f"until={found.group(1)!r} is not a YYYY-MM-DD date")
+        value = value[: found.start()] + value[found.end():]
+    reason = value.strip(" \t;,") or None
+    return reason, until
+
+
+def _exemption(user: UserRecord, options: Options, today: date, warnings: List[str]) -> Optional[Dict]:
+    pattern = first_match(user.username, options.exclude_users)
+    if pattern is not None and first_match(user.username, options.include_users) is None:
+        return {"reason": f"matches exclude_users pattern {pattern}", "until": None, "source": "pattern"}
+    if options.exempt_tag not in user.tags:
+        return None
+    try:
+        reason, until = parse_exemption_tag(user.tags[options.exempt_tag])
+    except ValueError as e:
+        warnings.append(f"user {user.username}: tag {options.exempt_tag} ignored: {e}")
+        return None
+    if until is not None and until < today:
+        return None
+    return {
+        "reason": reason or f"tagged {options.exempt_tag}",
+        "until": until.isoformat() if until else None,
+        "source": "tag",
+    }
+
+
+def _reasons(user: UserRecord, options: Options, now: datetime) -> List[str]:
+    active = user.active_keys
+    found = set()
+    if user.console_access and not user.mfa_enabled:
+        found.add("console_without_mfa")
+    if active and not user.mfa_enabled:
+        found.add("active_keys_without_mfa")
+    if any((days_between(key.created, now) or 0) > options.max_key_age_days for key in active):
+        found.add("key_older_than_max_age")
+    if _has_unused_credentials(user, options.unused_credentials_days, now):
+        found.add("unused_credentials")
+    if len(active) > 1:
+        found.add("multiple_active_keys")
+    if options.require_hardware_mfa and user.mfa_enabled and all(d.type == "virtual" for d in user.mfa_devices):
+        found.add("virtual_mfa_only")
+    return [reason for reason in REASONS if reason in found]
+
+
+def _has_unused_credentials(user: UserRecord, limit_days: int, now: datetime) -> bool:
+    # A credential never used counts from the day it was created.
+    idle = []
+    if user.console_access:
+        idle.append(days_between(user.password_last_used or user.password_created or user.created, now))
+    for key in user.active_keys:
+        idle.append(days_between(key.last_used or key.created, now))
+    return any(days is not None and days > limit_days for days in idle)
+
+
+def classify(user: UserRecord, options: Options, now: datetime) -> Classification:
+    now = as_utc(now)
+    warnings: List[str] = []
+    age = days_between(user.created, now)
+    reasons = _reasons(user, options, now)
+    exemption = _exemption(user, options, now.date(), warnings)
+    exposed = user.console_access or bool(user.active_keys)
+
+    grace_days_remaining = None
+    if exemption is not None:
+        status, risk = "exempted", "low"
+    elif user.mfa_enabled or not exposed:
+        status, risk = "compliant", "low"
+    elif age < options.grace_period_days:
+        status, risk = "grace-period", "medium"
+        grace_days_remaining = options.grace_period_days - age
+    else:
+        status, risk = "non-compliant", "high"
+    return Classification(
+        status=status,
+        risk=risk,
+        reasons=reasons,
+        days_since_creation=age,
+        grace_days_remaining=grace_days_remaining,
+        exemption=exemption,
+        warnings=warnings,
+    )

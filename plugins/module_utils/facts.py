@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The ``iam_mfa`` facts: classified user records, the summary and the root account, as plain data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Dict, List, Optional
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    RISKS,
+    STATUSES,
+    Gathered,
+    UserRecord,
+    days_between,
+    isoformat,
+)
+
+
+def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
+    """One entry of ``users``: what was read, then what it means."""
+    return {
+        "username": user.username,
+        "arn": user.arn,
+        "created": isoformat(user.created),
+        "days_since_creation": verdict.days_since_creation,
+        "mfa_enabled": user.mfa_enabled,
+        "mfa_devices": [{"serial": d.serial, "type": d.type} for d in user.mfa_devices],
+        "console_access": user.console_access,
+        "password_last_used": isoformat(user.password_last_used),
+        "access_keys": [
+            {
+                "access_key_id": key.access_key_id,
+                "status": key.status,
+                "created": isoformat(key.created),
+                "age_days": days_between(key.created, now),
+                "last_used": isoformat(key.last_used),
+            }
+            for key in user.access_keys
+        ],
+        "active_keys": len(user.active_keys),
+        "last_activity": isoformat(user.last_activity),
+        "status": verdict.status,
+        "risk": verdict.risk,
+        "reasons": verdict.reasons,
+        "grace_days_remaining": verdict.grace_days_remaining,
+        "exemption": verdict.exemption,
+    }
+
+
+def _pct(part: int, whole: int) -> Optional[float]:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def summarize(users: List[Dict]) -> Dict:
+    """Counts and percentages over classified user facts."""
+    total = len(users)
+    counts = {status: sum(1 for u in users if u["status"] == status) for status in STATUSES}
+    console = [u for u in users if u["console_access"]]
+    with_keys = [u for u in users if u["active_keys"]]
+    high_risk = [u for u in users if u["status"] == "non-compliant"]
+    return {
+        "total": total,
+        "counts": counts,
+        "percentages": {status: _pct(count, total) for status, count in counts.items()},
+        "risk_counts": {risk: sum(1 for u in users if u["risk"] == risk) for risk in RISKS},
+        "compliance_pct": _pct(counts["compliant"], total),
+        "console_users_with_mfa_pct": _pct(sum(1 for u in console if u["mfa_enabled"]), len(console)),
+        "key_users_with_mfa_pct": _pct(sum(1 for u in with_keys if u["mfa_enabled"]), len(with_keys)),
+        "console_without_mfa": [u["username"] for u in high_risk if "console_without_mfa" in u["reasons"]],
+        "active_keys_without_mfa": [u["username"] for u in high_risk if "active_keys_without_mfa" in u["reasons"]],
+    }
+
+
+def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: int) -> Dict:
+    """The ``iam_mfa`` fact for one account."""
+    users = []
+    warnings = list(gathered.warnings)
+    for user in gathered.users:
+        verdict = classify(user, options, now)
+        warnings.extend(verdict.warnings)
+        users.append(user_fact(user, verdict, now))
+    return {
+        "account_id": gathered.account_id,
+        "generated_at": isoformat(now),
+        "source": gathered.source,
+        "report_generated_at": isoformat(gathered.report_generated_at),
+        "api_calls": api_calls,
+        "options": {
+            "grace_period_days": options.grace_period_days,
+            "exclude_users": list(options.exclude_users),
+            "include_users": list(options.include_users),
+            "exempt_tag": options.exempt_tag,
+            "max_key_age_days": options.max_key_age_days,
+            "unused_credentials_days": options.unused_credentials_days,
+            "require_hardware_mfa": options.require_hardware_mfa,
+        },
+        "users": users,
+        "summary": summarize(users),
+        "root": {
+            "mfa_enabled": gathered.root.mfa_enabled,
+            "access_keys_present": gathered.root.access_keys_present,
+        },
+        "warnings": warnings,
+    }

@@ -1,0 +1,367 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Gathering: read IAM users into ``UserRecord``s, from the credential report or live.
+
+``credential_report`` makes a number of calls that grows with pages, not users:
+GenerateCredentialReport (polled), GetCredentialReport, GetAccountAuthorizationDetails,
+ListVirtualMFADevices, GetAccountSummary and GetCallerIdentity.
+``live`` asks IAM about each user and is exact, but makes five or more calls per user.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import datetime
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # AnsibleAWSModule reports a missing botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    AccessKey,
+    Gathered,
+    MFADevice,
+    RootRecord,
+    UserRecord,
+    as_utc,
+)
+
+SOURCES = ("credential_report", "live")
+PAGE_SIZE = 1000  # the largest page IAM serves
+REPORT_NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
+# Values the credential report uses for "nothing here".
+REPORT_EMPTY = ("", "N/A", "no_information", "not_supported")
+
+retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
+
+
+class MFAError(AnsibleAWSError):
+    """A failure to read or change IAM, with the message a user needs."""
+
+
+class CallCounter:
+    """Counts the HTTP requests that boto3 clients send (retries included)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def watch(self, client):
+        client.meta.events.register("before-send", self._count)
+        return client
+
+    def _count(self, **kwargs) -> None:
+        self.count += 1
+
+
+def error_code(exception) -> Optional[str]:
+    """The AWS error code of a botocore ClientError, or None for anything else."""
+    response = getattr(exception, "response", None) or {}
+    return response.get("Error", {}).get("Code")
+
+
+def _call(what: str, function: Callable, *args, **kwargs):
+    """Run an AWS call; turn SDK errors into MFAError naming ``what`` was being done."""
+    try:
+        return function(*args, **kwargs)
+    except (BotoCoreError, ClientError) as e:
+        raise MFAError(message=f"Failed to {what}", exception=e)
+
+
+# --- raw calls, each retried with jittered backoff --------------------------------------------
+
+
+@retry
+def _generate_credential_report(iam) -> str:
+    return iam.generate_credential_report()["State"]
+
+
+@retry
+def _get_credential_report(iam) -> Dict:
+    return iam.get_credential_report()
+
+
+@retry
+def _paginate(client, operation: str, result_key: str, **kwargs) -> List[Dict]:
+    pages = client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs)
+    return pages.build_full_result().get(result_key, [])
+
+
+@retry
+def _get_login_profile(iam, username: str) -> Optional[Dict]:
+    try:
+        return iam.get_login_profile(UserName=username)["LoginProfile"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return None
+
+
+@retry
+def _get_access_key_last_used(iam, key_id: str) -> Optional[datetime]:
+    return iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"].get("LastUsedDate")
+
+
+@retry
+def _get_user(iam, username: str) -> Dict:
+    return iam.get_user(UserName=username)["User"]
+
+
+@retry
+def _get_account_summary(iam) -> Dict:
+    return iam.get_account_summary()["SummaryMap"]
+
+
+@retry
+def _get_caller_identity(sts) -> Dict:
+    return sts.get_caller_identity()
+
+
+# --- credential report -----------------------------------------------------------------------
+
+
+def fetch_credential_report(iam, sleep: Callable = time.sleep, poll_seconds: float = 2, max_polls: int = 150) -> Tuple[str, datetime]:
+    """Generate the credential report and return (CSV text, GeneratedTime).
+
+    GenerateCredentialReport is polled until it says COMPLETE; a GetCredentialReport that still
+    finds the report in progress goes back to polling. LimitExceeded and throttling are retried
+    with jittered backoff by the raw calls.
+    """
+    for _ in range(max_polls):
+        state = _call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
+        if state == "COMPLETE":
+            try:
+                response = _call("get the credential report (iam:GetCredentialReport)", _get_credential_report, iam)
+            except MFAError as e:
+                if error_code(e.exception) not in REPORT_NOT_READY:
+                    raise
+            else:
+                content = response["Content"]
+                if isinstance(content, bytes):
+                    content = content.decode("utf-8")
+                return content, as_utc(response["GeneratedTime"])
+        sleep(poll_seconds)
+    raise MFAError(message=f"The credential report was not ready after {max_polls} polls of {poll_seconds} s; try again later or use source=live")
+
+
+def _report_time(value: Optional[str]) -> Optional[datetime]:
+    if value is None or value.strip() in REPORT_EMPTY:
+        return None
+    return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+
+
+def parse_credential_report(content: str) -> Tuple[Dict[str, Dict[str, str]], Optional[Dict[str, str]]]:
+    """Rows of the credential report CSV by user name, and the ``<root_account>`` row (None if absent)."""
+    rows: Dict[str, Dict[str, str]] = {}
+    root = None
+    for row in csv.DictReader(io.StringIO(content)):
+        if row.get("user") == "<root_account>":
+            root = row
+        elif row.get("user"):
+            rows[row["user"]] = row
+    return rows, root
+
+
+def _report_keys(row: Dict[str, str]) -> List[AccessKey]:
+    keys = []
+    for n in (1, 2):
+        active = row.get(f"access_key_{n}_active") == "true"
+        created = _report_time(row.get(f"access_key_{n}_last_rotated"))
+        if active or created is not None:
+            keys.append(
+                AccessKey(
+                    status="Active" if active else "Inactive",
+                    created=created,
+                    last_used=_report_time(row.get(f"access_key_{n}_last_used_date")),
+                )
+            )
+    return keys
+
+
+def mfa_devices_from_report(mfa_active: bool, virtual_serials: Optional[List[str]]) -> List[MFADevice]:
+    """MFA devices as far as the credential report can tell.
+
+    The report says only whether MFA is active. Assigned virtual devices come from
+    ListVirtualMFADevices; an active MFA with no virtual device assigned is a hardware one
+    (TOTP token or FIDO key). Without the virtual device list, the type is unknown.
+    """
+    if not mfa_active:
+        return []
+    if virtual_serials is None:
+        return [MFADevice(serial=None, type="unknown")]
+    if virtual_serials:
+        return [MFADevice(serial=serial, type="virtual") for serial in virtual_serials]
+    return [MFADevice(serial=None, type="hardware")]
+
+
+def record_from_report_row(row: Dict[str, str], virtual_serials: Optional[List[str]], tags: Dict[str, str]) -> UserRecord:
+    return UserRecord(
+        username=row["user"],
+        arn=row["arn"],
+        created=_report_time(row["user_creation_time"]),
+        console_access=row.get("password_enabled") == "true",
+        password_created=_report_time(row.get("password_last_changed")),
+        password_last_used=_report_time(row.get("password_last_used")),
+        mfa_devices=mfa_devices_from_report(row.get("mfa_active") == "true", virtual_serials),
+        access_keys=_report_keys(row),
+        tags=tags,
+    )
+
+
+# --- live, per user ---------------------------------------------------------------------------
+
+
+def _tags(tag_list: Iterable[Dict]) -> Dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tag_list or []}
+
+
+def mfa_device_type(serial: str, virtual_serials: Optional[set]) -> str:
+    if virtual_serials is None:
+        return "unknown"
+    return "virtual" if serial in virtual_serials else "hardware"
+
+
+def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecord:
+    """Read one user's credentials live. ``user`` is a ListUsers/GetUser entry."""
+    name = user["UserName"]
+    login = _call(f"get the login profile of {name}", _get_login_profile, iam, name)
+    devices = _call(f"list the MFA devices of {name}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=name)
+    key_list = _call(f"list the access keys of {name}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
+    keys = [
+        AccessKey(
+            status=key["Status"],
+            created=as_utc(key.get("CreateDate")),
+            last_used=as_utc(_call(f"get when key {key['AccessKeyId']} was last used", _get_access_key_last_used, iam, key["AccessKeyId"])),
+            access_key_id=key["AccessKeyId"],
+        )
+        for key in key_list
+    ]
+    tags = _call(f"list the tags of {name}", _paginate, iam, "list_user_tags", "Tags", UserName=name)
+    return UserRecord(
+        username=name,
+        arn=user["Arn"],
+        created=as_utc(user["CreateDate"]),
+        console_access=login is not None,
+        password_created=as_utc(login.get("CreateDate")) if login else None,
+        password_last_used=as_utc(user.get("PasswordLastUsed")),
+        mfa_devices=[MFADevice(serial=d["SerialNumber"], type=mfa_device_type(d["SerialNumber"], virtual_serials)) for d in devices],
+        access_keys=sorted(keys, key=lambda k: (k.created is None, k.created)),
+        tags=_tags(tags),
+    )
+
+
+# --- account-wide calls ----------------------------------------------------------------------
+
+
+def _virtual_serials_by_user(iam, warnings: List[str]) -> Optional[Dict[str, List[str]]]:
+    try:
+        devices = _call("list virtual MFA devices (iam:ListVirtualMFADevices)", _paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+    except MFAError as e:
+        if error_code(e.exception) != "AccessDenied":
+            raise
+        warnings.append("iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown")
+        return None
+    by_user: Dict[str, List[str]] = {}
+    for device in devices:
+        owner = (device.get("User") or {}).get("UserName")
+        if owner:
+            by_user.setdefault(owner, []).append(device["SerialNumber"])
+    return by_user
+
+
+def _root(iam) -> RootRecord:
+    summary = _call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
+    return RootRecord(
+        mfa_enabled=bool(summary.get("AccountMFAEnabled")),
+        access_keys_present=bool(summary.get("AccountAccessKeysPresent")),
+    )
+
+
+def _account_id(sts) -> Optional[str]:
+    return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)["Account"]
+
+
+def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep) -> Gathered:
+    """Read every selected user of the account, with the given source."""
+    if source not in SOURCES:
+        raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    warnings: List[str] = []
+    account_id = _account_id(sts)
+    virtual = _virtual_serials_by_user(iam, warnings)
+    if source == "live":
+        users, generated_at = _gather_live(iam, options, virtual, warnings), None
+    else:
+        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep)
+    users.sort(key=lambda u: u.username)
+    return Gathered(
+        account_id=account_id,
+        source=source,
+        report_generated_at=generated_at,
+        users=users,
+        root=_root(iam),
+        warnings=warnings,
+    )
+
+
+def _all_serials(virtual: Optional[Dict[str, List[str]]]) -> Optional[set]:
+    return None if virtual is None else {serial for serials in virtual.values() for serial in serials}
+
+
+def _gather_live(iam, options: Options, virtual, warnings: List[str]) -> List[UserRecord]:
+    listed = _call("list users (iam:ListUsers)", _paginate, iam, "list_users", "Users")
+    serials = _all_serials(virtual)
+    users = []
+    for user in listed:
+        if is_selected(user["UserName"], options):
+            record = _read_unless_deleted(iam, user, serials, warnings)
+            if record is not None:
+                users.append(record)
+    return users
+
+
+def _read_unless_deleted(iam, user: Dict, serials: Optional[set], warnings: List[str]) -> Optional[UserRecord]:
+    # A user deleted while the account is being read is left out, not a failure.
+    try:
+        return read_user_live(iam, user, serials)
+    except MFAError as e:
+        if error_code(e.exception) != "NoSuchEntity":
+            raise
+        warnings.append(f"user {user['UserName']} was deleted while it was being read; it is left out")
+        return None
+
+
+def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable) -> Tuple[List[UserRecord], datetime]:
+    content, generated_at = fetch_credential_report(iam, sleep=sleep)
+    rows, _root_row = parse_credential_report(content)
+    details = _call(
+        "get account authorization details (iam:GetAccountAuthorizationDetails)",
+        _paginate, iam, "get_account_authorization_details", "UserDetailList", Filter=["User"],
+    )
+    users = []
+    serials = _all_serials(virtual)
+    for detail in details:
+        name = detail["UserName"]
+        if not is_selected(name, options):
+            continue
+        if name in rows:
+            users.append(record_from_report_row(rows[name], None if virtual is None else virtual.get(name, []), _tags(detail.get("Tags"))))
+        else:
+            # Created after the report was generated (AWS caches it up to 4 hours): read it live.
+            try:
+                user = _call(f"get user {name}", _get_user, iam, name)
+            except MFAError as e:
+                if error_code(e.exception) != "NoSuchEntity":
+                    raise
+                continue
+            record = _read_unless_deleted(iam, user, serials, warnings)
+            if record is not None:
+                users.append(record)
+    return users, generated_at

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Records shared by gathering, classification and reporting.
+
+A ``UserRecord`` holds what was read about one IAM user, whatever the source
+(credential report or live calls), so that classification never needs to know
+where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Dict, List, Optional
+
+# The user statuses, in the order reports list them.
+STATUSES = ("compliant", "non-compliant", "grace-period", "exempted")
+RISKS = ("high", "medium", "low")
+REASONS = (
+    "console_without_mfa",
+    "active_keys_without_mfa",
+    "key_older_than_max_age",
+    "unused_credentials",
+    "multiple_active_keys",
+    "virtual_mfa_only",
+)
+MFA_TYPES = ("virtual", "hardware", "unknown")
+
+
+@dataclass
+class AccessKey:
+    status: str  # "Active" or "Inactive", as IAM says
+    created: Optional[datetime]
+    last_used: Optional[datetime] = None
+    access_key_id: Optional[str] = None  # the credential report has no key ids
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+@dataclass
+class MFADevice:
+    serial: Optional[str]
+    type: str  # one of MFA_TYPES
+
+
+@dataclass
+class UserRecord:
+    username: str
+    arn: str
+    created: datetime
+    console_access: bool = False
+    password_created: Optional[datetime] = None
+    password_last_used: Optional[datetime] = None
+    mfa_devices: List[MFADevice] = field(default_factory=list)
+    access_keys: List[AccessKey] = field(default_factory=list)
+    tags: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return bool(self.mfa_devices)
+
+    @property
+    def active_keys(self) -> List[AccessKey]:
+        return [key for key in self.access_keys if key.active]
+
+    @property
+    def last_activity(self) -> Optional[datetime]:
+        used = [self.password_last_used] + [key.last_used for key in self.access_keys]
+        used = [when for when in used if when is not None]
+        return max(used) if used else None
+
+
+@dataclass
+class RootRecord:
+    mfa_enabled: Optional[bool]
+    access_keys_present: Optional[bool]
+
+
+@dataclass
+class Gathered:
+    """Everything one gathering run produced, before classification."""
+
+    account_id: Optional[str]
+    source: str
+    report_generated_at: Optional[datetime]
+    users: List[UserRecord]
+    root: RootRecord
+    warnings: List[str] = field(default_factory=list)
+
+
+def as_utc(when: Optional[datetime]) -> Optional[datetime]:
+    """Make a datetime timezone-aware in UTC (naive values are taken as UTC, as IAM sends them)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
+
+
+def days_between(earlier: Optional[datetime], later: datetime) -> Optional[int]:
+    """Whole days from ``earlier`` to ``later`` (floored), or None when ``earlier`` is unknown."""
+    if earlier is None:
+        return None
+    return (as_utc(later) - as_utc(earlier)).days
+
+
+def isoformat(when: Optional[datetime]) -> Optional[str]:
+    return as_utc(when).isoformat() if when is not None else None

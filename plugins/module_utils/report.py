@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Rendering the ``iam_mfa`` facts as a report: table (plain text), JSON or CSV.
+
+Pure functions of the facts, so the role, the filter plugin and any front end print the same report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Dict, List, Optional, Sequence
+
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS
+
+FORMATS = ("table", "json", "csv")
+WIDTH = 100
+STATUS_ROWS = (
+    ("compliant", "Compliant", "Low"),
+    ("non-compliant", "Non-compliant", "High"),
+    ("grace-period", "Grace period", "Medium"),
+    ("exempted", "Exempted", "Low (exempted)"),
+)
+CSV_FIELDS = (
+    "username", "status", "risk", "reasons", "mfa_enabled", "mfa_types", "console_access",
+    "active_keys", "inactive_keys", "oldest_active_key_days", "last_activity", "days_since_creation",
+    "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn",
+)
+
+
+def render(facts: Dict, output_format: str) -> str:
+    """The report in ``output_format`` (one of FORMATS)."""
+    renderers = {"table": render_table, "json": render_json, "csv": render_csv}
+    if output_format not in renderers:
+        raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    return renderers[output_format](facts)
+
+
+def render_json(facts: Dict) -> str:
+    return json.dumps(facts, indent=2) + "\n"
+
+
+def _csv_row(user: Dict) -> Dict:
+    active = [k for k in user["access_keys"] if k["status"] == "Active"]
+    ages = [k["age_days"] for k in active if k["age_days"] is not None]
+    exemption = user.get("exemption") or {}
+    return {
+        "username": user["username"],
+        "status": user["status"],
+        "risk": user["risk"],
+        "reasons": ";".join(user["reasons"]),
+        "mfa_enabled": str(user["mfa_enabled"]).lower(),
+        "mfa_types": ";".join(sorted({d["type"] for d in user["mfa_devices"]})),
+        "console_access": str(user["console_access"]).lower(),
+        "active_keys": user["active_keys"],
+        "inactive_keys": len(user["access_keys"]) - len(active),
+        "oldest_active_key_days": max(ages) if ages else "",
+        "last_activity": user["last_activity"] or "",
+        "days_since_creation": user["days_since_creation"],
+        "grace_days_remaining": "" if user["grace_days_remaining"] is None else user["grace_days_remaining"],
+        "exemption_reason": exemption.get("reason") or "",
+        "exemption_until": exemption.get("until") or "",
+        "created": user["created"],
+        "arn": user["arn"],
+    }
+
+
+def render_csv(facts: Dict) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for user in facts["users"]:
+        writer.writerow(_csv_row(user))
+    return out.getvalue()
+
+
+# --- table ----------------------------------------------------------------------------------
+
+
+def box(headers: Sequence[str], rows: Sequence[Sequence], footer: Optional[Sequence] = None) -> List[str]:
+    """A table drawn with box characters, each column as wide as its widest cell."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h)) for i, h in enumerate(headers)]
+    if footer:
+        widths = [max(w, len(str(f))) for w, f in zip(widths, footer)]
+
+    def line(left: str, mid: str, right: str) -> str:
+        return left + mid.join("─" * (w + 2) for w in widths) + right
+
+    def row(values: Sequence) -> str:
+        return "│" + "│".join(f" {str(v):<{w}} " for v, w in zip(values, widths)) + "│"
+
+    lines = [line("┌", "┬", "┐"), row(headers), line("├", "┼", "┤")]
+    lines += [row(r) for r in cells]
+    if footer:
+        lines += [line("├", "┼", "┤"), row(footer)]
+    lines.append(line("└", "┴", "┘"))
+    return lines
+
+
+def _pct(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def _mfa_cell(user: Dict) -> str:
+    if not user["mfa_enabled"]:
+        return "None"
+    types = sorted({d["type"] for d in user["mfa_devices"]})
+    return "Enabled" if types == ["unknown"] else " + ".join(t.capitalize() for t in types)
+
+
+def _keys_cell(user: Dict) -> str:
+    active = user["active_keys"]
+    inactive = len(user["access_keys"]) - active
+    if not user["access_keys"]:
+        return "0 Keys"
+    return f"{active} Active" + (f", {inactive} Inactive" if inactive else "")
+
+
+def _assessment_cell(user: Dict) -> str:
+    if user["status"] == "grace-period":
+        return f"Grace Period ({user['grace_days_remaining']}d left)"
+    return {"compliant": "Compliant", "non-compliant": "High Risk", "exempted": "Exempted"}[user["status"]]
+
+
+def _banner(title: str, subtitle: str) -> List[str]:
+    rule = "═" * WIDTH
+    return [rule, title.center(WIDTH).rstrip(), subtitle.center(WIDTH).rstrip(), rule]
+
+
+def _names(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _bullets(items: Sequence[str]) -> List[str]:
+    return [f"  • {item}" for item in items]
+
+
+def recommendations(facts: Dict) -> List[str]:
+    """What to do next, from the facts; empty when there is nothing to do."""
+    users, summary, options = facts["users"], facts["summary"], facts.get("options", {})
+
+    def having(reason: str, status: Optional[str] = None) -> int:
+        return sum(1 for u in users if reason in u["reasons"] and (status is None or u["status"] == status))
+
+    advice = []
+    if summary["console_without_mfa"]:
+        advice.append(f"Focus on console users without MFA ({len(summary['console_without_mfa'])} users)")
+    if summary["active_keys_without_mfa"]:
+        advice.append(f"Disable or protect the access keys of users without MFA ({len(summary['active_keys_without_mfa'])} users)")
+    if summary["counts"]["non-compliant"]:
+        advice.append("Attach the MFA-required policy and enforce it: ansible-playbook awssec.mfa.enforce --check --diff")
+    if having("key_older_than_max_age"):
+        advice.append(f"Rotate access keys older than {options.get('max_key_age_days', 90)} days ({having('key_older_than_max_age')} users)")
+    if having("unused_credentials"):
+        advice.append(
+            f"Remove credentials unused for more than {options.get('unused_credentials_days', 45)} days ({having('unused_credentials')} users)"
+        )
+    if having("multiple_active_keys"):
+        advice.append(f"Keep one active access key per user ({having('multiple_active_keys')} users have two)")
+    if having("virtual_mfa_only"):
+        advice.append(f"Issue hardware MFA devices ({having('virtual_mfa_only')} users have virtual MFA only)")
+    if summary["counts"]["grace-period"]:
+        advice.append(f"Remind users in their grace period to set up MFA ({summary['counts']['grace-period']} users)")
+    if summary["counts"]["exempted"]:
+        advice.append(f"Review exemptions regularly ({summary['counts']['exempted']} users)")
+    root = facts.get("root") or {}
+    if root.get("mfa_enabled") is False:
+        advice.append("Enable MFA on the root user")
+    if root.get("access_keys_present"):
+        advice.append("Delete the root user's access keys")
+    return advice
+
+
+def render_table(facts: Dict) -> str:
+    users, summary = facts["users"], facts["summary"]
+    lines = _banner("IAM MFA COMPLIANCE REPORT", "Multi-Factor Authentication Status")
+    source = facts["source"]
+    if facts.get("report_generated_at"):
+        source += f" (generated {facts['report_generated_at']})"
+    lines += [f"Account: {facts.get('account_id') or 'unknown'}   Generated: {facts['generated_at']}   Source: {source}", ""]
+
+    lines.append("MFA COMPLIANCE SUMMARY:")
+    rows = [(label, summary["counts"][s], _pct(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
+    lines += box(("Status", "Count", "Percentage", "Risk Level"), rows, footer=("Total", summary["total"], "", ""))
+    lines.append("")
+
+    lines.append("DETAILED USER ANALYSIS:")
+    if users:
+        rows = [
+            (
+                u["username"], _mfa_cell(u), "Yes" if u["console_access"] else "No", _keys_cell(u),
+                (u["last_activity"] or "Never")[:10], _assessment_cell(u),
+            )
+            for u in users
+        ]
+        lines += box(("Username", "MFA Status", "Console Access", "Access Keys", "Last Activity", "Risk Assessment"), rows)
+    else:
+        lines.append("  No users.")
+    lines.append("")
+
+    by_name = {u["username"]: u for u in users}
+    lines.append("HIGH-RISK USERS (Console Access + No MFA):")
+    if summary["console_without_mfa"]:
+        lines += _bullets(f"{name}: Console access without MFA protection" for name in summary["console_without_mfa"])
+        lines.append("  Priority: Immediate action required")
+    else:
+        lines.append("  None.")
+    lines.append("")
+    lines.append("ACCESS KEY RISKS (Active Keys + No MFA):")
+    if summary["active_keys_without_mfa"]:
+        lines += _bullets(
+            f"{name}: {by_name[name]['active_keys']} active access key{'s' if by_name[name]['active_keys'] > 1 else ''} without MFA"
+            for name in summary["active_keys_without_mfa"]
+        )
+        lines.append("  Priority: Disable or require MFA immediately")
+    else:
+        lines.append("  None.")
+    lines.append("")
+
+    held = [u for u in users if u["status"] in ("exempted", "grace-period")]
+    if held:
+        lines.append("EXEMPTIONS AND GRACE PERIODS:")
+        for u in held:
+            if u["status"] == "exempted":
+                until = f", until {u['exemption']['until']}" if u["exemption"].get("until") else ""
+                lines.append(f"  • {u['username']}: exempted ({u['exemption']['reason']}{until})")
+            else:
+                lines.append(f"  • {u['username']}: grace period, {u['grace_days_remaining']} days remaining")
+        lines.append("")
+
+    lines.append("FINDINGS BY REASON:")
+    found = [(reason, [u["username"] for u in users if reason in u["reasons"]]) for reason in REASONS]
+    found = [(reason, names) for reason, names in found if names]
+    lines += _bullets(f"{reason} ({len(names)}): {_names(names)}" for reason, names in found) or ["  None."]
+    lines.append("")
+
+    root = facts.get("root") or {}
+    lines.append("ROOT USER:")
+    lines.append(
+        f"  • MFA: {'enabled' if root.get('mfa_enabled') else 'NOT ENABLED'}"
+        f"   Access keys: {'PRESENT' if root.get('access_keys_present') else 'none'}"
+    )
+    lines.append("")
+
+    lines.append("COMPLIANCE TRENDS:")
+    lines += _bullets([
+        f"Overall compliance: {_pct(summary['compliance_pct'])} (Target: 95%+)",
+        f"Console users with MFA: {_pct(summary['console_users_with_mfa_pct'])} (Target: 100%)",
+        f"Users with active keys + MFA: {_pct(summary['key_users_with_mfa_pct'])} (Target: 100%)",
+    ])
+    lines.append("")
+
+    lines.append("RECOMMENDATIONS:")
+    lines += _bullets(recommendations(facts) or ["None: every user is compliant."])
+    return "\n".join(lines) + "\n"

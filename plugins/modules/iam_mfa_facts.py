@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: iam_mfa_facts
+short_description: MFA compliance facts for the IAM users of an AWS account
+version_added: 0.1.0
+description:
+  - Reads every IAM user of an account and classifies each as C(compliant), C(non-compliant),
+    C(grace-period) or C(exempted), with a risk (C(high), C(medium), C(low)) and the reasons.
+  - A user is C(compliant) when an MFA device is active, or when the user has neither a console
+    password nor an active access key. Without MFA, a console password or an active access key
+    makes the user C(non-compliant), unless the user is exempted or younger than O(grace_period_days).
+  - Reasons are C(console_without_mfa), C(active_keys_without_mfa), C(key_older_than_max_age),
+    C(unused_credentials), C(multiple_active_keys) and C(virtual_mfa_only).
+  - Read-only; runs the same in check mode.
+  - Sets the fact C(iam_mfa) and returns the same data under the key RV(iam_mfa).
+author:
+  - awssec.mfa contributors
+extends_documentation_fragment:
+  - awssec.mfa.selection
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+notes:
+  - Permissions needed with O(source=credential_report) are C(iam:GenerateCredentialReport), C(iam:GetCredentialReport),
+    C(iam:GetAccountAuthorizationDetails), C(iam:ListVirtualMFADevices), C(iam:GetAccountSummary) and C(sts:GetCallerIdentity).
+  - Permissions needed with O(source=live) are C(iam:ListUsers), C(iam:GetLoginProfile), C(iam:ListMFADevices),
+    C(iam:ListAccessKeys), C(iam:GetAccessKeyLastUsed), C(iam:ListUserTags), C(iam:ListVirtualMFADevices),
+    C(iam:GetAccountSummary) and C(sts:GetCallerIdentity).
+  - Without C(iam:ListVirtualMFADevices) the module still works and reports MFA device types as C(unknown).
+"""
+
+EXAMPLES = r"""
+- name: Gather MFA compliance facts for the account of the current credentials
+  awssec.mfa.iam_mfa_facts:
+
+- name: Exempt service users, give new users 14 days, and use exact per-user reads
+  awssec.mfa.iam_mfa_facts:
+    source: live
+    grace_period_days: 14
+    exclude_users:
+      - "svc-*"
+      - automation-deploy
+  register: mfa
+
+- name: Fail when any user is non-compliant
+  ansible.builtin.assert:
+    that: mfa.iam_mfa.summary.counts['non-compliant'] == 0
+    fail_msg: "Without MFA: {{ mfa.iam_mfa.users | selectattr('status', '==', 'non-compliant') | map(attribute='username') | join(', ') }}"
+
+- name: Only break-glass users, against a profile and a local endpoint
+  awssec.mfa.iam_mfa_facts:
+    profile: security-audit
+    include_users: [admin-break-glass, emergency-access]
+    endpoint_url: http://127.0.0.1:5000
+"""
+
+RETURN = r"""
+iam_mfa:
+  description: The MFA compliance facts of the account (also set as the fact C(iam_mfa)).
+  returned: always
+  type: dict
+  contains:
+    account_id:
+      description: The AWS account id, from sts:GetCallerIdentity.
+      type: str
+      sample: "123456789012"
+    generated_at:
+      description: When these facts were made (UTC, ISO 8601).
+      type: str
+      sample: "2024-01-15T10:00:00+00:00"
+    source:
+      description: The source the data came from, V(credential_report) or V(live).
+      type: str
+      sample: credential_report
+    report_generated_at:
+      description: The credential report's GeneratedTime; null with O(source=live).
+      type: str
+      sample: "2024-01-15T09:58:12+00:00"
+    api_calls:
+      description: How many AWS requests the module sent (retries included).
+      type: int
+      sample: 9
+    options:
+      description: The selection and classification options in force.
+      type: dict
+    users:
+      description: One record per selected user, sorted by user name. Empty list when there are none.
+      type: list
+      elements: dict
+      contains:
+        username:
+          description: The IAM user name.
+          type: str
+          sample: bob.wilson
+        arn:
+          description: The user's ARN.
+          type: str
+        created:
+          description: When the user was created (UTC).
+          type: str
+        days_since_creation:
+          description: Whole days since the user was created.
+          type: int
+          sample: 212
+        mfa_enabled:
+          description: Whether at least one MFA device is active.
+          type: bool
+        mfa_devices:
+          description:
+            - The user's MFA devices. C(serial) is null where the source cannot tell it (a hardware device seen
+              through the credential report); C(type) is V(virtual), V(hardware) or V(unknown).
+          type: list
+          elements: dict
+        console_access:
+          description: Whether the user has a console password (login profile).
+          type: bool
+        password_last_used:
+          description: When the console password was last used, or null.
+          type: str
+        access_keys:
+          description:
+            - The user's access keys with C(status) (V(Active) or V(Inactive)), C(created), C(age_days) and C(last_used).
+            - C(access_key_id) is set with O(source=live) and null with the credential report, which does not hold key ids.
+          type: list
+          elements: dict
+        active_keys:
+          description: How many access keys are active.
+          type: int
+        last_activity:
+          description: The latest use of the password or of any access key, or null if never used.
+          type: str
+        status:
+          description: One of V(compliant), V(non-compliant), V(grace-period), V(exempted).
+          type: str
+          sample: non-compliant
+        risk:
+          description: V(high) for a non-compliant user, V(medium) in the grace period, V(low) otherwise.
+          type: str
+          sample: high
+        reasons:
+          description: What is wrong, in a fixed vocabulary (see the module description); empty when nothing is.
+          type: list
+          elements: str
+          sample: [console_without_mfa]
+        grace_days_remaining:
+          description: Days left in the grace period, for C(grace-period) users; null for the others.
+          type: int
+        exemption:
+          description: For C(exempted) users, C(reason), C(until) (a date or null) and C(source) (V(pattern) or V(tag)); null otherwise.
+          type: dict
+    summary:
+      description: Figures over the selected users.
+      type: dict
+      contains:
+        total:
+          description: Number of users.
+          type: int
+        counts:
+          description: Users per status.
+          type: dict
+          sample: {"compliant": 45, "non-compliant": 12, "grace-period": 2, "exempted": 1}
+        percentages:
+          description: Percentage of users per status (null when there are no users).
+          type: dict
+        risk_counts:
+          description: Users per risk.
+          type: dict
+        compliance_pct:
+          description: Percentage of users that are C(compliant).
+          type: float
+          sample: 75.0
+        console_users_with_mfa_pct:
+          description: Among users with console access, the percentage with MFA (null when none has console access).
+          type: float
+        key_users_with_mfa_pct:
+          description: Among users with an active access key, the percentage with MFA (null when none has one).
+          type: float
+        console_without_mfa:
+          description: Non-compliant users with console access and no MFA.
+          type: list
+          elements: str
+        active_keys_without_mfa:
+          description: Non-compliant users with active access keys and no MFA.
+          type: list
+          elements: str
+    root:
+      description: The root user, from iam:GetAccountSummary.
+      type: dict
+      contains:
+        mfa_enabled:
+          description: Whether the root user has MFA.
+          type: bool
+        access_keys_present:
+          description: Whether the root user has access keys.
+          type: bool
+    warnings:
+      description: Things the module could not read or took as given (also emitted as warnings).
+      type: list
+      elements: str
+"""
+
+from datetime import datetime, timezone
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC), supports_check_mode=True)
+    options = Options.from_params(module.params)
+    problems = check_options(options)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+
+    counter = CallCounter()
+    # IAM is global: when no region is set, sign for us-east-1 (custom endpoints need a region).
+    region = module.region or "us-east-1"
+    iam = counter.watch(module.client("iam", region=region))
+    sts = counter.watch(module.client("sts", region=region))
+    try:
+        gathered = gather(iam, sts, module.params["source"], options)
+    except MFAError as e:
+        module.fail_json_aws_error(e)
+
+    facts = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
+    for warning in facts["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, iam_mfa=facts, ansible_facts={"iam_mfa": facts})
+
+
+if __name__ == "__main__":
+    main()

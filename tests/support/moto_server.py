@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A moto server on 127.0.0.1, in this process, that counts the AWS requests it serves.
+
+Running in-process matters: ages can only be set back through moto's backend objects,
+and the request count is how benchmarks compare tools that run in other processes.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import logging
+import os
+import threading
+from urllib.parse import parse_qs
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+ACCOUNT_ID = "123456789012"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class _Counting:
+    """WSGI middleware: counts requests by AWS action (query protocol ``Action=``)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.actions = collections.Counter()
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        fields = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
+        action = (fields.get("Action") or [environ.get("HTTP_X_AMZ_TARGET") or environ.get("PATH_INFO", "?")])[0]
+        with self.lock:
+            self.actions[action] += 1
+        return self.app(environ, start_response)
+
+
+class MotoServer(ThreadedMotoServer):
+    def __init__(self):
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._counting = None
+
+    def _server_entry(self):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._counting = _Counting(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, self._counting, True)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    @property
+    def url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> int:
+        return sum(self._counting.actions.values())
+
+    @property
+    def actions(self) -> collections.Counter:
+        return collections.Counter(self._counting.actions)
+
+    def reset_counts(self) -> None:
+        with self._counting.lock:
+            self._counting.actions.clear()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def iam_backend(account_id: str = ACCOUNT_ID):
+    """moto's in-process IAM backend, for what the API cannot do (setting dates back)."""
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["aws"]
+
+
+def reset_moto() -> None:
+    """Forget every account's state, so that each test starts from an empty AWS."""
+    from moto.backends import get_backend
+
+    get_backend("iam").reset()
+    get_backend("sts").reset()
+
+
+def aws_env(url: str, base=None) -> dict:
+    """Environment for a child process (ansible, aws CLI) that talks to the server, never to AWS."""
+    env = dict(os.environ if base is None else base)
+    for name in list(env):
+        if name.startswith("AWS_"):
+            del env[name]
+    env.update(CREDENTIALS)
+    env["AWS_ENDPOINT_URL"] = url
+    return env
