@@ -79,7 +79,7 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
     """The ``iam_mfa`` fact for one account."""
     users = []
     warnings = list(gathered.warnings)
-    for user in gathered.users:
+    for user in sorted(gathered.users, key=lambda u: u.username):
         verdict = classify(user, options, now)
         warnings.extend(verdict.warnings)
         users.append(user_fact(user, verdict, now))

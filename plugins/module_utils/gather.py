@@ -300,7 +300,6 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
         users, generated_at = _gather_live(iam, options, virtual, warnings), None
     else:
         users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep)
-    users.sort(key=lambda u: u.username)
     return Gathered(
         account_id=account_id,
         source=source,

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Real ansible and ansible-playbook runs against a moto server on 127.0.0.1 started here."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List
+
+import boto3
+import pytest
+
+from tests.support.demo_account import DemoUser, seed_demo_account
+from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env, reset_moto
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Demo:
+    server: MotoServer
+    users: List[DemoUser]
+    iam: object
+    today: object
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def iam(moto_server):
+    reset_moto()
+    return boto3.client("iam", endpoint_url=moto_server.url, region_name="us-east-1",
+                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+
+@pytest.fixture
+def demo(moto_server, iam):
+    users = seed_demo_account(iam)
+    return Demo(moto_server, users, iam, datetime.now(timezone.utc).date())
+
+
+@pytest.fixture
+def env(moto_server, tmp_path):
+    """A child environment that reaches only the moto server and never the real ~/.aws."""
+    home = tmp_path / "home"
+    home.mkdir()
+    child = aws_env(moto_server.url)
+    child.update({
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    })
+    return child
+
+
+def run(args, env, check=True):
+    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def adhoc_result(stdout: str) -> dict:
+    """The JSON result of an ad hoc run: ``localhost | SUCCESS => {...}``."""
+    return json.loads(stdout[stdout.index("=>") + 2:])

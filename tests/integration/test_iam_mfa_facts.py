@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import json
+
+from tests.integration.conftest import adhoc_result, run
+from tests.support.demo_account import expected_counts
+
+
+def test_adhoc_with_only_endpoint_url(demo, env):
+    # Exactly what a user types: no endpoint or region in the environment, only the option.
+    for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
+        env.pop(name)
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"endpoint_url={demo.server.url}"], env)
+    facts = adhoc_result(result.stdout)["iam_mfa"]
+    counts, by_name = expected_counts(demo.users, demo.today, exclude=())
+    assert facts["summary"]["counts"] == counts
+    assert {u["username"]: u["status"] for u in facts["users"]} == by_name
+    assert facts["account_id"] == "123456789012" and facts["source"] == "credential_report"
+    assert facts["summary"]["total"] == len(demo.users) == 57
+
+
+def _facts(demo, env, *args):
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", " ".join(args)], env)
+    return adhoc_result(result.stdout)["iam_mfa"]
+
+
+def test_both_sources_agree_on_every_demo_user(demo, env):
+    options = 'exclude_users=svc-* require_hardware_mfa=true'
+    report = _facts(demo, env, "source=credential_report", options)
+    live = _facts(demo, env, "source=live", options)
+    verdicts = {name: {u["username"]: (u["status"], u["risk"], u["reasons"]) for u in facts["users"]}
+                for name, facts in (("report", report), ("live", live))}
+    assert verdicts["report"] == verdicts["live"]
+    assert len(verdicts["live"]) == 57
+    _, expected = expected_counts(demo.users, demo.today)
+    assert {name: v[0] for name, v in verdicts["live"].items()} == expected
+    # The findings are spread over every reason, so the comparison covers them all.
+    assert {r for v in verdicts["live"].values() for r in v[2]} == {
+        "console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age",
+        "unused_credentials", "multiple_active_keys", "virtual_mfa_only",
+    }
+    # API calls grow with pages for the report, with users when live.
+    assert report["api_calls"] <= 10 < 5 * 57 <= live["api_calls"]
+    assert report["report_generated_at"] is not None and live["report_generated_at"] is None
+
+
+def test_check_mode_reads_the_same(demo, env):
+    facts = adhoc_result(run(["ansible", "localhost", "--check", "-m", "awssec.mfa.iam_mfa_facts"], env).stdout)
+    assert facts["changed"] is False
+    assert facts["iam_mfa"]["summary"]["total"] == 57
+
+
+def test_bad_option_values_fail_before_any_call(demo, env):
+    demo.server.reset_counts()
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "grace_period_days=-1 max_key_age_days=-5"], env, check=False)
+    assert result.returncode != 0
+    assert "grace_period_days must be 0 or more, not -1; max_key_age_days must be 0 or more, not -5" in result.stdout
+    assert demo.server.requests == 0
+
+
+def test_include_users_and_exempt_tag(demo, env):
+    facts = _facts(demo, env, "include_users=contractor.*,legacy.*,svc-backup", "exclude_users=svc-*")
+    users = {u["username"]: u for u in facts["users"]}
+    assert sorted(users) == ["contractor.kim", "legacy.report", "svc-backup"]
+    assert users["contractor.kim"]["exemption"] == {
+        "reason": "external auditor, no MFA device issued", "until": "2099-12-31", "source": "tag"}
+    assert users["legacy.report"]["status"] != "exempted"  # its tag expired in 2020
+    assert users["svc-backup"]["status"] == "non-compliant"  # included, so not excluded
+
+
+def test_unreachable_endpoint_fails_clearly(env):
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "endpoint_url=http://127.0.0.1:9"], env, check=False)
+    assert result.returncode != 0
+    assert "Failed to get the caller identity (sts:GetCallerIdentity)" in result.stdout
+    assert json.dumps("testing") not in result.stdout.split("=>", 1)[1].replace('"testing"', "")

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import csv
+import json
+import subprocess
+import sys
+
+from tests.integration.conftest import run
+from tests.support.demo_account import EXCLUDE_USERS, expected_counts
+
+# The seed's scheduled-enforcement script reads the JSON report with exactly this code.
+SEED_SCRIPT = """
+import json
+with open('/tmp/mfa-report.json') as f:
+    report = json.load(f)
+users = [u['username'] for u in report['users'] if u['status'] == 'non-compliant' and u['days_since_creation'] > 7]
+print(','.join(users))
+"""
+
+
+def _report(demo, env, **extra):
+    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_exclude_users": EXCLUDE_USERS, **extra}
+    return run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env)
+
+
+def test_table_report_prints_the_seed_sections(demo, env):
+    out = _report(demo, env).stdout
+    counts, _ = expected_counts(demo.users, demo.today)
+    for text in ("IAM MFA COMPLIANCE REPORT", "DETAILED USER ANALYSIS:", "HIGH-RISK USERS (Console Access + No MFA):",
+                 "bob.wilson: Console access without MFA protection", "alice.brown: 1 active access key without MFA",
+                 "new.user: grace period, 5 days remaining", "svc-backup: exempted (matches exclude_users pattern svc-*)",
+                 f"│ Non-compliant │ {counts['non-compliant']:<5} │", f"│ Total         │ {len(demo.users):<5} │", "RECOMMENDATIONS:"):
+        assert text in out
+
+
+def test_json_report_saved_for_the_seed_script(demo, env, tmp_path):
+    saved = tmp_path / "mfa-report.json"
+    _report(demo, env, mfa_report_formats=[], mfa_report_save_path=str(saved))
+    report = json.loads(saved.read_text())
+    counts, by_name = expected_counts(demo.users, demo.today)
+    assert report["summary"]["counts"] == counts
+    assert {u["username"]: u["status"] for u in report["users"]} == by_name
+    script = SEED_SCRIPT.replace("/tmp/mfa-report.json", str(saved))
+    names = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    assert sorted(names.split(",")) == sorted(n for n, s in by_name.items() if s == "non-compliant")
+
+
+def test_csv_report_and_printed_json(demo, env, tmp_path):
+    saved = tmp_path / "baseline.csv"
+    out = _report(demo, env, mfa_report_formats=["json"], mfa_report_save_path=str(saved)).stdout
+    rows = list(csv.DictReader(saved.open()))
+    _, by_name = expected_counts(demo.users, demo.today)
+    assert {r["username"]: r["status"] for r in rows} == by_name
+    assert '\\"days_since_creation\\": ' in out  # the printed JSON, as the debug callback quotes it
+    assert oct(saved.stat().st_mode & 0o777) == "0o640"
+
+
+def test_check_mode_saves_nothing(demo, env, tmp_path):
+    saved = tmp_path / "report.txt"
+    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_save_path": str(saved)}
+    out = run(["ansible-playbook", "awssec.mfa.report", "--check", "-e", json.dumps(variables)], env).stdout
+    assert "IAM MFA COMPLIANCE REPORT" in out
+    assert not saved.exists()
+
+
+def test_bad_role_input_is_named(demo, env):
+    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_formats": ["xml"]}
+    result = run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env, check=False)
+    assert result.returncode != 0
+    assert "mfa_report_formats" in result.stdout and "xml" in result.stdout

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import (
+    Options,
+    check_options,
+    classify,
+    is_selected,
+    parse_exemption_tag,
+)
+from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord
+
+NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
+
+
+def days_ago(days, hours=0):
+    return NOW - timedelta(days=days, hours=hours)
+
+
+def user(name="alice", age=100, mfa=None, console=False, keys=(), tags=None, password_used=None):
+    return UserRecord(
+        username=name,
+        arn=f"arn:aws:iam::123456789012:user/{name}",
+        created=days_ago(age),
+        console_access=console,
+        password_last_used=password_used,
+        mfa_devices=[MFADevice(serial=f"s-{t}", type=t) for t in (mfa or [])],
+        access_keys=list(keys),
+        tags=tags or {},
+    )
+
+
+def key(age=10, active=True, used=1):
+    return AccessKey(status="Active" if active else "Inactive", created=days_ago(age), last_used=None if used is None else days_ago(used))
+
+
+# (case id, user, options, expected status, risk, grace_days_remaining)
+STATUS_CASES = [
+    ("mfa with console and keys", user(mfa=["virtual"], console=True, keys=[key()]), Options(), "compliant", "low", None),
+    ("no mfa, no console, no key", user(), Options(), "compliant", "low", None),
+    ("no mfa, only an inactive key", user(keys=[key(active=False)]), Options(), "compliant", "low", None),
+    ("console without mfa", user(console=True, password_used=days_ago(1)), Options(), "non-compliant", "high", None),
+    ("active key without mfa", user(keys=[key()]), Options(), "non-compliant", "high", None),
+    ("one day into grace", user(age=1, console=True), Options(), "grace-period", "medium", 6),
+    ("age 0", user(age=0, keys=[key(age=0)]), Options(), "grace-period", "medium", 7),
+    ("last day of grace", user(age=6, console=True), Options(), "grace-period", "medium", 1),
+    ("age equal to the grace period", user(age=7, console=True), Options(), "non-compliant", "high", None),
+    ("age just under 7 whole days", user(age=6, console=True), Options(grace_period_days=7), "grace-period", "medium", 1),
+    ("grace period of 0", user(age=0, console=True), Options(grace_period_days=0), "non-compliant", "high", None),
+    ("longer grace period", user(age=20, console=True), Options(grace_period_days=30), "grace-period", "medium", 10),
+    ("young but with mfa", user(age=1, console=True, mfa=["hardware"]), Options(), "compliant", "low", None),
+    ("exclude glob", user(name="svc-backup", keys=[key()]), Options(exclude_users=("svc-*",)), "exempted", "low", None),
+    ("exclude exact name", user(name="bob", console=True), Options(exclude_users=("bob",)), "exempted", "low", None),
+    ("exclude glob does not match", user(name="svcbackup", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
+    ("exclude is case-sensitive", user(name="SVC-x", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
+    ("exclude with ? and []", user(name="ops-7", console=True), Options(exclude_users=("ops-?", "x[0-9]")), "exempted", "low", None),
+    ("include overrides exclude", user(name="svc-admin", console=True), Options(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None),
+    ("exempted even when compliant", user(name="svc-a", mfa=["virtual"]), Options(exclude_users=("svc-*",)), "exempted", "low", None),
+    ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Options(), "exempted", "low", None),
+    ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Options(), "exempted", "low", None),
+    ("tag until today still exempts", user(console=True, tags={"mfa-exempt": "until=2024-06-15"}), Options(), "exempted", "low", None),
+    ("expired tag no longer exempts", user(console=True, tags={"mfa-exempt": "audit; until=2024-06-14"}), Options(), "non-compliant", "high", None),
+    ("expired tag, young user", user(age=2, console=True, tags={"mfa-exempt": "until=2020-01-01"}), Options(), "grace-period", "medium", 5),
+    ("tag with a bad date does not exempt", user(console=True, tags={"mfa-exempt": "until=soon"}), Options(), "non-compliant", "high", None),
+    ("other tag key", user(console=True, tags={"mfa-exempt": "x"}), Options(exempt_tag="no-mfa-ok"), "non-compliant", "high", None),
+    ("custom tag key", user(console=True, tags={"no-mfa-ok": "robot"}), Options(exempt_tag="no-mfa-ok"), "exempted", "low", None),
+]
+
+
+@pytest.mark.parametrize("record,options,status,risk,grace", [c[1:] for c in STATUS_CASES], ids=[c[0] for c in STATUS_CASES])
+def test_status_risk_and_grace(record, options, status, risk, grace):
+    verdict = classify(record, options, NOW)
+    assert (verdict.status, verdict.risk, verdict.grace_days_remaining) == (status, risk, grace)
+
+
+# (case id, user, options, expected reasons)
+REASON_CASES = [
+    ("nothing wrong", user(mfa=["hardware"], console=True, keys=[key()], password_used=days_ago(1)), Options(), []),
+    ("console without mfa", user(console=True, password_used=days_ago(1)), Options(), ["console_without_mfa"]),
+    ("key without mfa", user(keys=[key()]), Options(), ["active_keys_without_mfa"]),
+    ("inactive key is not a finding", user(keys=[key(age=500, active=False, used=400)]), Options(), []),
+    ("key exactly max age", user(mfa=["hardware"], keys=[key(age=90)]), Options(), []),
+    ("key one day over max age", user(mfa=["hardware"], keys=[key(age=91)]), Options(), ["key_older_than_max_age"]),
+    ("custom max age", user(mfa=["hardware"], keys=[key(age=31)]), Options(max_key_age_days=30), ["key_older_than_max_age"]),
+    ("key unused exactly the limit", user(mfa=["hardware"], keys=[key(age=60, used=45)]), Options(), []),
+    ("key unused over the limit", user(mfa=["hardware"], keys=[key(age=60, used=46)]), Options(), ["unused_credentials"]),
+    ("key never used, counted from creation", user(mfa=["hardware"], keys=[key(age=46, used=None)]), Options(), ["unused_credentials"]),
+    ("new key never used", user(mfa=["hardware"], keys=[key(age=3, used=None)]), Options(), []),
+    ("password never used counts from user creation", user(age=50, mfa=["hardware"], console=True), Options(), ["unused_credentials"]),
+    ("password used recently", user(age=50, mfa=["hardware"], console=True, password_used=days_ago(3)), Options(), []),
+    ("two active keys", user(mfa=["virtual"], keys=[key(), key()]), Options(), ["multiple_active_keys"]),
+    ("one active, one inactive", user(mfa=["virtual"], keys=[key(), key(active=False)]), Options(), []),
+    ("virtual only, hardware not required", user(mfa=["virtual"]), Options(), []),
+    ("virtual only, hardware required", user(mfa=["virtual"]), Options(require_hardware_mfa=True), ["virtual_mfa_only"]),
+    ("virtual and hardware, hardware required", user(mfa=["virtual", "hardware"]), Options(require_hardware_mfa=True), []),
+    ("unknown type is not flagged", user(mfa=["unknown"]), Options(require_hardware_mfa=True), []),
+    ("no mfa, hardware required", user(), Options(require_hardware_mfa=True), []),
+    (
+        "everything at once, in vocabulary order",
+        user(console=True, keys=[key(age=200, used=None), key(age=100, used=50)]),
+        Options(),
+        ["console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age", "unused_credentials", "multiple_active_keys"],
+    ),
+    ("reasons kept for exempted users", user(name="svc-x", keys=[key()]), Options(exclude_users=("svc-*",)), ["active_keys_without_mfa"]),
+]
+
+
+@pytest.mark.parametrize("record,options,reasons", [c[1:] for c in REASON_CASES], ids=[c[0] for c in REASON_CASES])
+def test_reasons(record, options, reasons):
+    assert classify(record, options, NOW).reasons == reasons
+
+
+def test_exemption_details():
+    by_pattern = classify(user(name="svc-a"), Options(exclude_users=("x", "svc-*")), NOW).exemption
+    assert by_pattern == {"reason": "matches exclude_users pattern svc-*", "until": None, "source": "pattern"}
+    by_tag = classify(user(tags={"mfa-exempt": "contractor laptop; until=2024-12-31"}), Options(), NOW).exemption
+    assert by_tag == {"reason": "contractor laptop", "until": "2024-12-31", "source": "tag"}
+    no_reason = classify(user(tags={"mfa-exempt": ""}), Options(), NOW).exemption
+    assert no_reason == {"reason": "tagged mfa-exempt", "until": None, "source": "tag"}
+    assert classify(user(console=True), Options(), NOW).exemption is None
+
+
+def test_bad_exemption_date_warns_and_names_the_user():
+    verdict = classify(user(name="carol", console=True, tags={"mfa-exempt": "until=31/12/2024"}), Options(), NOW)
+    assert verdict.exemption is None
+    assert verdict.warnings == ["user carol: tag mfa-exempt ignored: until='31/12/2024' is not a YYYY-MM-DD date"]
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("break-glass", ("break-glass", None)),
+        ("contractor; until=2026-03-31", ("contractor", date(2026, 3, 31))),
+        ("until=2026-03-31 contractor", ("contractor", date(2026, 3, 31))),
+        ("until=2026-03-31", (None, date(2026, 3, 31))),
+        ("", (None, None)),
+    ],
+)
+def test_parse_exemption_tag(value, expected):
+    assert parse_exemption_tag(value) == expected
+
+
+@pytest.mark.parametrize("value", ["until=2026-02-30", "until=", "x until=tomorrow"])
+def test_parse_exemption_tag_rejects_bad_dates(value):
+    with pytest.raises(ValueError, match="is not a YYYY-MM-DD date"):
+        parse_exemption_tag(value)
+
+
+@pytest.mark.parametrize(
+    "name,include,selected",
+    [("bob", (), True), ("bob", ("b*",), True), ("bob", ("alice", "carol"), False), ("admin-break-glass", ("admin-*",), True)],
+)
+def test_is_selected(name, include, selected):
+    assert is_selected(name, Options(include_users=include)) is selected
+
+
+def test_days_since_creation_is_floored_and_timezone_aware():
+    # 6 days and 23 hours is still 6 whole days, whatever the clock's time zone.
+    record = user(console=True)
+    record.created = days_ago(6, hours=23)
+    local_now = NOW.astimezone(timezone(timedelta(hours=-8)))
+    verdict = classify(record, Options(), local_now)
+    assert (verdict.days_since_creation, verdict.status) == (6, "grace-period")
+
+
+def test_check_options_names_the_culprit():
+    assert check_options(Options()) == []
+    assert check_options(Options(grace_period_days=-1, exempt_tag="")) == [
+        "grace_period_days must be 0 or more, not -1",
+        "exempt_tag must not be empty",
+    ]

@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
+    CallCounter,
+    MFAError,
+    fetch_credential_report,
+    gather,
+    mfa_devices_from_report,
+    parse_credential_report,
+    record_from_report_row,
+)
+from ansible_collections.awssec.mfa.plugins.module_utils.records import MFADevice
+
+# A credential report as AWS writes it: the root row, N/A, no_information, not_supported.
+HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
+    "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,"
+    "access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+AWS_REPORT = "\n".join([
+    HEADER,
+    "<root_account>,arn:aws:iam::123456789012:root,2019-01-01T00:00:00+00:00,not_supported,2024-05-01T10:00:00+00:00,"
+    "not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+    "bob.wilson,arn:aws:iam::123456789012:user/bob.wilson,2023-02-01T09:30:00+00:00,true,no_information,"
+    "2023-02-01T09:31:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+    "john.doe,arn:aws:iam::123456789012:user/john.doe,2022-01-10T08:00:00+00:00,true,2024-06-01T07:00:00+00:00,"
+    "2022-01-10T08:05:00+00:00,2024-07-01T00:00:00+00:00,true,true,2024-01-02T00:00:00+00:00,2024-06-10T12:00:00+00:00,"
+    "us-east-1,s3,false,2023-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A",
+    "svc-backup,arn:aws:iam::123456789012:user/svc-backup,2021-03-03T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+    "true,2021-03-03T00:00:00+00:00,N/A,N/A,N/A,true,2023-03-03T00:00:00+00:00,2024-06-14T00:00:00+00:00,eu-west-1,sts,"
+    "false,N/A,false,N/A",
+]) + "\n"
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def test_parse_credential_report_separates_root():
+    rows, root = parse_credential_report(AWS_REPORT)
+    assert sorted(rows) == ["bob.wilson", "john.doe", "svc-backup"]
+    assert root["arn"] == "arn:aws:iam::123456789012:root"
+    assert root["mfa_active"] == "true"
+
+
+def test_report_row_with_no_information_and_no_keys():
+    rows, _ = parse_credential_report(AWS_REPORT)
+    bob = record_from_report_row(rows["bob.wilson"], [], {})
+    assert bob.console_access is True
+    assert bob.password_last_used is None  # no_information
+    assert bob.password_created == utc(2023, 2, 1, 9, 31)
+    assert bob.created == utc(2023, 2, 1, 9, 30)
+    assert bob.access_keys == [] and bob.mfa_devices == []
+
+
+def test_report_row_keys_active_inactive_and_last_used():
+    rows, _ = parse_credential_report(AWS_REPORT)
+    john = record_from_report_row(rows["john.doe"], ["arn:aws:iam::123456789012:mfa/john.doe"], {"team": "a"})
+    assert [(k.status, k.created, k.last_used, k.access_key_id) for k in john.access_keys] == [
+        ("Active", utc(2024, 1, 2), utc(2024, 6, 10, 12), None),
+        ("Inactive", utc(2023, 1, 2), None, None),
+    ]
+    assert john.mfa_devices == [MFADevice("arn:aws:iam::123456789012:mfa/john.doe", "virtual")]
+    assert john.password_last_used == utc(2024, 6, 1, 7)
+    assert john.tags == {"team": "a"}
+    assert john.last_activity == utc(2024, 6, 10, 12)
+
+
+def test_report_row_without_console_uses_not_applicable_values():
+    rows, _ = parse_credential_report(AWS_REPORT)
+    svc = record_from_report_row(rows["svc-backup"], [], {})
+    assert svc.console_access is False and svc.password_created is None and svc.password_last_used is None
+    assert [k.status for k in svc.access_keys] == ["Active", "Active"]
+    assert svc.last_activity == utc(2024, 6, 14)
+
+
+@pytest.mark.parametrize(
+    "active,virtual,expected",
+    [
+        (False, [], []),
+        (False, None, []),
+        (True, ["arn:v1"], [MFADevice("arn:v1", "virtual")]),
+        (True, [], [MFADevice(None, "hardware")]),
+        (True, None, [MFADevice(None, "unknown")]),
+    ],
+)
+def test_mfa_devices_from_report(active, virtual, expected):
+    assert mfa_devices_from_report(active, virtual) == expected
+
+
+def _stubbed_iam():
+    client = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    return client, Stubber(client)
+
+
+def _report_response(content=AWS_REPORT):
+    return {"Content": content.encode(), "ReportFormat": "text/csv", "GeneratedTime": datetime(2024, 6, 15, 11, 0)}
+
+
+def test_fetch_polls_until_complete():
+    iam, stub = _stubbed_iam()
+    stub.add_response("generate_credential_report", {"State": "STARTED"})
+    stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
+    stub.add_response("generate_credential_report", {"State": "COMPLETE"})
+    stub.add_response("get_credential_report", _report_response())
+    slept = []
+    with stub:
+        content, generated = fetch_credential_report(iam, sleep=slept.append, poll_seconds=2)
+    stub.assert_no_pending_responses()
+    assert content == AWS_REPORT
+    assert generated == utc(2024, 6, 15, 11, 0)
+    assert slept == [2, 2]
+
+
+def test_fetch_goes_back_to_polling_when_get_says_in_progress():
+    iam, stub = _stubbed_iam()
+    stub.add_response("generate_credential_report", {"State": "COMPLETE"})
+    stub.add_client_error("get_credential_report", service_error_code="ReportInProgress", http_status_code=404)
+    stub.add_response("generate_credential_report", {"State": "COMPLETE"})
+    stub.add_response("get_credential_report", _report_response())
+    slept = []
+    with stub:
+        content, _ = fetch_credential_report(iam, sleep=slept.append)
+    stub.assert_no_pending_responses()
+    assert content == AWS_REPORT and len(slept) == 1
+
+
+def test_fetch_retries_limit_exceeded_with_backoff(monkeypatch):
+    backoff = []
+    monkeypatch.setattr("time.sleep", backoff.append)  # AWSRetry.jittered_backoff sleeps through time.sleep
+    iam, stub = _stubbed_iam()
+    stub.add_client_error("generate_credential_report", service_error_code="LimitExceeded", http_status_code=409)
+    stub.add_client_error("generate_credential_report", service_error_code="Throttling", http_status_code=400)
+    stub.add_response("generate_credential_report", {"State": "COMPLETE"})
+    stub.add_response("get_credential_report", _report_response())
+    with stub:
+        content, _ = fetch_credential_report(iam, sleep=lambda s: None)
+    stub.assert_no_pending_responses()
+    assert content == AWS_REPORT
+    assert len(backoff) == 2
+
+
+def test_fetch_gives_up_with_a_clear_error():
+    iam, stub = _stubbed_iam()
+    for _ in range(3):
+        stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
+    with stub, pytest.raises(MFAError, match="not ready after 3 polls"):
+        fetch_credential_report(iam, sleep=lambda s: None, max_polls=3)
+
+
+def test_access_denied_names_the_call():
+    iam, stub = _stubbed_iam()
+    stub.add_client_error("generate_credential_report", service_error_code="AccessDenied", http_status_code=403)
+    with stub, pytest.raises(MFAError) as failure:
+        fetch_credential_report(iam, sleep=lambda s: None)
+    assert "iam:GenerateCredentialReport" in failure.value.message
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        yield boto3.client("iam", **kw), boto3.client("sts", **kw)
+
+
+def _make_users(iam):
+    iam.create_user(UserName="alice", Tags=[{"Key": "mfa-exempt", "Value": "robot"}])
+    iam.create_access_key(UserName="alice")
+    iam.create_user(UserName="bob")
+    iam.create_login_profile(UserName="bob", Password="Pass-word-1!")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="bob")["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.create_user(UserName="carol")
+    iam.enable_mfa_device(UserName="carol", SerialNumber="GAHT00000001", AuthenticationCode1="123456", AuthenticationCode2="654321")
+    return serial
+
+
+@pytest.mark.parametrize("source", ["credential_report", "live"])
+def test_gather_both_sources(aws, source):
+    iam, sts = aws
+    serial = _make_users(iam)
+    got = gather(iam, sts, source, Options(), sleep=lambda s: None)
+    assert got.account_id == "123456789012" and got.source == source
+    by_name = {u.username: u for u in got.users}
+    assert sorted(by_name) == ["alice", "bob", "carol"]
+    assert by_name["alice"].tags == {"mfa-exempt": "robot"}
+    assert [k.status for k in by_name["alice"].access_keys] == ["Active"]
+    assert by_name["bob"].console_access and by_name["bob"].mfa_devices == [MFADevice(serial, "virtual")]
+    assert [d.type for d in by_name["carol"].mfa_devices] == ["hardware"]
+    assert (got.report_generated_at is None) == (source == "live")
+
+
+def test_include_users_limits_what_is_read(aws):
+    iam, sts = aws
+    _make_users(iam)
+    counter = CallCounter()
+    counter.watch(iam)
+    got = gather(iam, sts, "live", Options(include_users=("b*",)))
+    assert [u.username for u in got.users] == ["bob"]
+    # ListVirtualMFADevices, ListUsers, GetAccountSummary, then 4 calls for bob alone.
+    assert counter.count == 7
+
+
+def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
+    iam, sts = aws
+    _make_users(iam)
+    only_alice = HEADER + "\n" + (
+        "alice,arn:aws:iam::123456789012:user/alice,2021-03-03T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+        "true,2021-03-03T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+    )
+    monkeypatch.setattr(gather_mod, "fetch_credential_report", lambda iam, sleep: (only_alice, utc(2024, 1, 1)))
+    got = gather(iam, sts, "credential_report", Options())
+    by_name = {u.username: u for u in got.users}
+    assert sorted(by_name) == ["alice", "bob", "carol"]
+    assert by_name["bob"].console_access is True  # read live: the report did not have bob
+    assert by_name["alice"].access_keys[0].access_key_id is None  # from the report: no key id
+
+
+def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
+    iam, sts = aws
+    _make_users(iam)
+    original = gather_mod._paginate
+
+    def deny_virtual(client, operation, result_key, **kwargs):
+        if operation == "list_virtual_mfa_devices":
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListVirtualMFADevices")
+        return original(client, operation, result_key, **kwargs)
+
+    monkeypatch.setattr(gather_mod, "_paginate", deny_virtual)
+    got = gather(iam, sts, "credential_report", Options(), sleep=lambda s: None)
+    assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["unknown"], "carol": ["unknown"]}
+    assert got.warnings == ["iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown"]
+
+
+def test_unknown_source_is_refused(aws):
+    iam, sts = aws
+    with pytest.raises(MFAError, match="source must be one of credential_report, live, not 'cache'"):
+        gather(iam, sts, "cache", Options())
