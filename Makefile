@@ -10,7 +10,6 @@ BIN := $(VENV)/bin
 # collections path: .collections/ansible_collections/awssec/mfa links back here.
 COLLECTIONS := $(CURDIR)/.collections
 LINK := $(COLLECTIONS)/ansible_collections/awssec/mfa
-SANITY_ROOT := $(CURDIR)/tests/output/sanity-root
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -39,14 +38,22 @@ test: setup lint sanity unit integration
 lint: setup
 	$(BIN)/ansible-lint --offline
 
-# ansible-test needs the collection under .../ansible_collections/awssec/mfa and its
-# dependencies beside it: stage the tracked files there, with amazon.aws from the venv.
+# ansible-test needs the collection under .../ansible_collections/awssec/mfa, outside any git
+# checkout (it lists files with git), with its dependencies beside it: stage the tracked files
+# in a temporary folder, with amazon.aws from the venv. It keeps its virtual environments under
+# HOME, here a project-local one, where its pip bootstrap script (which it would download from a
+# host out of reach) is ours.
+SANITY_HOME := $(CURDIR)/tests/output/sanity-home
+ANSIBLE_TEST_PIP := 24.2
+
 sanity: setup
-	rm -rf $(SANITY_ROOT)
-	mkdir -p $(SANITY_ROOT)/ansible_collections/awssec/mfa
-	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)/ansible_collections/awssec/mfa
-	ln -s $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/amazon $(SANITY_ROOT)/ansible_collections/amazon
-	cd $(SANITY_ROOT)/ansible_collections/awssec/mfa && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+	@mkdir -p $(SANITY_HOME)/.ansible/test/cache && \
+	cp tests/sanity/bootstrap_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py && \
+	root=$$(mktemp -d) && dest=$$root/ansible_collections/awssec/mfa && mkdir -p $$dest && \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $$dest && \
+	ln -s $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/amazon $$root/ansible_collections/amazon && \
+	cd $$dest && HOME=$(SANITY_HOME) $(BIN)/ansible-test sanity --venv --python 3.11 --color no; \
+	rc=$$?; rm -rf $$root; exit $$rc
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit

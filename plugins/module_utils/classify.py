@@ -54,7 +54,7 @@ SELECTION_ARGSPEC = {
     "exclude_users": {"type": "list", "elements": "str", "default": []},
     "include_users": {"type": "list", "elements": "str", "default": []},
     "exempt_tag": {"type": "str", "default": _DEFAULTS.exempt_tag},
-    "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days},
+    "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days, "no_log": False},
     "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
     "require_hardware_mfa": {"type": "bool", "default": _DEFAULTS.require_hardware_mfa},
 }

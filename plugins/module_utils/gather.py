@@ -135,7 +135,7 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, poll_seconds: flo
     finds the report in progress goes back to polling. LimitExceeded and throttling are retried
     with jittered backoff by the raw calls.
     """
-    for _ in range(max_polls):
+    for dummy in range(max_polls):
         state = _call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
         if state == "COMPLETE":
             try:
@@ -263,7 +263,10 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
 
 def _virtual_serials_by_user(iam, warnings: List[str]) -> Optional[Dict[str, List[str]]]:
     try:
-        devices = _call("list virtual MFA devices (iam:ListVirtualMFADevices)", _paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+        devices = _call(
+            "list virtual MFA devices (iam:ListVirtualMFADevices)",
+            _paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned",
+        )
     except MFAError as e:
         if error_code(e.exception) != "AccessDenied":
             raise
@@ -339,7 +342,7 @@ def _read_unless_deleted(iam, user: Dict, serials: Optional[set], warnings: List
 
 def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable) -> Tuple[List[UserRecord], datetime]:
     content, generated_at = fetch_credential_report(iam, sleep=sleep)
-    rows, _root_row = parse_credential_report(content)
+    rows, dummy = parse_credential_report(content)
     details = _call(
         "get account authorization details (iam:GetAccountAuthorizationDetails)",
         _paginate, iam, "get_account_authorization_details", "UserDetailList", Filter=["User"],

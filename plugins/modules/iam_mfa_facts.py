@@ -19,7 +19,7 @@ description:
   - Read-only; runs the same in check mode.
   - Sets the fact C(iam_mfa) and returns the same data under the key RV(iam_mfa).
 author:
-  - awssec.mfa contributors
+  - awssec.mfa contributors (@awssec)
 extends_documentation_fragment:
   - awssec.mfa.selection
   - amazon.aws.common.modules

@@ -36,7 +36,7 @@ def main() -> int:
             return run.returncode
         with open(saved, encoding="utf-8") as f:
             report = json.load(f)
-    expected, _ = expected_counts(users, datetime.now(timezone.utc).date())
+    expected = expected_counts(users, datetime.now(timezone.utc).date())[0]
     got = report["summary"]["counts"]
     if got != expected:
         print(f"MISMATCH: the report counts {got}, the demo created {expected}", file=sys.stderr)

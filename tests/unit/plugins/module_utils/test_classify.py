@@ -59,7 +59,10 @@ STATUS_CASES = [
     ("exclude glob does not match", user(name="svcbackup", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
     ("exclude is case-sensitive", user(name="SVC-x", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
     ("exclude with ? and []", user(name="ops-7", console=True), Options(exclude_users=("ops-?", "x[0-9]")), "exempted", "low", None),
-    ("include overrides exclude", user(name="svc-admin", console=True), Options(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None),
+    (
+        "include overrides exclude", user(name="svc-admin", console=True),
+        Options(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None,
+    ),
     ("exempted even when compliant", user(name="svc-a", mfa=["virtual"]), Options(exclude_users=("svc-*",)), "exempted", "low", None),
     ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Options(), "exempted", "low", None),
     ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Options(), "exempted", "low", None),

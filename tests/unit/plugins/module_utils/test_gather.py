@@ -57,7 +57,7 @@ def test_parse_credential_report_separates_root():
 
 
 def test_report_row_with_no_information_and_no_keys():
-    rows, _ = parse_credential_report(AWS_REPORT)
+    rows = parse_credential_report(AWS_REPORT)[0]
     bob = record_from_report_row(rows["bob.wilson"], [], {})
     assert bob.console_access is True
     assert bob.password_last_used is None  # no_information
@@ -67,7 +67,7 @@ def test_report_row_with_no_information_and_no_keys():
 
 
 def test_report_row_keys_active_inactive_and_last_used():
-    rows, _ = parse_credential_report(AWS_REPORT)
+    rows = parse_credential_report(AWS_REPORT)[0]
     john = record_from_report_row(rows["john.doe"], ["arn:aws:iam::123456789012:mfa/john.doe"], {"team": "a"})
     assert [(k.status, k.created, k.last_used, k.access_key_id) for k in john.access_keys] == [
         ("Active", utc(2024, 1, 2), utc(2024, 6, 10, 12), None),
@@ -80,7 +80,7 @@ def test_report_row_keys_active_inactive_and_last_used():
 
 
 def test_report_row_without_console_uses_not_applicable_values():
-    rows, _ = parse_credential_report(AWS_REPORT)
+    rows = parse_credential_report(AWS_REPORT)[0]
     svc = record_from_report_row(rows["svc-backup"], [], {})
     assert svc.console_access is False and svc.password_created is None and svc.password_last_used is None
     assert [k.status for k in svc.access_keys] == ["Active", "Active"]
@@ -133,7 +133,7 @@ def test_fetch_goes_back_to_polling_when_get_says_in_progress():
     stub.add_response("get_credential_report", _report_response())
     slept = []
     with stub:
-        content, _ = fetch_credential_report(iam, sleep=slept.append)
+        content = fetch_credential_report(iam, sleep=slept.append)[0]
     stub.assert_no_pending_responses()
     assert content == AWS_REPORT and len(slept) == 1
 
@@ -147,7 +147,7 @@ def test_fetch_retries_limit_exceeded_with_backoff(monkeypatch):
     stub.add_response("generate_credential_report", {"State": "COMPLETE"})
     stub.add_response("get_credential_report", _report_response())
     with stub:
-        content, _ = fetch_credential_report(iam, sleep=lambda s: None)
+        content = fetch_credential_report(iam, sleep=lambda s: None)[0]
     stub.assert_no_pending_responses()
     assert content == AWS_REPORT
     assert len(backoff) == 2
@@ -155,7 +155,7 @@ def test_fetch_retries_limit_exceeded_with_backoff(monkeypatch):
 
 def test_fetch_gives_up_with_a_clear_error():
     iam, stub = _stubbed_iam()
-    for _ in range(3):
+    for dummy in range(3):
         stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
     with stub, pytest.raises(MFAError, match="not ready after 3 polls"):
         fetch_credential_report(iam, sleep=lambda s: None, max_polls=3)
