@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 try:
@@ -42,6 +42,7 @@ PAGE_SIZE = 1000  # the largest page IAM serves
 REPORT_NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
 # Values the credential report uses for "nothing here".
 REPORT_EMPTY = ("", "N/A", "no_information", "not_supported")
+NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts keys without a creation date last
 
 retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
 
@@ -253,7 +254,7 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
         password_created=as_utc(login.get("CreateDate")) if login else None,
         password_last_used=as_utc(user.get("PasswordLastUsed")),
         mfa_devices=[MFADevice(serial=d["SerialNumber"], type=mfa_device_type(d["SerialNumber"], virtual_serials)) for d in devices],
-        access_keys=sorted(keys, key=lambda k: (k.created is None, k.created)),
+        access_keys=sorted(keys, key=lambda k: k.created or NEVER),
         tags=_tags(tags),
     )
 

@@ -1,0 +1,370 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Benchmark (not a test): MFA facts for a large IAM account, three ways.
+
+A moto server in this process is seeded with N users (default 5,000), then each approach
+runs as a real ``ansible-playbook`` on localhost:
+
+  (a) awssec.mfa.iam_mfa_facts with source=credential_report
+  (b) awssec.mfa.iam_mfa_facts with source=live
+  (c) amazon.aws.iam_user_info, then a loop of amazon.aws.iam_mfa_device_info and
+      amazon.aws.iam_access_key_info per user, on the first K users only, scaled to N
+
+API calls are counted by the server (the same yardstick for all three); wall seconds
+cover the whole ansible-playbook run. See docs/performance.md.
+
+    .venv/bin/python bench/report_scale.py --users 5000 --peer-users 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+
+from tests.support.demo_account import DemoUser, Key, expected_counts, set_dates  # noqa: E402
+from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env, iam_backend  # noqa: E402
+
+BIN = Path(sys.executable).parent
+COLLECTION_LINK = ROOT / ".collections" / "ansible_collections" / "awssec" / "mfa"
+
+TARGET_REPORT_VS_LIVE = 10  # (a) at least 10x faster than (b), wall time
+TARGET_REPORT_VS_PEER = 100  # (a) at least 100x faster than (c), wall time per user
+TARGET_REPORT_CALLS = 25  # (a) makes at most 25 API calls at 5,000 users
+
+_FIRST = ["ana", "ben", "carla", "dev", "eli", "fay", "gus", "hana", "ivan", "jo", "kai", "lena"]
+_LAST = ["garcia", "ng", "patel", "smith", "okafor", "muller", "rossi", "kim"]
+_TEAMS = ["platform", "data", "web", "finance", "ops"]
+
+
+# --- seeding --------------------------------------------------------------------------------
+
+
+def random_key(rng: random.Random, user_age: int) -> Key:
+    """An access key no older than its user: 1 in 5 inactive, 1 in 4 never used."""
+    key_age = rng.randint(0, user_age)
+    used = rng.randint(0, key_age) if rng.random() < 0.75 else None
+    return Key(key_age, active=rng.random() > 0.2, used_days_ago=used)
+
+
+def realistic_users(count: int, seed: int = 1) -> List[DemoUser]:
+    """``count`` users: about 1/3 with MFA (some hardware), half with a console password,
+    0-2 access keys (some inactive), ages from a day to about 7 years. Deterministic."""
+    rng = random.Random(seed)
+    users = []
+    for i in range(count):
+        age = rng.randint(1, 13) if rng.random() < 0.05 else rng.randint(14, 2500)
+        roll = rng.random()
+        mfa = "hardware" if roll < 0.05 else "virtual" if roll < 1 / 3 else None
+        console = rng.random() < 0.5
+        password_used = rng.randint(0, age) if console and rng.random() < 0.8 else None
+        keys = [random_key(rng, age) for _key in range(rng.choice((0, 0, 1, 1, 2)))]
+        tags = {"team": rng.choice(_TEAMS)} if rng.random() < 0.5 else {}
+        name = f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}.{i:05d}"
+        users.append(DemoUser(name, age, mfa, console, password_used, keys, tags))
+    return users
+
+
+def create_in_backend(user: DemoUser, now: datetime, serial_number: int) -> None:
+    """What tests.support.demo_account.create_user does through the API, straight in moto's
+    backend (about 100x faster); dates are then set back the same way (set_dates)."""
+    backend = iam_backend()
+    backend.create_user("us-east-1", user.name, tags=[{"Key": k, "Value": v} for k, v in user.tags.items()])
+    if user.console:
+        backend.create_login_profile(user.name, "Bench-password-1!")
+    if user.mfa == "virtual":
+        serial = backend.create_virtual_mfa_device(user.name, "/").serial_number
+    elif user.mfa == "hardware":
+        serial = f"GAHT{serial_number:08d}"
+    if user.mfa:
+        backend.enable_mfa_device(user.name, serial, "123456", "654321")
+    key_ids = [backend.create_access_key(user.name, status="Active" if k.active else "Inactive").access_key_id for k in user.keys]
+    set_dates(user, now, key_ids)
+
+
+def check_served(url: str, users: List[DemoUser]) -> None:
+    """The API serves the seeded users: ListUsers and the credential report see them all."""
+    iam = boto3.client(
+        "iam", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    listed = sum(len(page["Users"]) for page in iam.get_paginator("list_users").paginate())
+    iam.generate_credential_report()
+    rows = list(csv.DictReader(io.StringIO(iam.get_credential_report()["Content"].decode())))
+    with_mfa = sum(row["mfa_active"] == "true" for row in rows)
+    expected_mfa = sum(user.mfa is not None for user in users)
+    if (listed, len(rows), with_mfa) != (len(users), len(users), expected_mfa):
+        raise SystemExit(f"seeding check failed: ListUsers {listed}, report rows {len(rows)} ({with_mfa} with MFA), expected {len(users)} ({expected_mfa})")
+    # Forget the report, so that (a) generates it like a first run does (moto answers STARTED once).
+    iam_backend().credential_report = False
+
+
+def seed(server: MotoServer, count: int) -> List[DemoUser]:
+    users = realistic_users(count)
+    now = datetime.now(timezone.utc)
+    start = time.perf_counter()
+    for number, user in enumerate(users, 1):
+        create_in_backend(user, now, number)
+    check_served(server.url, users)
+    mfa = collections.Counter(user.mfa or "none" for user in users)
+    keys = sum(len(user.keys) for user in users)
+    print(
+        f"Seeded {count} users in {time.perf_counter() - start:.1f} s (not measured): MFA {dict(mfa)}, "
+        f"console {sum(u.console for u in users)}, access keys {keys} "
+        f"({sum(not k.active for u in users for k in u.keys)} inactive)"
+    )
+    return users
+
+
+# --- running playbooks ----------------------------------------------------------------------
+
+PLAYBOOK_HEAD = """\
+- name: Benchmark
+  hosts: localhost
+  gather_facts: false
+  tasks:
+"""
+
+REPORT_PLAYBOOK = PLAYBOOK_HEAD + """\
+    - name: MFA facts ({source})
+      awssec.mfa.iam_mfa_facts:
+        source: {source}
+        endpoint_url: "{{{{ endpoint_url }}}}"
+      register: mfa
+"""
+
+# What an Ansible user writes today with the bundled modules.
+PEER_PLAYBOOK = PLAYBOOK_HEAD + """\
+    - name: List the IAM users
+      amazon.aws.iam_user_info:
+        endpoint_url: "{{ endpoint_url }}"
+      register: listed
+    - name: MFA devices of each user
+      amazon.aws.iam_mfa_device_info:
+        user_name: "{{ item.user_name }}"
+        endpoint_url: "{{ endpoint_url }}"
+      loop: "{{ listed.iam_users[:peer_users | int] }}"
+      loop_control: {label: "{{ item.user_name }}"}
+      register: mfa_devices
+    - name: Access keys of each user
+      amazon.aws.iam_access_key_info:
+        user_name: "{{ item.user_name }}"
+        endpoint_url: "{{ endpoint_url }}"
+      loop: "{{ listed.iam_users[:peer_users | int] }}"
+      loop_control: {label: "{{ item.user_name }}"}
+      register: access_keys
+"""
+PEER_LOOP_ACTIONS = ("ListMFADevices", "ListAccessKeys")  # what the two loops send; iam_user_info sends the rest
+
+# A quiet stdout callback: prints, at the end, each task's start and end and the few module results
+# the benchmark needs. Dumping whole results (the json callback: about 19 MB at 5,000 users) would
+# add seconds to the runs it measures.
+CALLBACK = """\
+import json
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "stdout"
+    CALLBACK_NAME = "bench_summary"
+
+    def __init__(self):
+        super().__init__()
+        self.tasks = []
+
+    def _end_task(self):
+        if self.tasks and "end" not in self.tasks[-1]:
+            self.tasks[-1]["end"] = time.time()
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._end_task()
+        self.tasks.append({"name": task.get_name(), "start": time.time()})
+
+    def v2_runner_on_ok(self, result):
+        facts = result._result.get("iam_mfa")
+        if facts:
+            self.tasks[-1]["api_calls"] = facts["api_calls"]
+            self.tasks[-1]["counts"] = dict(facts["summary"]["counts"])
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._display.display(json.dumps(result._result, default=str)[:3000], stderr=True)
+
+    v2_runner_on_unreachable = v2_runner_item_on_failed = v2_runner_on_failed
+
+    def v2_playbook_on_stats(self, stats):
+        self._end_task()
+        self._display.display(json.dumps(self.tasks))
+"""
+
+
+@dataclass
+class Run:
+    wall: float  # seconds, the whole ansible-playbook run
+    api_calls: int  # requests the server served
+    actions: collections.Counter
+    tasks: List[Dict]  # per task: name, start, end, and api_calls and counts from iam_mfa_facts
+
+    def task_seconds(self, task: int) -> float:
+        return self.tasks[task]["end"] - self.tasks[task]["start"]
+
+
+def ansible_env(url: str, workdir: Path) -> Dict[str, str]:
+    """The Makefile's environment, so that this also runs without make, pointed at the server."""
+    env = aws_env(url)
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / '.collections'}",
+        ANSIBLE_CALLBACK_PLUGINS=str(workdir / "callback_plugins"),
+        ANSIBLE_STDOUT_CALLBACK="bench_summary",
+    )
+    return env
+
+
+def prepare(workdir: Path) -> None:
+    (workdir / "inventory.ini").write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    (workdir / "callback_plugins").mkdir()
+    (workdir / "callback_plugins" / "bench_summary.py").write_text(CALLBACK)
+
+
+def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict) -> Run:
+    playbook = workdir / f"{name}.yml"
+    playbook.write_text(text)
+    command = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.ini"), str(playbook), "-e", json.dumps(extra_vars)]
+    server.reset_counts()
+    start = time.perf_counter()
+    process = subprocess.run(command, env=ansible_env(server.url, workdir), capture_output=True, text=True, cwd=workdir, check=False)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{name}: ansible-playbook exited {process.returncode}\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
+    return Run(wall, server.requests, server.actions, json.loads(process.stdout.splitlines()[-1]))
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    approach: str
+    users: int
+    api_calls: float
+    wall: float
+    per_user: bool = True  # False: the row is not a per-user figure (a subset run)
+
+    def cells(self) -> List[str]:
+        per_call = f"{self.api_calls / self.users:.4g}" if self.per_user else "-"
+        per_second = f"{self.wall / self.users:.3g}" if self.per_user else "-"
+        return [self.approach, str(self.users), f"{self.api_calls:,.0f}", per_call, f"{self.wall:,.1f}", per_second]
+
+
+def print_table(rows: List[Row]) -> None:
+    header = ["approach", "users", "API calls", "calls/user", "wall s", "s/user"]
+    lines = [header] + [row.cells() for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for n, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def actions_text(actions: collections.Counter) -> str:
+    return ", ".join(f"{name} {count}" for name, count in actions.most_common())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--users", type=int, default=5000, help="users to seed (default 5000)")
+    parser.add_argument("--peer-users", type=int, default=200, help="users (c) loops over before scaling (default 200)")
+    args = parser.parse_args(argv)
+    if not COLLECTION_LINK.exists():
+        raise SystemExit(f"{COLLECTION_LINK} is missing: run `make setup` first")
+    users, peer = args.users, min(args.peer_users, args.users)
+
+    with MotoServer() as server, tempfile.TemporaryDirectory(prefix="awssec-bench-") as tmp:
+        workdir = Path(tmp)
+        prepare(workdir)
+        seeded = seed(server, users)
+        extra = {"endpoint_url": server.url, "peer_users": peer}
+
+        print("\n(a) iam_mfa_facts source=credential_report ...", flush=True)
+        report = run_playbook(server, workdir, "report", REPORT_PLAYBOOK.format(source="credential_report"), extra)
+        print(f"    {report.wall:.1f} s; server: {actions_text(report.actions)}")
+        print("(b) iam_mfa_facts source=live ...", flush=True)
+        live = run_playbook(server, workdir, "live", REPORT_PLAYBOOK.format(source="live"), extra)
+        print(f"    {live.wall:.1f} s; server: {actions_text(live.actions)}")
+        print(f"(c) amazon.aws iam_user_info + per-user loop, on the first {peer} of {users} users only (too slow for all) ...", flush=True)
+        peer_run = run_playbook(server, workdir, "peer", PEER_PLAYBOOK, extra)
+        print(f"    {peer_run.wall:.1f} s; server: {actions_text(peer_run.actions)}")
+
+    # (c) scaled to every user: iam_user_info already read all of them; the loops are scaled up.
+    loop_seconds = peer_run.task_seconds(1) + peer_run.task_seconds(2)
+    loop_calls = sum(peer_run.actions[action] for action in PEER_LOOP_ACTIONS)
+    scale = users / peer
+    peer_wall = peer_run.wall + loop_seconds * (scale - 1)
+    peer_calls = peer_run.api_calls + loop_calls * (scale - 1)
+
+    print(f"\nResults at {users} users ({os.cpu_count()} CPUs; server-side API call counts; wall = whole ansible-playbook run)\n")
+    print_table([
+        Row("(a) iam_mfa_facts credential_report", users, report.api_calls, report.wall),
+        Row("(b) iam_mfa_facts live", users, live.api_calls, live.wall),
+        Row(f"(c) amazon.aws loop, measured: list {users}, loop {peer}", peer, peer_run.api_calls, peer_run.wall, per_user=False),
+        Row(f"(c) amazon.aws loop, scaled to {users}", users, peer_calls, peer_wall),
+    ])
+    print(
+        f"\n(c) was run on {peer} users only: iam_user_info took {peer_run.task_seconds(0):.1f} s for all {users} users; "
+        f"the two loops took {loop_seconds:.1f} s and {loop_calls} calls for {peer} users, scaled x{scale:g}."
+    )
+    polls = report.actions["GenerateCredentialReport"] - 1
+    if polls:
+        print(f"(a) includes {polls} wait(s) of 2 s for the report: moto answers the first GenerateCredentialReport with STARTED.")
+    print(f"Module's own api_calls: (a) {report.tasks[0]['api_calls']}, (b) {live.tasks[0]['api_calls']}")
+    counts_a = report.tasks[0]["counts"]
+    counts_b = live.tasks[0]["counts"]
+    expected = expected_counts(seeded, datetime.now(timezone.utc).date())[0]
+    same = "same" if counts_a == counts_b == expected else "DIFFERENT"
+    print(f"Statuses ({same}): (a) {counts_a}; (b) {counts_b}; seeded {expected}")
+
+    speedup_live = live.wall / report.wall
+    speedup_peer = peer_wall / report.wall  # per user: both divided by the same number of users
+    print()
+    for label, value, target, ok in [
+        ("(a) vs (b) speed-up, wall time", f"{speedup_live:.1f}x", f">= {TARGET_REPORT_VS_LIVE}x", speedup_live >= TARGET_REPORT_VS_LIVE),
+        ("(a) vs (c) speed-up, wall time per user", f"{speedup_peer:.1f}x", f">= {TARGET_REPORT_VS_PEER}x", speedup_peer >= TARGET_REPORT_VS_PEER),
+        ("(a) API calls", str(report.api_calls), f"<= {TARGET_REPORT_CALLS}", report.api_calls <= TARGET_REPORT_CALLS),
+    ]:
+        print(f"{label:<40} {value:>8}   target {target:<7}  {verdict(ok)}")
+    if users != 5000:
+        print("(the targets are set for 5,000 users)")
+    print("moto serves ListUsers and GetAccountAuthorizationDetails in one page; AWS pages hold at most 1,000 items.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
