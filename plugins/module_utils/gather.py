@@ -289,8 +289,8 @@ def _root(iam) -> RootRecord:
     )
 
 
-def _account_id(sts) -> Optional[str]:
-    return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)["Account"]
+def _identity(sts) -> Dict:
+    return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
 
 
 def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep) -> Gathered:
@@ -298,14 +298,15 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     if source not in SOURCES:
         raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     warnings: List[str] = []
-    account_id = _account_id(sts)
+    identity = _identity(sts)
     virtual = _virtual_serials_by_user(iam, warnings)
     if source == "live":
         users, generated_at = _gather_live(iam, options, virtual, warnings), None
     else:
         users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep)
     return Gathered(
-        account_id=account_id,
+        account_id=identity["Account"],
+        caller_arn=identity["Arn"],
         source=source,
         report_generated_at=generated_at,
         users=users,

@@ -90,6 +90,7 @@ class Gathered:
     users: List[UserRecord]
     root: RootRecord
     warnings: List[str] = field(default_factory=list)
+    caller_arn: Optional[str] = None  # who ran the gathering (sts:GetCallerIdentity)
 
 
 def as_utc(when: Optional[datetime]) -> Optional[datetime]:

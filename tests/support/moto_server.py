@@ -36,6 +36,7 @@ class _Counting:
         self.app = app
         self.lock = threading.Lock()
         self.actions = collections.Counter()
+        self.hooks = collections.defaultdict(list)
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -45,7 +46,21 @@ class _Counting:
         action = (fields.get("Action") or [environ.get("HTTP_X_AMZ_TARGET") or environ.get("PATH_INFO", "?")])[0]
         with self.lock:
             self.actions[action] += 1
+        for hook in list(self.hooks.get(action, ())):
+            error = hook({name: values[0] for name, values in fields.items()})
+            if error:
+                return _error_response(start_response, *error)
         return self.app(environ, start_response)
+
+
+def _error_response(start_response, status: int, code: str, message: str):
+    body = (
+        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>injected</RequestId></ErrorResponse>"
+    ).encode()
+    start_response(f"{status} Error", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class MotoServer(ThreadedMotoServer):
@@ -72,6 +87,13 @@ class MotoServer(ThreadedMotoServer):
     @property
     def actions(self) -> collections.Counter:
         return collections.Counter(self._counting.actions)
+
+    def before(self, action: str, hook) -> None:
+        """Call ``hook(params)`` before serving ``action``; a returned (status, code, message) is sent as an AWS error."""
+        self._counting.hooks[action].append(hook)
+
+    def clear_hooks(self) -> None:
+        self._counting.hooks.clear()
 
     def reset_counts(self) -> None:
         with self._counting.lock:

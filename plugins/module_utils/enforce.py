@@ -1,0 +1,372 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Enforcement: plan (pure functions over a user's live state) and apply (one user at a time).
+
+Targets are the ``non-compliant`` users of a gathering run. Right before acting on one, its
+state is read again live; the plan is made from that state, so a user who enabled MFA since
+the report is left alone. What was done is recorded as tags on the user, so that
+``state: restored`` undoes exactly that.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Callable, Dict, List, Optional, Sequence
+from urllib.parse import unquote
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
+    MFAError,
+    _call,
+    _get_login_profile,
+    _paginate,
+    error_code,
+    retry,
+)
+from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, isoformat
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
+
+TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
+TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
+RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS)
+STATES = ("enforced", "restored")
+MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
+JUSTIFICATIONS = {
+    ("console_without_mfa", "active_keys_without_mfa"): "Console access and active access keys without MFA",
+    ("console_without_mfa",): "Console access without MFA",
+    ("active_keys_without_mfa",): "Active access key without MFA",
+}
+
+
+@dataclass(frozen=True)
+class EnforceOptions:
+    state: str = "enforced"
+    disable_access_keys: bool = True
+    attach_policy: bool = True
+    disable_console_access: bool = False
+    policy_name: str = "RequireMFA"
+    max_affected: int = 10
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a live re-read of one user found, just before acting on it."""
+
+    mfa_enabled: bool
+    keys: Dict[str, str]  # access key id -> "Active" or "Inactive"
+    console_access: bool
+    policy_attached: bool
+    tags: Dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict:
+        return {
+            "mfa_enabled": self.mfa_enabled,
+            "access_keys": dict(sorted(self.keys.items())),
+            "console_access": self.console_access,
+            "policy_attached": self.policy_attached,
+            "tags": {k: v for k, v in sorted(self.tags.items()) if k in RECORD_TAGS},
+        }
+
+
+# --- pure planning -----------------------------------------------------------------------------
+
+
+def justification(reasons: Sequence[str]) -> str:
+    key = tuple(r for r in ("console_without_mfa", "active_keys_without_mfa") if r in reasons)
+    return JUSTIFICATIONS.get(key, "No MFA")
+
+
+def access(console_access: bool, active_keys: int) -> str:
+    """How a user can reach AWS: ``console+keys``, ``console``, ``keys`` or ``none``."""
+    parts = (["console"] if console_access else []) + (["keys"] if active_keys else [])
+    return "+".join(parts) or "none"
+
+
+def would_act(user: UserRecord, options: EnforceOptions) -> bool:
+    """From gathered data: would enforcement change anything on this non-compliant user?
+
+    Used to count targets against ``max_affected`` before anything changes. A user already
+    enforced (tagged) with nothing left to disable is not counted.
+    """
+    if options.disable_access_keys and user.active_keys:
+        return True
+    if options.disable_console_access and user.console_access:
+        return True
+    return options.attach_policy and TAG_ENFORCED_AT not in user.tags
+
+
+def plan_enforce(state: LiveState, options: EnforceOptions) -> List[str]:
+    if state.mfa_enabled:
+        return []
+    actions = []
+    if options.disable_access_keys:
+        actions += [f"disable_key:{key}" for key, status in sorted(state.keys.items()) if status == "Active"]
+    if options.attach_policy and not state.policy_attached:
+        actions.append("attach_policy")
+    if options.disable_console_access and state.console_access:
+        actions.append("delete_login_profile")
+    return actions
+
+
+def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
+    if not state.mfa_enabled:
+        return []
+    recorded = state.tags.get(TAG_DISABLED_KEYS, "").split()
+    actions = [f"enable_key:{key}" for key in recorded if state.keys.get(key) == "Inactive"]
+    if options.attach_policy and state.policy_attached:
+        actions.append("detach_policy")
+    if any(tag in state.tags for tag in RECORD_TAGS):
+        actions.append("remove_tags")
+    return actions
+
+
+def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict[str, str]:
+    """The tags that record an enforcement, merged with an earlier one (its date is kept)."""
+    disabled = state.tags.get(TAG_DISABLED_KEYS, "").split()
+    disabled += [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:") and a.split(":", 1)[1] not in disabled]
+    return {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
+
+
+def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
+    """The state once ``actions`` are done (for --diff and the 'current status' of a report)."""
+    keys = dict(state.keys)
+    tags = dict(state.tags)
+    console, attached = state.console_access, state.policy_attached
+    for action in actions:
+        verb, dummy, key = action.partition(":")
+        if verb in ("disable_key", "enable_key"):
+            keys[key] = "Inactive" if verb == "disable_key" else "Active"
+        console = console and verb != "delete_login_profile"
+        attached = (attached or verb == "attach_policy") and verb != "detach_policy"
+        if verb == "remove_tags":
+            tags = {k: v for k, v in tags.items() if k not in RECORD_TAGS}
+    if any(a.split(":")[0] in ("disable_key", "attach_policy", "delete_login_profile") for a in actions):
+        tags.update(record_tags(state, actions, now))
+    return replace(state, keys=keys, console_access=console, policy_attached=attached, tags=tags)
+
+
+def caller_username(caller_arn: Optional[str]) -> Optional[str]:
+    """The IAM user name of a caller ARN (``arn:aws:iam::1:user/path/name``), or None for roles."""
+    if not caller_arn or ":iam::" not in caller_arn or ":user/" not in caller_arn:
+        return None
+    return caller_arn.rsplit("/", 1)[-1]
+
+
+# --- AWS calls ---------------------------------------------------------------------------------
+
+
+@retry
+def _aws(function: Callable, **kwargs):
+    return function(**kwargs)
+
+
+def read_state(iam, username: str, policy_arn: Optional[str]) -> LiveState:
+    devices = _call(f"list the MFA devices of {username}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=username)
+    keys = _call(f"list the access keys of {username}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=username)
+    login = _call(f"get the login profile of {username}", _get_login_profile, iam, username)
+    attached = []
+    if policy_arn:
+        attached = _call(
+            f"list the policies attached to {username}", _paginate, iam, "list_attached_user_policies", "AttachedPolicies", UserName=username
+        )
+    tags = _call(f"list the tags of {username}", _paginate, iam, "list_user_tags", "Tags", UserName=username)
+    return LiveState(
+        mfa_enabled=bool(devices),
+        keys={key["AccessKeyId"]: key["Status"] for key in keys},
+        console_access=login is not None,
+        policy_attached=any(p["PolicyArn"] == policy_arn for p in attached),
+        tags={tag["Key"]: tag["Value"] for tag in tags},
+    )
+
+
+def execute(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
+    verb, dummy, key = action.partition(":")
+    calls = {
+        "disable_key": (f"disable access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Inactive"}),
+        "enable_key": (f"re-activate access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Active"}),
+        "attach_policy": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
+        "detach_policy": (f"detach {policy_arn} from {username}", iam.detach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
+        "delete_login_profile": (f"delete the login profile of {username}", iam.delete_login_profile, {"UserName": username}),
+        "remove_tags": (f"remove the enforcement tags of {username}", iam.untag_user, {"UserName": username, "TagKeys": list(RECORD_TAGS)}),
+    }
+    what, function, kwargs = calls[verb]
+    _call(what, _aws, function, **kwargs)
+
+
+def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
+    _call(f"tag {username}", _aws, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def ensure_policy(iam, account_id: str, name: str, document: Dict, check_mode: bool) -> Dict:
+    """Create the managed policy, or give it a new default version when its document differs.
+
+    Returns ``{"arn", "change"}`` where change is ``none``, ``create`` or ``update``.
+    """
+    arn = f"arn:aws:iam::{account_id}:policy/{name}"
+    try:
+        policy = _call(f"get policy {arn}", _aws, iam.get_policy, PolicyArn=arn)["Policy"]
+    except MFAError as e:
+        if error_code(e.exception) != "NoSuchEntity":
+            raise
+        if not check_mode:
+            created = _call(
+                f"create policy {name}", _aws, iam.create_policy,
+                PolicyName=name, PolicyDocument=policy_json(document),
+                Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
+            )
+            arn = created["Policy"]["Arn"]
+        return {"arn": arn, "change": "create"}
+    version = _call(f"get the default version of {arn}", _aws, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+    current = version["PolicyVersion"]["Document"]
+    if isinstance(current, str):
+        current = _decode_document(current)
+    if policy_json(current) == policy_json(document):
+        return {"arn": arn, "change": "none"}
+    if not check_mode:
+        versions = _call(f"list the versions of {arn}", _paginate, iam, "list_policy_versions", "Versions", PolicyArn=arn)
+        if len(versions) >= MAX_POLICY_VERSIONS:
+            oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+            _call(f"delete version {oldest['VersionId']} of {arn}", _aws, iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"])
+        _call(f"update policy {arn}", _aws, iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True)
+    return {"arn": arn, "change": "update"}
+
+
+def _decode_document(text: str) -> Dict:
+    return json.loads(unquote(text))
+
+
+# --- one user ----------------------------------------------------------------------------------
+
+
+def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
+    """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
+    state = read_state(iam, username, policy_arn if options.attach_policy else None)
+    planner = plan_enforce if options.state == "enforced" else plan_restore
+    actions = planner(state, options)
+    entry = {"before": state.as_dict(), "after": after(state, actions, now).as_dict(), "actions": actions, "done": []}
+    if options.state == "enforced" and state.mfa_enabled:
+        entry["reason"] = "mfa_enabled_since_report"
+    elif options.state == "restored" and not state.mfa_enabled:
+        entry["reason"] = "still_without_mfa"
+    if check_mode or not actions:
+        return entry
+    if options.state == "enforced":
+        # Record first, so that whatever is done below can be undone even if a later call fails.
+        tag_user(iam, username, record_tags(state, actions, now))
+    for action in actions:
+        try:
+            execute(iam, username, action, policy_arn)
+        except MFAError as e:
+            e.done = entry["done"]
+            raise
+        entry["done"].append(action)
+    return entry
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def select_targets(gathered: Gathered, selection: Options, options: EnforceOptions, now: datetime) -> Dict:
+    """Classify the gathered users and sort them into targets, the caller, exempted and grace-period users."""
+    caller = caller_username(gathered.caller_arn)
+    out = {"targets": [], "caller": [], "exempted": [], "grace_period": [], "would_act": [], "warnings": []}
+    for user in sorted(gathered.users, key=lambda u: u.username):
+        verdict = classify(user, selection, now)
+        out["warnings"] += verdict.warnings
+        if verdict.status == "exempted":
+            out["exempted"].append({"username": user.username, "reason": verdict.exemption["reason"], "until": verdict.exemption["until"]})
+        elif verdict.status == "grace-period":
+            out["grace_period"].append({"username": user.username, "days_remaining": verdict.grace_days_remaining})
+        if options.state == "enforced":
+            if verdict.status != "non-compliant":
+                continue
+            acts = would_act(user, options)
+        else:
+            # Undo wherever an enforcement was recorded, whatever the user's status is now.
+            if not any(tag in user.tags for tag in RECORD_TAGS):
+                continue
+            acts = user.mfa_enabled
+        target = {
+            "username": user.username,
+            "previous_status": verdict.status,
+            "access": access(user.console_access, len(user.active_keys)),
+            "justification": justification(verdict.reasons) if options.state == "enforced" else "Enforced earlier; MFA required to restore",
+        }
+        if caller is not None and user.username == caller:
+            out["caller"].append(target)
+        else:
+            out["targets"].append(target)
+            if acts:
+                out["would_act"].append(user.username)
+    return out
+
+
+def summarize(entries: List[Dict], selected: Dict) -> Dict:
+    def count(prefix: str) -> int:
+        return sum(1 for e in entries if e["result"] in ("done", "planned") for a in _effective(e) if a.startswith(prefix))
+
+    return {
+        "users_affected": sum(1 for e in entries if e["result"] in ("done", "planned") and _effective(e)),
+        "keys_disabled": count("disable_key:"),
+        "keys_enabled": count("enable_key:"),
+        "policies_attached": count("attach_policy"),
+        "policies_detached": count("detach_policy"),
+        "consoles_disabled": count("delete_login_profile"),
+        "skipped": sum(1 for e in entries if e["result"] == "skipped"),
+        "failed": sum(1 for e in entries if e["result"] == "failed"),
+        "exempted": selected["exempted"],
+        "grace_period": selected["grace_period"],
+    }
+
+
+def _effective(entry: Dict) -> List[str]:
+    return entry["actions"] if entry["result"] == "planned" else entry.get("done", [])
+
+
+def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
+    """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
+    selected = select_targets(gathered, selection, options, now)
+    result = {"changed": False, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
+    if len(selected["would_act"]) > options.max_affected:
+        result["too_many"] = selected["would_act"]
+        result["summary"] = summarize([], selected)
+        return result
+
+    if options.attach_policy:
+        if options.state == "enforced":
+            policy = ensure_policy(iam, gathered.account_id, options.policy_name, document, check_mode)
+            result["policy_arn"], result["policy_change"] = policy["arn"], policy["change"]
+        else:
+            result["policy_arn"] = f"arn:aws:iam::{gathered.account_id}:policy/{options.policy_name}"
+
+    for target in selected["caller"]:
+        result["actions"].append(dict(target, actions=[], result="skipped", reason="caller_identity", error=None))
+    for target in selected["targets"]:
+        result["actions"].append(_one(iam, target, options, result["policy_arn"], check_mode, now))
+    result["actions"].sort(key=lambda e: e["username"])
+    result["summary"] = summarize(result["actions"], selected)
+    result["changed"] = result["policy_change"] != "none" or any(_effective(e) for e in result["actions"])
+    return result
+
+
+def _one(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
+    entry = dict(target, error=None)
+    try:
+        found = act_on_user(iam, target["username"], options, policy_arn, check_mode, now)
+    except MFAError as e:
+        done = getattr(e, "done", [])
+        code = error_code(e.exception)
+        entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {code or e.exception}")
+        return entry
+    entry.update(found)
+    if "reason" in found:
+        entry["result"] = "skipped"
+    elif check_mode:
+        entry["result"] = "planned"
+    else:
+        entry["result"] = "done"
+    return entry

@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: iam_mfa_enforce
+short_description: Enforce MFA on non-compliant IAM users, and undo it
+version_added: 0.1.0
+description:
+  - Gathers and classifies the IAM users of an account as M(awssec.mfa.iam_mfa_facts) does, then acts on
+    the C(non-compliant) ones (the targets) - exempted and grace-period users are left alone and listed.
+  - For each target, by default, sets its active access keys to C(Inactive) and attaches the MFA policy
+    (the document of the P(awssec.mfa.mfa_policy#lookup) lookup), which denies everything but MFA set-up until the user signs in with MFA.
+  - Run it with C(--check --diff) first. Check mode reads the targets live and plans, and changes nothing.
+  - Right before acting on a target, the module reads it again live (MFA devices, access keys, login profile,
+    attached policies, tags). A user who enabled MFA since the report is skipped with reason C(mfa_enabled_since_report).
+  - The identity that runs the module (sts:GetCallerIdentity) is never acted on; it is skipped with reason C(caller_identity).
+  - What was done is recorded on the user as tags C(awssec:mfa-enforced-at) and C(awssec:mfa-disabled-keys),
+    written before acting. O(state=restored) uses them to re-activate exactly the keys that enforcement
+    disabled, for users who now have MFA; users still without MFA are listed with reason C(still_without_mfa) and left as they are.
+  - One user's failure does not stop the others; the module fails at the end, listing what failed and what was done.
+  - Idempotent. A second run finds nothing to do and returns C(changed=false).
+author:
+  - awssec.mfa contributors (@awssec)
+extends_documentation_fragment:
+  - awssec.mfa.selection
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+options:
+  state:
+    description:
+      - V(enforced) acts on the non-compliant users.
+      - V(restored) undoes an earlier enforcement for users who now have MFA.
+    type: str
+    choices: [enforced, restored]
+    default: enforced
+  disable_access_keys:
+    description:
+      - Set the active access keys of targets to C(Inactive). Applications using these keys stop working.
+      - With O(state=restored), has no effect; the keys recorded in the tag are re-activated.
+    type: bool
+    default: true
+  attach_policy:
+    description:
+      - Create the customer managed policy O(policy_name) if it is missing, give it a new default version
+        if its document differs, and attach it to targets.
+      - With O(state=restored), detach it.
+    type: bool
+    default: true
+  policy_name:
+    description: Name of the customer managed policy that requires MFA.
+    type: str
+    default: RequireMFA
+  policy_options:
+    description: What the policy allows without MFA; the same options as the P(awssec.mfa.mfa_policy#lookup) lookup.
+    type: dict
+    default: {}
+    suboptions:
+      allow_without_mfa:
+        description: Extra IAM actions allowed before signing in with MFA, such as V(iam:GetAccountSummary).
+        type: list
+        elements: str
+        default: []
+      allow_password_change:
+        description: Let users change their own password without MFA (needed at the first sign-in).
+        type: bool
+        default: true
+      allow_access_key_self_service:
+        description: Let users manage their own access keys, once signed in with MFA.
+        type: bool
+        default: true
+  disable_console_access:
+    description:
+      - Delete the login profile of targets, so they cannot sign in to the console.
+      - B(Destructive) - the password is lost and O(state=restored) cannot bring it back; the user needs a new password.
+    type: bool
+    default: false
+  max_affected:
+    description:
+      - If more users than this would be acted on, fail before changing anything and list them.
+      - Counted from the gathered data; a user already enforced with nothing left to change is not counted.
+    type: int
+    default: 10
+notes:
+  - Permissions needed, besides those of M(awssec.mfa.iam_mfa_facts), are C(iam:ListMFADevices), C(iam:ListAccessKeys),
+    C(iam:GetLoginProfile), C(iam:ListAttachedUserPolicies), C(iam:ListUserTags), C(iam:TagUser), C(iam:UntagUser),
+    C(iam:UpdateAccessKey), C(iam:AttachUserPolicy), C(iam:DetachUserPolicy), C(iam:DeleteLoginProfile), and on the policy
+    C(iam:GetPolicy), C(iam:GetPolicyVersion), C(iam:CreatePolicy), C(iam:CreatePolicyVersion), C(iam:ListPolicyVersions), C(iam:DeletePolicyVersion).
+  - Supports C(--diff) - per user, the access keys, console access, policy attachment and enforcement tags before and after.
+  - Calls per target are at most 10 (5 reads, the tag, up to 2 keys, the policy, the login profile); the gathering calls are those of M(awssec.mfa.iam_mfa_facts).
+seealso:
+  - module: awssec.mfa.iam_mfa_facts
+  - plugin: awssec.mfa.mfa_policy
+    plugin_type: lookup
+"""
+
+EXAMPLES = r"""
+- name: Preview (run the play with --check --diff)
+  awssec.mfa.iam_mfa_enforce:
+    exclude_users: ["svc-*"]
+  check_mode: true
+  register: preview
+
+- name: Enforce on at most 25 users, also removing console passwords
+  awssec.mfa.iam_mfa_enforce:
+    exclude_users: ["svc-*", "break-glass-*"]
+    grace_period_days: 14
+    disable_console_access: true
+    max_affected: 25
+
+- name: Only some users, with a policy that also allows reading the account summary without MFA
+  awssec.mfa.iam_mfa_enforce:
+    include_users: [alice.brown, old.account]
+    policy_name: RequireMFA
+    policy_options:
+      allow_without_mfa: [iam:GetAccountSummary]
+
+- name: Undo for the users who have set up MFA since
+  awssec.mfa.iam_mfa_enforce:
+    state: restored
+"""
+
+RETURN = r"""
+changed:
+  description: Whether anything changed (in check mode, whether anything would change).
+  returned: always
+  type: bool
+policy_arn:
+  description: The ARN of the MFA policy (null when O(attach_policy=false)).
+  returned: always
+  type: str
+  sample: arn:aws:iam::123456789012:policy/RequireMFA
+policy_change:
+  description: What was (or would be) done to the policy itself - V(none), V(create) or V(update).
+  returned: always
+  type: str
+actions:
+  description: One entry per target user (and the caller, if it is a target).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    username:
+      description: The IAM user.
+      type: str
+    previous_status:
+      description: The status the user had when gathered.
+      type: str
+      sample: non-compliant
+    access:
+      description: How the user could reach AWS when gathered - V(console+keys), V(console), V(keys) or V(none).
+      type: str
+    actions:
+      description:
+        - Actions planned (check mode) or taken, for example V(disable_key:AKIA...), V(attach_policy), V(delete_login_profile);
+          when restoring V(enable_key:AKIA...), V(detach_policy), V(remove_tags).
+        - For a failed user, the actions done before the failure.
+      type: list
+      elements: str
+    justification:
+      description: Why the user is a target.
+      type: str
+      sample: Console access without MFA
+    result:
+      description: V(done), V(planned) (check mode), V(skipped) or V(failed).
+      type: str
+    reason:
+      description: For skipped users - V(mfa_enabled_since_report), V(caller_identity) or V(still_without_mfa).
+      type: str
+      returned: when skipped
+    error:
+      description: For failed users, what failed; null otherwise.
+      type: str
+    before:
+      description: The live state read right before acting (mfa_enabled, access_keys, console_access, policy_attached, tags).
+      type: dict
+      returned: when the user was read
+    after:
+      description: The state once the actions are done.
+      type: dict
+      returned: when the user was read
+summary:
+  description: Totals.
+  returned: always
+  type: dict
+  contains:
+    users_affected:
+      description: Users acted on (or that would be, in check mode).
+      type: int
+    keys_disabled:
+      description: Access keys set to Inactive.
+      type: int
+    keys_enabled:
+      description: Access keys re-activated (O(state=restored)).
+      type: int
+    policies_attached:
+      description: Users the policy was attached to.
+      type: int
+    policies_detached:
+      description: Users the policy was detached from (O(state=restored)).
+      type: int
+    consoles_disabled:
+      description: Login profiles deleted.
+      type: int
+    skipped:
+      description: Targets left alone (see RV(actions[].reason)).
+      type: int
+    failed:
+      description: Targets where something failed.
+      type: int
+    exempted:
+      description: Exempted users, with C(username), C(reason) and C(until).
+      type: list
+      elements: dict
+    grace_period:
+      description: Users in their grace period, with C(username) and C(days_remaining).
+      type: list
+      elements: dict
+api_calls:
+  description: How many AWS calls the module made, gathering included.
+  returned: always
+  type: int
+"""
+
+import re
+from datetime import datetime, timezone
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
+
+POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+
+def main():
+    argument_spec = dict(
+        SELECTION_ARGSPEC,
+        state={"type": "str", "choices": list(STATES), "default": "enforced"},
+        disable_access_keys={"type": "bool", "default": True},
+        attach_policy={"type": "bool", "default": True},
+        policy_name={"type": "str", "default": "RequireMFA"},
+        policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
+        disable_console_access={"type": "bool", "default": False},
+        max_affected={"type": "int", "default": 10},
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    selection = Options.from_params(params)
+    problems = check_options(selection)
+    if not POLICY_NAME.match(params["policy_name"]):
+        problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
+    if params["max_affected"] < 0:
+        problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
+    try:
+        document = mfa_policy(**(params["policy_options"] or {}))
+    except ValueError as e:
+        problems.append(f"policy_options: {e}")
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    options = EnforceOptions(
+        state=params["state"],
+        disable_access_keys=params["disable_access_keys"],
+        attach_policy=params["attach_policy"],
+        disable_console_access=params["disable_console_access"],
+        policy_name=params["policy_name"],
+        max_affected=params["max_affected"],
+    )
+
+    counter = CallCounter()
+    region = module.region or "us-east-1"  # IAM is global; custom endpoints still need a region to sign for
+    iam = counter.watch(module.client("iam", region=region))
+    sts = counter.watch(module.client("sts", region=region))
+    try:
+        gathered = gather(iam, sts, params["source"], selection)
+        result = run(iam, gathered, selection, options, document, module.check_mode, datetime.now(timezone.utc))
+    except MFAError as e:
+        module.fail_json_aws_error(e)
+
+    for warning in gathered.warnings + result.pop("warnings"):
+        module.warn(warning)
+    result["api_calls"] = counter.count
+    too_many = result.pop("too_many", None)
+    if too_many is not None:
+        module.fail_json(
+            msg=f"{len(too_many)} users would be acted on, more than max_affected={options.max_affected}; nothing was changed: {', '.join(too_many)}",
+            users=too_many,
+            **result,
+        )
+    failed = [e for e in result["actions"] if e["result"] == "failed"]
+    if module._diff:
+        result["diff"] = {
+            "before": {e["username"]: e["before"] for e in result["actions"] if "before" in e and e["actions"]},
+            "after": {e["username"]: e["after"] for e in result["actions"] if "after" in e and e["actions"]},
+        }
+    for entry in result["actions"]:
+        entry.pop("done", None)
+    if failed:
+        done = [e["username"] for e in result["actions"] if e["result"] == "done" and e["actions"]]
+        module.fail_json(
+            msg="Failed for {0}; done for {1}".format(
+                "; ".join(f"{e['username']} ({e['error']})" for e in failed), ", ".join(done) or "nobody"
+            ),
+            **result,
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
+    TAG_DISABLED_KEYS,
+    TAG_ENFORCED_AT,
+    EnforceOptions,
+    LiveState,
+    access,
+    act_on_user,
+    after,
+    caller_username,
+    ensure_policy,
+    justification,
+    plan_enforce,
+    plan_restore,
+    record_tags,
+    run,
+    would_act,
+)
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord
+
+NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
+ENFORCE = EnforceOptions()
+RESTORE = EnforceOptions(state="restored")
+RECORDED = {TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2"}
+
+
+def state(mfa=False, keys=None, console=False, attached=False, tags=None):
+    return LiveState(mfa_enabled=mfa, keys=keys or {}, console_access=console, policy_attached=attached, tags=tags or {})
+
+
+@pytest.mark.parametrize("live, options, expected", [
+    (state(mfa=True, keys={"AKIA1": "Active"}, console=True), EnforceOptions(disable_console_access=True), []),
+    (state(keys={"AKIA2": "Active", "AKIA1": "Active"}), ENFORCE, ["disable_key:AKIA1", "disable_key:AKIA2", "attach_policy"]),
+    (state(keys={"AKIA1": "Inactive", "AKIA2": "Active"}), ENFORCE, ["disable_key:AKIA2", "attach_policy"]),
+    (state(console=True), ENFORCE, ["attach_policy"]),
+    (state(console=True, attached=True), ENFORCE, []),
+    (state(console=True, attached=True), EnforceOptions(disable_console_access=True), ["delete_login_profile"]),
+    (state(keys={"AKIA1": "Active"}), EnforceOptions(disable_access_keys=False), ["attach_policy"]),
+    (state(keys={"AKIA1": "Active"}, console=True), EnforceOptions(attach_policy=False), ["disable_key:AKIA1"]),
+    (state(), ENFORCE, ["attach_policy"]),
+])
+def test_plan_enforce(live, options, expected):
+    assert plan_enforce(live, options) == expected
+
+
+@pytest.mark.parametrize("live, options, expected", [
+    # Still without MFA: nothing is undone.
+    (state(keys={"AKIA1": "Inactive"}, attached=True, tags=RECORDED), RESTORE, []),
+    # Only the recorded keys that are inactive now; a key disabled by someone else stays as it is.
+    (state(mfa=True, keys={"AKIA1": "Inactive", "AKIA2": "Active", "AKIA3": "Inactive"}, attached=True, tags=RECORDED), RESTORE,
+     ["enable_key:AKIA1", "detach_policy", "remove_tags"]),
+    (state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=RECORDED), EnforceOptions(state="restored", attach_policy=False),
+     ["enable_key:AKIA1", "remove_tags"]),
+    (state(mfa=True, keys={"AKIA1": "Active"}), RESTORE, []),
+])
+def test_plan_restore(live, options, expected):
+    assert plan_restore(live, options) == expected
+
+
+def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_date():
+    earlier = state(tags={TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"})
+    assert record_tags(earlier, ["disable_key:AKIA2", "attach_policy"], NOW) == {
+        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2"}
+    assert record_tags(state(), ["attach_policy"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: ""}
+
+
+def test_after_applies_the_actions():
+    before = state(keys={"AKIA1": "Active"}, console=True)
+    done = after(before, ["disable_key:AKIA1", "attach_policy", "delete_login_profile"], NOW)
+    assert done.as_dict() == {
+        "mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True,
+        "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"},
+    }
+    undone = after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
+                   ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
+    assert (undone.keys, undone.policy_attached, undone.tags) == ({"AKIA1": "Active"}, False, {"team": "x"})
+    assert after(before, [], NOW) == before
+
+
+def _user(keys=0, console=False, tags=None):
+    return UserRecord("u", "arn:aws:iam::1:user/u", NOW - timedelta(days=100), console_access=console,
+                      access_keys=[AccessKey("Active", NOW) for dummy in range(keys)], tags=tags or {})
+
+
+@pytest.mark.parametrize("user, options, expected", [
+    (_user(keys=1), ENFORCE, True),
+    (_user(console=True), ENFORCE, True),
+    (_user(console=True, tags=RECORDED), ENFORCE, False),  # already enforced, nothing left to do
+    (_user(console=True, tags=RECORDED), EnforceOptions(disable_console_access=True), True),
+    (_user(keys=1, tags=RECORDED), ENFORCE, True),
+    (_user(console=True), EnforceOptions(attach_policy=False), False),
+])
+def test_would_act(user, options, expected):
+    assert would_act(user, options) is expected
+
+
+@pytest.mark.parametrize("arn, expected", [
+    ("arn:aws:iam::123456789012:user/alice", "alice"),
+    ("arn:aws:iam::123456789012:user/division/team/alice", "alice"),
+    ("arn:aws:sts::123456789012:assumed-role/Admin/session", None),
+    ("arn:aws:iam::123456789012:root", None),
+    (None, None),
+])
+def test_caller_username(arn, expected):
+    assert caller_username(arn) == expected
+
+
+def test_justification_and_access():
+    assert justification(["console_without_mfa", "unused_credentials"]) == "Console access without MFA"
+    assert justification(["active_keys_without_mfa", "console_without_mfa"]) == "Console access and active access keys without MFA"
+    assert (access(True, 2), access(True, 0), access(False, 1), access(False, 0)) == ("console+keys", "console", "keys", "none")
+
+
+# --- AWS calls --------------------------------------------------------------------------------
+
+
+def _stubbed_iam():
+    client = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    return client, Stubber(client)
+
+
+def _stub_reads(stub, keys):
+    stub.add_response("list_mfa_devices", {"MFADevices": []})
+    stub.add_response("list_access_keys", {"AccessKeyMetadata": [
+        {"UserName": "bob", "AccessKeyId": key, "Status": "Active", "CreateDate": NOW} for key in keys]})
+    stub.add_client_error("get_login_profile", "NoSuchEntity", http_status_code=404)
+    stub.add_response("list_attached_user_policies", {"AttachedPolicies": []})
+    stub.add_response("list_user_tags", {"Tags": []})
+
+
+POLICY_ARN = "arn:aws:iam::123456789012:policy/RequireMFA"
+
+
+def test_throttling_is_retried_with_jittered_backoff(monkeypatch):
+    slept = []
+    monkeypatch.setattr("time.sleep", slept.append)  # AWSRetry.jittered_backoff sleeps through time.sleep
+    iam, stub = _stubbed_iam()
+    _stub_reads(stub, ["AKIAEXAMPLE000000001"])
+    stub.add_response("tag_user", {})
+    stub.add_client_error("update_access_key", "Throttling", http_status_code=400)
+    stub.add_client_error("update_access_key", "Throttling", http_status_code=400)
+    stub.add_response("update_access_key", {}, {"UserName": "bob", "AccessKeyId": "AKIAEXAMPLE000000001", "Status": "Inactive"})
+    stub.add_response("attach_user_policy", {}, {"UserName": "bob", "PolicyArn": POLICY_ARN})
+    with stub:
+        entry = act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+        stub.assert_no_pending_responses()
+    assert entry["done"] == ["disable_key:AKIAEXAMPLE000000001", "attach_policy"]
+    assert len(slept) == 2 and all(0 <= s <= 60 for s in slept)
+
+
+def test_a_failure_keeps_what_was_done_and_names_the_call():
+    iam, stub = _stubbed_iam()
+    _stub_reads(stub, ["AKIAEXAMPLE000000001"])
+    stub.add_response("tag_user", {})
+    stub.add_response("update_access_key", {})
+    stub.add_client_error("attach_user_policy", "AccessDenied", http_status_code=403)
+    with stub, pytest.raises(MFAError) as caught:
+        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+    assert caught.value.done == ["disable_key:AKIAEXAMPLE000000001"]
+    assert "attach" in caught.value.message and "bob" in caught.value.message
+
+
+def test_check_mode_only_reads():
+    iam, stub = _stubbed_iam()
+    _stub_reads(stub, ["AKIAEXAMPLE000000001"])
+    with stub:
+        entry = act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=True, now=NOW)
+        stub.assert_no_pending_responses()
+    assert entry["actions"] == ["disable_key:AKIAEXAMPLE000000001", "attach_policy"] and entry["done"] == []
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        yield boto3.client("iam", **kw), boto3.client("sts", **kw)
+
+
+def _document(iam, arn):
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    return iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+
+
+def test_ensure_policy_creates_then_keeps_then_updates(aws):
+    iam = aws[0]
+    document = mfa_policy()
+    assert ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=True)["change"] == "create"
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    created = ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=False)
+    assert created == {"arn": POLICY_ARN, "change": "create"}
+    assert _document(iam, POLICY_ARN) == document
+    assert ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=False)["change"] == "none"
+
+    # Changed options: a new default version, and IAM's limit of five versions is respected.
+    for extra in ("iam:GetAccountSummary", "iam:ListGroups", "iam:ListRoles", "iam:ListPolicies", "iam:ListUsers"):
+        changed = mfa_policy(allow_without_mfa=[extra])
+        assert ensure_policy(iam, "123456789012", "RequireMFA", changed, check_mode=True)["change"] == "update"
+        assert ensure_policy(iam, "123456789012", "RequireMFA", changed, check_mode=False)["change"] == "update"
+        assert _document(iam, POLICY_ARN) == changed
+    assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 5
+
+
+def test_run_skips_the_caller_and_counts_against_max_affected(aws):
+    iam, sts = aws
+    for name in ("alice", "bob", "carol"):
+        iam.create_user(UserName=name)
+        iam.create_access_key(UserName=name)
+    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)
+    gathered.caller_arn = "arn:aws:iam::123456789012:user/bob"
+    now = datetime.now(timezone.utc)
+
+    too_many = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
+    assert too_many["too_many"] == ["alice", "carol"] and too_many["actions"] == []
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+
+    done = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=2), mfa_policy(), False, now)
+    results = {e["username"]: (e["result"], e.get("reason")) for e in done["actions"]}
+    assert results == {"alice": ("done", None), "bob": ("skipped", "caller_identity"), "carol": ("done", None)}
+    assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
+    assert iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    assert done["summary"]["keys_disabled"] == 2 and done["summary"]["policies_attached"] == 2 and done["changed"]
+    json.dumps(done)  # plain data, as a module result must be
