@@ -4,7 +4,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.awssec.mfa.plugins.module_utils.report import render
+from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
 
 
 def mfa_report(facts, output_format="table"):
@@ -19,6 +19,16 @@ def mfa_report(facts, output_format="table"):
         raise AnsibleFilterError(f"mfa_report: the facts are incomplete or malformed ({e!r})")
 
 
+def mfa_enforcement_report(result, check_mode=False):
+    """Render the result of awssec.mfa.iam_mfa_enforce as the enforcement preview (check mode) or results."""
+    if not isinstance(result, dict) or "actions" not in result or "summary" not in result:
+        raise AnsibleFilterError("mfa_enforcement_report expects the registered result of awssec.mfa.iam_mfa_enforce (a dict with actions and summary)")
+    try:
+        return render_enforcement(result, bool(check_mode))
+    except (KeyError, TypeError) as e:
+        raise AnsibleFilterError(f"mfa_enforcement_report: the result is incomplete or malformed ({e!r})")
+
+
 class FilterModule:
     def filters(self):
-        return {"mfa_report": mfa_report}
+        return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report}

@@ -330,7 +330,7 @@ def _effective(entry: Dict) -> List[str]:
 def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
     """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
     selected = select_targets(gathered, selection, options, now)
-    result = {"changed": False, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
+    result = {"changed": False, "state": options.state, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
     if len(selected["would_act"]) > options.max_affected:
         result["too_many"] = selected["would_act"]
         result["summary"] = summarize([], selected)

@@ -258,3 +258,116 @@ def render_table(facts: Dict) -> str:
     lines.append("RECOMMENDATIONS:")
     lines += _bullets(recommendations(facts) or ["None: every user is compliant."])
     return "\n".join(lines) + "\n"
+
+
+# --- enforcement preview and results ----------------------------------------------------------
+
+ACCESS_LABELS = {"console+keys": "Keys + Console", "console": "Console Only", "keys": "Keys Only", "none": "No Access"}
+ACTION_LABELS = (
+    ("disable_key", "Disable {n} key{s}"),
+    ("enable_key", "Re-enable {n} key{s}"),
+    ("delete_login_profile", "Disable console"),
+    ("attach_policy", "Attach policy"),
+    ("detach_policy", "Detach policy"),
+    ("remove_tags", "Remove tags"),
+)
+SKIP_LABELS = {
+    "mfa_enabled_since_report": "MFA enabled since the report",
+    "caller_identity": "Runs this play (never acted on)",
+    "still_without_mfa": "Still without MFA",
+}
+
+
+def action_label(actions: Sequence[str]) -> str:
+    verbs = [a.split(":", 1)[0] for a in actions]
+    parts = [label.format(n=verbs.count(verb), s="s" if verbs.count(verb) > 1 else "") for verb, label in ACTION_LABELS if verb in verbs]
+    return ", ".join(parts) or "No action"
+
+
+def access_after(state: Optional[Dict]) -> str:
+    """What a user can still do once the actions are done."""
+    if not state:
+        return "Unknown"
+    active = sum(1 for status in state["access_keys"].values() if status == "Active")
+    if state["mfa_enabled"]:
+        return "MFA enabled"
+    if not state["console_access"] and not active:
+        return "No AWS access"
+    reach = ACCESS_LABELS["+".join((["console"] if state["console_access"] else []) + (["keys"] if active else []))]
+    return reach + (" (MFA required by policy)" if state["policy_attached"] else "")
+
+
+def _enforcement_row(entry: Dict, check_mode: bool) -> tuple:
+    if entry["result"] == "skipped":
+        action, outcome = "No action", SKIP_LABELS.get(entry.get("reason"), entry.get("reason"))
+    elif entry["result"] == "failed":
+        action, outcome = "FAILED: " + action_label(entry["actions"]) + " done", entry["error"]
+    elif not entry["actions"]:
+        action, outcome = "No action", "Already enforced; " + access_after(entry.get("after"))
+    else:
+        action, outcome = action_label(entry["actions"]), access_after(entry.get("after"))
+    third = entry["justification"] if check_mode else outcome
+    return (entry["username"], ACCESS_LABELS.get(entry["access"], entry["access"]), action, third)
+
+
+def render_enforcement(result: Dict, check_mode: bool) -> str:
+    """The enforcement preview (check mode) or results, from the return value of iam_mfa_enforce."""
+    summary, entries = result["summary"], result["actions"]
+    restoring = result.get("state") == "restored"
+    title = "IAM MFA " + ("RESTORE " if restoring else "ENFORCEMENT ") + ("PREVIEW" if check_mode else "COMPLETE")
+    lines = _banner(title, "Planned compliance enforcement actions" if check_mode else "Compliance enforcement actions taken")
+    lines += ["", "[CHECK MODE] Nothing was changed; these are the planned actions." if check_mode else "Enforcement actions completed.", ""]
+    headers = ("Username", "Current Status", "Planned Action", "Justification") if check_mode else (
+        "Username", "Previous Status", "Action Taken", "Current Status")
+    rows = [_enforcement_row(e, check_mode) for e in entries]
+    rows += [(g["username"], "Grace period", "No action", f"Within grace period ({g['days_remaining']} days remaining)")
+             for g in summary["grace_period"]]
+    rows += [(x["username"], "Exempted", "No action", f"Exempted: {x['reason']}" + (f" until {x['until']}" if x["until"] else ""))
+             for x in summary["exempted"]]
+    lines.append("ENFORCEMENT TARGETS:" if not restoring else "RESTORE TARGETS:")
+    lines += box(headers, rows) if rows else ["  No users to act on."]
+    lines.append("")
+
+    verb = "Would" if check_mode else "Did"
+    keys_users = sum(1 for e in entries if any(a.startswith("disable_key:") for a in _shown(e)))
+    done = [
+        (summary["keys_disabled"], f"{verb} disable {summary['keys_disabled']} access keys of {keys_users} users"),
+        (summary["policies_attached"], f"{verb} attach the MFA-required policy to {summary['policies_attached']} users"),
+        (summary["consoles_disabled"], f"{verb} disable console access (delete the password) of {summary['consoles_disabled']} users"),
+        (summary.get("keys_enabled"), f"{verb} re-enable {summary.get('keys_enabled')} access keys"),
+        (summary.get("policies_detached"), f"{verb} detach the MFA-required policy from {summary.get('policies_detached')} users"),
+    ]
+    lines.append("PLANNED ENFORCEMENT ACTIONS:" if check_mode else "ACTIONS COMPLETED:")
+    items = [text for count, text in done if count]
+    if result.get("policy_change") in ("create", "update"):
+        items.append(f"{verb} {result['policy_change']} the policy {result.get('policy_arn')}")
+    items = items or ["Nothing to change"]
+    if summary["skipped"]:
+        items.append(f"{summary['skipped']} users skipped: " + _names([e["username"] for e in entries if e["result"] == "skipped"]))
+    if summary["failed"]:
+        items.append(f"{summary['failed']} users FAILED: " + _names([e["username"] for e in entries if e["result"] == "failed"]))
+    held = len(summary["exempted"]) + len(summary["grace_period"])
+    if held:
+        items.append(f"{held} users left alone ({len(summary['exempted'])} exempted, {len(summary['grace_period'])} in grace period)")
+    lines += _bullets(items)
+    lines.append("")
+    if check_mode and summary["users_affected"] and not restoring:
+        lines.append("IMPACT ASSESSMENT:")
+        lines += _bullets([
+            f"{summary['users_affected']} users will lose AWS access until they set up MFA",
+            "Applications using the disabled access keys will fail",
+            "Users who set up MFA can be restored: ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
+        ])
+        lines += ["", "Run without --check to apply these actions."]
+    elif not check_mode and summary["users_affected"] and not restoring:
+        lines.append("NEXT STEPS:")
+        lines += _bullets([
+            "Ask the affected users to set up MFA (IAM > Users > Security credentials > Assign MFA device)",
+            "Once they have, re-enable exactly what was disabled: ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
+            "Schedule a follow-up report: ansible-playbook awssec.mfa.report",
+        ])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _shown(entry: Dict) -> List[str]:
+    return entry["actions"] if entry["result"] in ("planned", "done", "failed") else []

@@ -128,6 +128,10 @@ changed:
   description: Whether anything changed (in check mode, whether anything would change).
   returned: always
   type: bool
+state:
+  description: The O(state) the module ran with.
+  returned: always
+  type: str
 policy_arn:
   description: The ARN of the MFA policy (null when O(attach_policy=false)).
   returned: always

@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""ansible-playbook awssec.mfa.enforce against a moto server, with the account read through boto3 around each run."""
+
+import json
+
+import boto3
+import pytest
+
+from tests.integration.conftest import run
+from tests.support.demo_account import EXCLUDE_USERS, expected_counts
+from tests.support.moto_server import iam_backend
+
+POLICY_ARN = "arn:aws:iam::123456789012:policy/RequireMFA"
+RECORD_TAGS = ("awssec:mfa-enforced-at", "awssec:mfa-disabled-keys")
+
+
+def account_state(iam) -> dict:
+    """Everything enforcement may change: key statuses, login profiles, attached policies, tags, local policies."""
+    users = {}
+    for user in iam.get_paginator("list_users").paginate().build_full_result()["Users"]:
+        name = user["UserName"]
+        try:
+            iam.get_login_profile(UserName=name)
+            console = True
+        except iam.exceptions.NoSuchEntityException:
+            console = False
+        users[name] = {
+            "keys": {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]},
+            "console": console,
+            "policies": sorted(p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]),
+            "tags": {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name)["Tags"]},
+            "mfa": bool(iam.list_mfa_devices(UserName=name)["MFADevices"]),
+        }
+    policies = {p["Arn"]: p["DefaultVersionId"] for p in iam.list_policies(Scope="Local")["Policies"]}
+    return {"users": users, "policies": policies}
+
+
+def enforce(server, env, *flags, check=True, **variables):
+    """Run the playbook with the JSON callback; return (module result, printed text, process)."""
+    env = dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    extra = {"mfa_enforce_aws_endpoint_url": server.url, **variables}
+    process = run(["ansible-playbook", "awssec.mfa.enforce", "-e", json.dumps(extra), *flags], env, check=check)
+    tasks = json.loads(process.stdout)["plays"][0]["tasks"]
+    results = [(t["task"]["name"], t["hosts"]["localhost"]) for t in tasks]
+    module = next(r for name, r in results if "Enforce MFA on non-compliant IAM users" in name)
+    printed = next((r["msg"] for name, r in results if "Print the" in name), [])
+    return module, "\n".join(printed), process
+
+
+def planned(result) -> dict:
+    return {e["username"]: e["actions"] for e in result["actions"] if e["actions"]}
+
+
+DEMO = {"mfa_enforce_exclude_users": EXCLUDE_USERS, "mfa_enforce_max_affected": 20}
+
+
+def test_check_then_apply_then_nothing_left(demo, env):
+    before = account_state(demo.iam)
+    preview, text, dummy = enforce(demo.server, env, "--check", "--diff", **DEMO)
+    assert account_state(demo.iam) == before  # check mode changed nothing at all
+
+    targets = {name for name, status in expected_counts(demo.users, demo.today)[1].items() if status == "non-compliant"}
+    plan = planned(preview)
+    assert set(plan) == targets and len(targets) == 14
+    assert all(e["result"] == "planned" for e in preview["actions"]) and preview["changed"] and preview["policy_change"] == "create"
+    for name in targets:
+        active = sorted(k for k, s in before["users"][name]["keys"].items() if s == "Active")
+        assert plan[name] == [f"disable_key:{k}" for k in active] + ["attach_policy"]
+        assert preview["diff"]["before"][name]["policy_attached"] is False and preview["diff"]["after"][name]["policy_attached"] is True
+    for text_part in ("IAM MFA ENFORCEMENT PREVIEW", "│ bob.wilson ", "Console access without MFA", "Within grace period (5 days remaining)",
+                      "Exempted: matches exclude_users pattern svc-*", "Would attach the MFA-required policy to 14 users"):
+        assert text_part in text
+
+    applied, text, dummy = enforce(demo.server, env, **DEMO)
+    assert planned(applied) == plan and all(e["result"] == "done" for e in applied["actions"])
+    after = account_state(demo.iam)
+    for name, user in after["users"].items():
+        if name not in targets:
+            assert user == before["users"][name]
+            continue
+        disabled = [a.split(":", 1)[1] for a in plan[name] if a.startswith("disable_key:")]
+        assert user["keys"] == {k: ("Inactive" if k in disabled else s) for k, s in before["users"][name]["keys"].items()}
+        assert user["policies"] == [POLICY_ARN] and user["console"] == before["users"][name]["console"]
+        assert user["tags"]["awssec:mfa-disabled-keys"].split() == disabled
+    assert list(after["policies"]) == [POLICY_ARN]
+    assert "IAM MFA ENFORCEMENT COMPLETE" in text and "No AWS access" in text
+
+    again, dummy, dummy = enforce(demo.server, env, "--check", **DEMO)
+    assert again["changed"] is False and planned(again) == {}
+    again, dummy, dummy = enforce(demo.server, env, **DEMO)
+    assert again["changed"] is False and planned(again) == {}
+    assert account_state(demo.iam) == after
+
+
+def test_user_who_enables_mfa_after_gathering_is_not_touched(demo, env):
+    def enable_mfa_first(params):
+        # Gathering reads the credential report; the first ListMFADevices for alice.brown is the re-read before acting.
+        if params.get("UserName") == "alice.brown" and not iam_backend().get_user("alice.brown").mfa_devices:
+            iam_backend().enable_mfa_device("alice.brown", "GAHT12345678", "123456", "654321")
+
+    before = account_state(demo.iam)["users"]["alice.brown"]
+    demo.server.before("ListMFADevices", enable_mfa_first)
+    try:
+        result, dummy, dummy = enforce(demo.server, env, **DEMO)
+    finally:
+        demo.server.clear_hooks()
+    alice = next(e for e in result["actions"] if e["username"] == "alice.brown")
+    assert (alice["result"], alice["reason"], alice["actions"]) == ("skipped", "mfa_enabled_since_report", [])
+    now = account_state(demo.iam)["users"]["alice.brown"]
+    assert now == dict(before, mfa=True)
+    assert result["summary"]["skipped"] == 1 and result["summary"]["users_affected"] == 13
+
+
+def _user_with_key(iam, name, login=False):
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    if login:
+        iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!")
+    return key
+
+
+def test_the_calling_identity_is_never_touched(moto_server, iam, env):
+    admin = _user_with_key(iam, "ops.admin", login=True)
+    _user_with_key(iam, "dev.one")
+    caller_env = dict(env, AWS_ACCESS_KEY_ID=admin["AccessKeyId"], AWS_SECRET_ACCESS_KEY=admin["SecretAccessKey"])
+    before = account_state(iam)["users"]["ops.admin"]
+
+    result, dummy, process = enforce(moto_server, caller_env, mfa_enforce_grace_period_days=0, mfa_enforce_disable_console_access=True)
+    results = {e["username"]: (e["result"], e.get("reason")) for e in result["actions"]}
+    assert results == {"ops.admin": ("skipped", "caller_identity"), "dev.one": ("done", None)}
+    state = account_state(iam)["users"]
+    assert state["ops.admin"] == before
+    assert list(state["dev.one"]["keys"].values()) == ["Inactive"]
+    assert admin["SecretAccessKey"] not in process.stdout + process.stderr
+
+
+def test_more_targets_than_max_affected_fails_and_changes_nothing(demo, env):
+    before = account_state(demo.iam)
+    result, dummy, process = enforce(demo.server, env, check=False, mfa_enforce_exclude_users=EXCLUDE_USERS, mfa_enforce_max_affected=3)
+    assert process.returncode != 0 and result["failed"]
+    assert "14 users would be acted on, more than max_affected=3; nothing was changed" in result["msg"]
+    assert "bob.wilson" in result["msg"] and len(result["users"]) == 14
+    assert account_state(demo.iam) == before
+
+
+def test_one_user_failing_does_not_stop_the_others(demo, env):
+    def deny_bob(params):
+        if params.get("UserName") == "bob.wilson":
+            return 403, "AccessDenied", "User is not authorized to perform: iam:AttachUserPolicy"
+        return None
+
+    def delete_jo_first(params):
+        # jo.smith is deleted after gathering, right before enforcement reads it again.
+        if params.get("UserName") == "jo.smith" and "jo.smith" in iam_backend().users:
+            del iam_backend().users["jo.smith"]
+
+    demo.server.before("AttachUserPolicy", deny_bob)
+    demo.server.before("ListMFADevices", delete_jo_first)
+    try:
+        result, dummy, process = enforce(demo.server, env, check=False, **DEMO)
+    finally:
+        demo.server.clear_hooks()
+    assert process.returncode != 0
+    by_name = {e["username"]: e for e in result["actions"]}
+    assert by_name["bob.wilson"]["result"] == "failed" and "AccessDenied" in by_name["bob.wilson"]["error"]
+    assert by_name["jo.smith"]["result"] == "failed" and "NoSuchEntity" in by_name["jo.smith"]["error"]
+    assert "bob.wilson" in result["msg"] and "jo.smith" in result["msg"] and "done for alice.brown" in result["msg"]
+    assert result["summary"]["failed"] == 2 and result["summary"]["users_affected"] == 12
+    state = account_state(demo.iam)["users"]
+    assert state["alice.brown"]["policies"] == [POLICY_ARN]
+    assert set(state["alice.brown"]["keys"].values()) == {"Inactive"}
+    assert state["bob.wilson"]["policies"] == []
+    # What was recorded before the failure stays true: nothing was disabled for bob.wilson.
+    assert state["bob.wilson"]["tags"]["awssec:mfa-disabled-keys"] == ""
+
+
+def _enable_mfa(iam, name):
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+
+
+def test_restore_undoes_exactly_what_was_done_for_users_with_mfa(moto_server, iam, env):
+    first = _user_with_key(iam, "ana")
+    already_inactive = iam.create_access_key(UserName="ana")["AccessKey"]["AccessKeyId"]
+    iam.update_access_key(UserName="ana", AccessKeyId=already_inactive, Status="Inactive")
+    _user_with_key(iam, "ben", login=True)
+    iam.tag_user(UserName="ana", Tags=[{"Key": "team", "Value": "data"}])
+    options = {"mfa_enforce_grace_period_days": 0}
+
+    enforced, dummy, dummy = enforce(moto_server, env, **options)
+    assert planned(enforced)["ana"] == [f"disable_key:{first['AccessKeyId']}", "attach_policy"]
+    _enable_mfa(iam, "ana")
+    before_restore = account_state(iam)["users"]
+
+    preview, text, dummy = enforce(moto_server, env, "--check", mfa_enforce_state="restored", **options)
+    assert account_state(iam)["users"] == before_restore
+    assert planned(preview) == {"ana": [f"enable_key:{first['AccessKeyId']}", "detach_policy", "remove_tags"]}
+    assert "IAM MFA RESTORE PREVIEW" in text
+
+    restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
+    by_name = {e["username"]: e for e in restored["actions"]}
+    assert by_name["ana"]["result"] == "done" and restored["summary"]["keys_enabled"] == 1
+    assert (by_name["ben"]["result"], by_name["ben"]["reason"]) == ("skipped", "still_without_mfa")
+    state = account_state(iam)["users"]
+    assert state["ana"]["keys"] == {first["AccessKeyId"]: "Active", already_inactive: "Inactive"}
+    assert state["ana"]["policies"] == [] and state["ana"]["tags"] == {"team": "data"}
+    assert state["ben"] == before_restore["ben"]  # still without MFA: left as enforcement left it
+    assert set(state["ben"]["tags"]) == set(RECORD_TAGS) and state["ben"]["policies"] == [POLICY_ARN]
+
+    again, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
+    assert again["changed"] is False and account_state(iam)["users"] == state
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"mfa_enforce_policy_name": "Require MFA!"}, "policy_name 'Require MFA!' is not a valid IAM policy name"),
+    ({"mfa_enforce_max_affected": -1}, "max_affected must be 0 or more"),
+    ({"mfa_enforce_policy_options": {"allow_without_mfa": ["s3:*"]}}, "policy_options: allow_without_mfa: 's3:*' would allow a whole service"),
+])
+def test_bad_input_is_refused_by_name_and_nothing_changes(moto_server, iam, env, variables, message):
+    _user_with_key(iam, "ana")
+    before = account_state(iam)
+    result, dummy, process = enforce(moto_server, env, check=False, mfa_enforce_grace_period_days=0, **variables)
+    assert process.returncode != 0 and message in result["msg"]
+    assert account_state(iam) == before
