@@ -63,6 +63,7 @@ integration: setup
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
+	$(BIN)/python bench/enforce_scale.py
 
 clean:
 	rm -rf $(VENV) $(COLLECTIONS) tests/output

@@ -31,10 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -66,9 +66,12 @@ def random_key(rng: random.Random, user_age: int) -> Key:
     return Key(key_age, active=rng.random() > 0.2, used_days_ago=used)
 
 
-def realistic_users(count: int, seed: int = 1) -> List[DemoUser]:
+def realistic_users(count: int, seed: int = 1, non_compliant: Optional[int] = None) -> List[DemoUser]:
     """``count`` users: about 1/3 with MFA (some hardware), half with a console password,
-    0-2 access keys (some inactive), ages from a day to about 7 years. Deterministic."""
+    0-2 access keys (some inactive), ages from a day to about 7 years. Deterministic.
+
+    With ``non_compliant``, exactly that many users are made non-compliant and all others
+    compliant (see ``set_non_compliant``); without it, the mix is left as it comes."""
     rng = random.Random(seed)
     users = []
     for i in range(count):
@@ -81,7 +84,36 @@ def realistic_users(count: int, seed: int = 1) -> List[DemoUser]:
         tags = {"team": rng.choice(_TEAMS)} if rng.random() < 0.5 else {}
         name = f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}.{i:05d}"
         users.append(DemoUser(name, age, mfa, console, password_used, keys, tags))
+    if non_compliant is not None:
+        set_non_compliant(users, non_compliant, random.Random(seed + 1))
     return users
+
+
+def set_non_compliant(users: List[DemoUser], count: int, rng: random.Random) -> None:
+    """Make ``count`` users, spread evenly, non-compliant: no MFA, at least 14 days old, with a
+    console password, 1-2 active access keys, or both (in turn). Make every other user compliant:
+    a user without MFA who has a console password or an active key gets, at random, a virtual
+    MFA device or loses those credentials (keys made inactive)."""
+    chosen = {i * len(users) // count: i for i in range(count)} if count else {}
+    for number, user in enumerate(users):
+        if number in chosen:
+            kind = chosen[number] % 3  # 0 console only, 1 keys only, 2 both
+            user.mfa = None
+            if user.age_days < 14:
+                user.age_days = rng.randint(14, 2500)
+            user.console = kind != 1
+            if not user.console:
+                user.password_used_days_ago = None
+            if kind == 0:
+                user.keys = [key for key in user.keys if not key.active]
+            else:
+                user.keys = [replace(random_key(rng, user.age_days), active=True) for _key in range(rng.choice((1, 2)))]
+        elif user.mfa is None and (user.console or any(key.active for key in user.keys)):
+            if rng.random() < 0.5:
+                user.mfa = "virtual"
+            else:
+                user.console, user.password_used_days_ago = False, None
+                user.keys = [replace(key, active=False) for key in user.keys]
 
 
 def create_in_backend(user: DemoUser, now: datetime, serial_number: int) -> None:
@@ -118,8 +150,8 @@ def check_served(url: str, users: List[DemoUser]) -> None:
     iam_backend().credential_report = False
 
 
-def seed(server: MotoServer, count: int) -> List[DemoUser]:
-    users = realistic_users(count)
+def seed(server: MotoServer, count: int, non_compliant: Optional[int] = None) -> List[DemoUser]:
+    users = realistic_users(count, non_compliant=non_compliant)
     now = datetime.now(timezone.utc)
     start = time.perf_counter()
     for number, user in enumerate(users, 1):
@@ -179,6 +211,7 @@ PEER_LOOP_ACTIONS = ("ListMFADevices", "ListAccessKeys")  # what the two loops s
 # the benchmark needs. Dumping whole results (the json callback: about 19 MB at 5,000 users) would
 # add seconds to the runs it measures.
 CALLBACK = """\
+import collections
 import json
 import time
 
@@ -203,10 +236,16 @@ class CallbackModule(CallbackBase):
         self.tasks.append({"name": task.get_name(), "start": time.time()})
 
     def v2_runner_on_ok(self, result):
-        facts = result._result.get("iam_mfa")
+        task, res = self.tasks[-1], result._result
+        task["changed"] = bool(res.get("changed"))
+        facts = res.get("iam_mfa")
         if facts:
-            self.tasks[-1]["api_calls"] = facts["api_calls"]
-            self.tasks[-1]["counts"] = dict(facts["summary"]["counts"])
+            task["api_calls"] = facts["api_calls"]
+            task["counts"] = dict(facts["summary"]["counts"])
+        elif "api_calls" in res:  # iam_mfa_enforce
+            task["api_calls"] = res["api_calls"]
+            task["summary"] = {k: v for k, v in res["summary"].items() if isinstance(v, int)}
+            task["results"] = dict(collections.Counter(entry["result"] for entry in res["actions"]))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._display.display(json.dumps(result._result, default=str)[:3000], stderr=True)
@@ -224,7 +263,7 @@ class Run:
     wall: float  # seconds, the whole ansible-playbook run
     api_calls: int  # requests the server served
     actions: collections.Counter
-    tasks: List[Dict]  # per task: name, start, end, and api_calls and counts from iam_mfa_facts
+    tasks: List[Dict]  # per task: name, start, end, changed; api_calls and counts (iam_mfa_facts) or summary and results (iam_mfa_enforce)
 
     def task_seconds(self, task: int) -> float:
         return self.tasks[task]["end"] - self.tasks[task]["start"]
@@ -250,10 +289,11 @@ def prepare(workdir: Path) -> None:
     (workdir / "callback_plugins" / "bench_summary.py").write_text(CALLBACK)
 
 
-def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict) -> Run:
+def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict, options: Sequence[str] = ()) -> Run:
+    """Run the playbook ``text`` (``options`` such as ``--check`` are added to the command); the server counts from zero."""
     playbook = workdir / f"{name}.yml"
     playbook.write_text(text)
-    command = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.ini"), str(playbook), "-e", json.dumps(extra_vars)]
+    command = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.ini"), str(playbook), "-e", json.dumps(extra_vars), *options]
     server.reset_counts()
     start = time.perf_counter()
     process = subprocess.run(command, env=ansible_env(server.url, workdir), capture_output=True, text=True, cwd=workdir, check=False)
@@ -281,11 +321,15 @@ class Row:
 
 
 def print_table(rows: List[Row]) -> None:
-    header = ["approach", "users", "API calls", "calls/user", "wall s", "s/user"]
-    lines = [header] + [row.cells() for row in rows]
+    print_columns(["approach", "users", "API calls", "calls/user", "wall s", "s/user"], [row.cells() for row in rows])
+
+
+def print_columns(header: List[str], cells: List[List[str]], left: Sequence[int] = (0,)) -> None:
+    """A plain-text table: the columns ``left`` left-aligned, the others right-aligned."""
+    lines = [header] + cells
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for n, line in enumerate(lines):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        print("  ".join(cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
 

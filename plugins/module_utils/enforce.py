@@ -306,11 +306,12 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
 
 
 def summarize(entries: List[Dict], selected: Dict) -> Dict:
+    """Totals over what was done or planned; a failed user counts for what was done before the failure."""
     def count(prefix: str) -> int:
-        return sum(1 for e in entries if e["result"] in ("done", "planned") for a in _effective(e) if a.startswith(prefix))
+        return sum(1 for e in entries for a in _effective(e) if a.startswith(prefix))
 
     return {
-        "users_affected": sum(1 for e in entries if e["result"] in ("done", "planned") and _effective(e)),
+        "users_affected": sum(1 for e in entries if _effective(e)),
         "keys_disabled": count("disable_key:"),
         "keys_enabled": count("enable_key:"),
         "policies_attached": count("attach_policy"),
@@ -324,6 +325,7 @@ def summarize(entries: List[Dict], selected: Dict) -> Dict:
 
 
 def _effective(entry: Dict) -> List[str]:
+    """The actions planned (check mode) or actually done."""
     return entry["actions"] if entry["result"] == "planned" else entry.get("done", [])
 
 

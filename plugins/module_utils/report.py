@@ -329,7 +329,7 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
     lines.append("")
 
     verb = "Would" if check_mode else "Did"
-    keys_users = sum(1 for e in entries if any(a.startswith("disable_key:") for a in _shown(e)))
+    keys_users = sum(1 for e in entries if e["result"] != "skipped" and any(a.startswith("disable_key:") for a in e["actions"]))
     done = [
         (summary["keys_disabled"], f"{verb} disable {summary['keys_disabled']} access keys of {keys_users} users"),
         (summary["policies_attached"], f"{verb} attach the MFA-required policy to {summary['policies_attached']} users"),
@@ -367,7 +367,3 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
             "Schedule a follow-up report: ansible-playbook awssec.mfa.report",
         ])
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _shown(entry: Dict) -> List[str]:
-    return entry["actions"] if entry["result"] in ("planned", "done", "failed") else []

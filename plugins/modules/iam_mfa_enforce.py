@@ -90,7 +90,8 @@ notes:
     C(iam:UpdateAccessKey), C(iam:AttachUserPolicy), C(iam:DetachUserPolicy), C(iam:DeleteLoginProfile), and on the policy
     C(iam:GetPolicy), C(iam:GetPolicyVersion), C(iam:CreatePolicy), C(iam:CreatePolicyVersion), C(iam:ListPolicyVersions), C(iam:DeletePolicyVersion).
   - Supports C(--diff) - per user, the access keys, console access, policy attachment and enforcement tags before and after.
-  - Calls per target are at most 10 (5 reads, the tag, up to 2 keys, the policy, the login profile); the gathering calls are those of M(awssec.mfa.iam_mfa_facts).
+  - Calls per target are at most 10 (5 reads, the tag, up to 2 keys, the policy, the login profile).
+    The gathering calls are those of M(awssec.mfa.iam_mfa_facts).
 seealso:
   - module: awssec.mfa.iam_mfa_facts
   - plugin: awssec.mfa.mfa_policy

@@ -33,3 +33,50 @@ def test_filter_renders_each_format():
 def test_filter_errors_name_the_problem(facts, fmt, message):
     with pytest.raises(AnsibleFilterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         mfa_report(facts, fmt)
+
+
+def _entry(username, result, actions, access="keys", reason=None, error=None, after=None):
+    entry = {"username": username, "previous_status": "non-compliant", "access": access, "actions": actions, "result": result,
+             "justification": "Active access key without MFA", "error": error}
+    if reason:
+        entry["reason"] = reason
+    if after:
+        entry["after"] = after
+    return entry
+
+
+LOCKED = {"mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True, "tags": {}}
+RESULT = {
+    "state": "enforced",
+    "policy_arn": "arn:aws:iam::1:policy/RequireMFA",
+    "policy_change": "create",
+    "actions": [
+        _entry("alice.brown", "planned", ["disable_key:AKIA1", "attach_policy"], after=LOCKED),
+        _entry("bob.wilson", "skipped", [], access="console", reason="mfa_enabled_since_report"),
+        _entry("ops.admin", "failed", ["disable_key:AKIA2"], error="Failed to attach: AccessDenied"),
+    ],
+    "summary": {"users_affected": 2, "keys_disabled": 2, "policies_attached": 1, "consoles_disabled": 0, "skipped": 1, "failed": 1,
+                "exempted": [{"username": "svc-backup", "reason": "matches exclude_users pattern svc-*", "until": None}],
+                "grace_period": [{"username": "new.user", "days_remaining": 5}]},
+}
+
+
+def test_enforcement_preview_and_results():
+    filters = FilterModule().filters()
+    preview = filters["mfa_enforcement_report"](RESULT, True)
+    for text in ("IAM MFA ENFORCEMENT PREVIEW", "│ alice.brown │ Keys Only", "Disable 1 key, Attach policy", "Active access key without MFA",
+                 "│ new.user ", "Within grace period (5 days remaining)", "Exempted: matches exclude_users pattern svc-*",
+                 "Would disable 2 access keys of 2 users", "Would create the policy arn:aws:iam::1:policy/RequireMFA",
+                 "1 users skipped: bob.wilson", "1 users FAILED: ops.admin", "Run without --check"):
+        assert text in preview
+    done = dict(RESULT, actions=[dict(e, result="done") if e["result"] == "planned" else e for e in RESULT["actions"]])
+    results = filters["mfa_enforcement_report"](done)
+    for text in ("IAM MFA ENFORCEMENT COMPLETE", "Previous Status", "No AWS access", "MFA enabled since the report",
+                 "FAILED: Disable 1 key done", "Did disable 2 access keys of 2 users"):
+        assert text in results
+    assert "Run without --check" not in results
+
+
+def test_enforcement_report_refuses_other_input():
+    with pytest.raises(AnsibleFilterError, match="expects the registered result of awssec.mfa.iam_mfa_enforce"):
+        FilterModule().filters()["mfa_enforcement_report"]({"users": []})
