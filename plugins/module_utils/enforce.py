@@ -22,10 +22,13 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     MFAError,
     _call,
-    _get_login_profile,
     _paginate,
+    access_keys,
     error_code,
+    login_profile,
+    mfa_devices,
     retry,
+    user_tags,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
@@ -165,21 +168,20 @@ def _aws(function: Callable, **kwargs):
 
 
 def read_state(iam, username: str, policy_arn: Optional[str]) -> LiveState:
-    devices = _call(f"list the MFA devices of {username}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=username)
-    keys = _call(f"list the access keys of {username}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=username)
-    login = _call(f"get the login profile of {username}", _get_login_profile, iam, username)
+    devices = mfa_devices(iam, username)
+    keys = access_keys(iam, username)
+    login = login_profile(iam, username)
     attached = []
     if policy_arn:
         attached = _call(
             f"list the policies attached to {username}", _paginate, iam, "list_attached_user_policies", "AttachedPolicies", UserName=username
         )
-    tags = _call(f"list the tags of {username}", _paginate, iam, "list_user_tags", "Tags", UserName=username)
     return LiveState(
         mfa_enabled=bool(devices),
         keys={key["AccessKeyId"]: key["Status"] for key in keys},
         console_access=login is not None,
         policy_attached=any(p["PolicyArn"] == policy_arn for p in attached),
-        tags={tag["Key"]: tag["Value"] for tag in tags},
+        tags=user_tags(iam, username),
     )
 
 

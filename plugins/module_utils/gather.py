@@ -230,12 +230,28 @@ def mfa_device_type(serial: str, virtual_serials: Optional[set]) -> str:
     return "virtual" if serial in virtual_serials else "hardware"
 
 
+def login_profile(iam, name: str) -> Optional[Dict]:
+    return _call(f"get the login profile of {name}", _get_login_profile, iam, name)
+
+
+def mfa_devices(iam, name: str) -> List[Dict]:
+    return _call(f"list the MFA devices of {name}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=name)
+
+
+def access_keys(iam, name: str) -> List[Dict]:
+    return _call(f"list the access keys of {name}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
+
+
+def user_tags(iam, name: str) -> Dict[str, str]:
+    return _tags(_call(f"list the tags of {name}", _paginate, iam, "list_user_tags", "Tags", UserName=name))
+
+
 def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecord:
     """Read one user's credentials live. ``user`` is a ListUsers/GetUser entry."""
     name = user["UserName"]
-    login = _call(f"get the login profile of {name}", _get_login_profile, iam, name)
-    devices = _call(f"list the MFA devices of {name}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=name)
-    key_list = _call(f"list the access keys of {name}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
+    login = login_profile(iam, name)
+    devices = mfa_devices(iam, name)
+    key_list = access_keys(iam, name)
     keys = [
         AccessKey(
             status=key["Status"],
@@ -245,7 +261,7 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
         )
         for key in key_list
     ]
-    tags = _call(f"list the tags of {name}", _paginate, iam, "list_user_tags", "Tags", UserName=name)
+    tags = user_tags(iam, name)
     return UserRecord(
         username=name,
         arn=user["Arn"],
@@ -255,7 +271,7 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
         password_last_used=as_utc(user.get("PasswordLastUsed")),
         mfa_devices=[MFADevice(serial=d["SerialNumber"], type=mfa_device_type(d["SerialNumber"], virtual_serials)) for d in devices],
         access_keys=sorted(keys, key=lambda k: k.created or NEVER),
-        tags=_tags(tags),
+        tags=tags,
     )
 
 
