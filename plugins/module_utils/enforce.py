@@ -30,7 +30,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     retry,
     user_tags,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, isoformat
+from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
 
 TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
@@ -83,12 +83,6 @@ def justification(reasons: Sequence[str]) -> str:
     return JUSTIFICATIONS.get(key, "No MFA")
 
 
-def access(console_access: bool, active_keys: int) -> str:
-    """How a user can reach AWS: ``console+keys``, ``console``, ``keys`` or ``none``."""
-    parts = (["console"] if console_access else []) + (["keys"] if active_keys else [])
-    return "+".join(parts) or "none"
-
-
 def would_act(user: UserRecord, options: EnforceOptions) -> bool:
     """From gathered data: would enforcement change anything on this non-compliant user?
 
@@ -130,7 +124,8 @@ def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
 def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict[str, str]:
     """The tags that record an enforcement, merged with an earlier one (its date is kept)."""
     disabled = state.tags.get(TAG_DISABLED_KEYS, "").split()
-    disabled += [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:") and a.split(":", 1)[1] not in disabled]
+    newly = [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:")]
+    disabled += [key for key in newly if key not in disabled]
     return {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
 
 

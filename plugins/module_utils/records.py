@@ -93,6 +93,12 @@ class Gathered:
     caller_arn: Optional[str] = None  # who ran the gathering (sts:GetCallerIdentity)
 
 
+def access(console_access: bool, active_keys: int) -> str:
+    """How a user can reach AWS: ``console+keys``, ``console``, ``keys`` or ``none``."""
+    parts = (["console"] if console_access else []) + (["keys"] if active_keys else [])
+    return "+".join(parts) or "none"
+
+
 def as_utc(when: Optional[datetime]) -> Optional[datetime]:
     """Make a datetime timezone-aware in UTC (naive values are taken as UTC, as IAM sends them)."""
     if when is None:

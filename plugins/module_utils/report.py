@@ -14,7 +14,7 @@ import io
 import json
 from typing import Dict, List, Optional, Sequence
 
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, access
 
 FORMATS = ("table", "json", "csv")
 WIDTH = 100
@@ -293,7 +293,7 @@ def access_after(state: Optional[Dict]) -> str:
         return "MFA enabled"
     if not state["console_access"] and not active:
         return "No AWS access"
-    reach = ACCESS_LABELS["+".join((["console"] if state["console_access"] else []) + (["keys"] if active else []))]
+    reach = ACCESS_LABELS[access(state["console_access"], active)]
     return reach + (" (MFA required by policy)" if state["policy_attached"] else "")
 
 

@@ -16,7 +16,6 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     TAG_ENFORCED_AT,
     EnforceOptions,
     LiveState,
-    access,
     act_on_user,
     after,
     caller_username,
@@ -30,7 +29,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
-from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord
+from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord, access
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
 ENFORCE = EnforceOptions()
