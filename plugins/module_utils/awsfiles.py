@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The AWS shared credentials and config files: read, and edit one section at a time.
+
+An edit rewrites only the lines of the section it changes; every other byte of the file
+(comments, blank lines, order, spacing, other profiles, line endings) stays as it was.
+A file is parsed the way botocore parses it (configparser.RawConfigParser); a file that
+botocore would reject is reported with its path and line, and never written.
+Writes hold an exclusive lock (a ``.lock`` file beside the file) around the whole
+read-modify-write, and replace the file atomically: a temporary file in the same folder,
+fsync, rename. Files are written 0600; a folder created for them is 0700.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import fcntl
+import io
+import os
+import re
+import tempfile
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_SECTION = re.compile(r"\[(?P<header>.+)\]")  # configparser's SECTCRE, matched on the stripped line
+_OPTION = re.compile(r"(?P<key>.*?)\s*[=:]")  # configparser's OPTCRE, up to the delimiter
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines, each with its own ending
+
+
+class FileError(Exception):
+    """A file that cannot be read, parsed or written; the message names the file (and line)."""
+
+    def __init__(self, path: str, message: str, line: Optional[int] = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path} line {line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+def default_paths(environ=None) -> Tuple[str, str]:
+    """(credentials file, config file), from AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE or ~/.aws."""
+    environ = os.environ if environ is None else environ
+    credentials = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    config = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    return os.path.expanduser(credentials), os.path.expanduser(config)
+
+
+def _classify(lines: List[str]) -> List[Tuple[str, Optional[str]]]:
+    """Each line's kind (header, option, continuation, blank, comment) and name, as configparser sees it.
+
+    Comments and blank lines neither end an option nor continue it; a line indented deeper than
+    the option above it continues that option, even if it looks like a header.
+    """
+    kinds: List[Tuple[str, Optional[str]]] = []
+    option_indent = None
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            kinds.append(("blank", None))
+            continue
+        if stripped[0] in "#;":
+            kinds.append(("comment", None))
+            continue
+        level = len(line) - len(line.lstrip())
+        if option_indent is not None and level > option_indent:
+            kinds.append(("continuation", None))
+            continue
+        header = _SECTION.match(stripped)
+        if header:
+            kinds.append(("header", header.group("header")))
+            option_indent = None
+        else:
+            kinds.append(("option", _OPTION.match(stripped).group("key").strip().lower()))
+            option_indent = level
+    return kinds
+
+
+class _Section:
+    """A section's raw lines: the header first (none for the text before the first header)."""
+
+    def __init__(self, name: Optional[str], lines: List[str]) -> None:
+        self.name = name
+        self.lines = lines
+
+    def entries(self) -> List[Tuple[Optional[str], List[str]]]:
+        """The body as (option key, its lines with continuations) or (None, [a blank or comment line])."""
+        body = self.lines[1:] if self.name is not None else self.lines
+        entries: List[Tuple[Optional[str], List[str]]] = []
+        for line, (kind, key) in zip(body, _classify(body)):
+            if kind == "continuation":
+                # Blank lines and comments between an option and its continuation belong to it.
+                while entries[-1][0] is None:
+                    entries[-2][1].extend(entries.pop()[1])
+                entries[-1][1].append(line)
+            else:
+                entries.append((key if kind == "option" else None, [line]))
+        return entries
+
+
+class IniFile:
+    """One AWS INI file's text, parsed; ``set`` and ``remove`` edit it in memory."""
+
+    def __init__(self, text: str = "", path: str = "<text>") -> None:
+        self.path = path
+        self._parser = _validate(text, path)
+        self._sections = _split(text)
+        self._eol = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+
+    @property
+    def text(self) -> str:
+        return "".join(line for section in self._sections for line in section.lines)
+
+    def names(self) -> List[str]:
+        return [s.name for s in self._sections if s.name is not None]
+
+    def get(self, name: str) -> Optional[Dict[str, str]]:
+        """The section's options (keys lowercased, as botocore reads them), or None if there is no such section."""
+        if not self._parser.has_section(name):
+            return None
+        return dict(self._parser.items(name, raw=True))
+
+    def line_of(self, name: str) -> Optional[int]:
+        """The 1-based line number of the section's header."""
+        number = 1
+        for section in self._sections:
+            if section.name == name:
+                return number
+            number += len(section.lines)
+        return None
+
+    def set(self, name: str, values: Dict[str, str], remove: Iterable[str] = ()) -> bool:
+        """Set options of section ``name`` (added at the end if missing) and drop ``remove``; True if the text changed.
+
+        Only the lines of that section change: a set option's line (and its continuation lines)
+        is replaced in place, new options follow the section's last option, and the section's
+        comments and blank lines stay.
+        """
+        for key, value in values.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", key) or re.search(r"[\r\n]", str(value)):
+                raise ValueError(f"cannot write option {key!r} of section [{name}]: keys are words and values one line")
+        section = self._find(name)
+        if section is None:
+            if not values:
+                return False
+            section = self._append(name)
+        wanted = {k.lower(): (k, str(v)) for k, v in values.items()}
+        dropped = {k.lower() for k in remove} - set(wanted)
+        head = section.lines[:1] if section.name is not None else []
+        body: List[str] = []
+        insert_at = 0
+        for key, lines in section.entries():
+            if key in dropped:
+                continue
+            if key in wanted:
+                spelled, value = wanted.pop(key)
+                indent = lines[0][:len(lines[0]) - len(lines[0].lstrip())]  # the indentation decides what continues what
+                lines = [f"{indent}{spelled} = {value}{self._eol}"]
+            body.extend(lines)
+            if key is not None:
+                insert_at = len(body)
+        if wanted:
+            before = body[insert_at - 1] if insert_at else (head[0] if head else "")
+            if before and not before.endswith("\n"):
+                if insert_at:
+                    body[insert_at - 1] += self._eol
+                else:
+                    head[0] += self._eol
+            body[insert_at:insert_at] = [f"{spelled} = {value}{self._eol}" for spelled, value in wanted.values()]
+        new_lines = head + body
+        changed = new_lines != section.lines
+        section.lines = new_lines
+        self._parser = _validate(self.text, self.path)
+        return changed
+
+    def remove(self, name: str) -> bool:
+        """Remove section ``name`` with its lines; True if it was there."""
+        section = self._find(name)
+        if section is None:
+            return False
+        self._sections.remove(section)
+        self._parser = _validate(self.text, self.path)
+        return True
+
+    def _find(self, name: str) -> Optional[_Section]:
+        return next((s for s in self._sections if s.name == name), None)
+
+    def _append(self, name: str) -> _Section:
+        """A new empty section at the end, after a blank line; the text before it is kept as a prefix."""
+        if self._sections:
+            tail = self._sections[-1].lines
+            if tail and not tail[-1].endswith("\n"):
+                tail[-1] += self._eol
+            if self.text.strip() and tail and tail[-1].strip():
+                tail.append(self._eol)
+        section = _Section(name, [f"[{name}]{self._eol}"])
+        self._sections.append(section)
+        return section
+
+
+def _split(text: str) -> List[_Section]:
+    lines = _LINE.findall(text)
+    sections = [_Section(None, [])]
+    for line, (kind, name) in zip(lines, _classify(lines)):
+        if kind == "header":
+            sections.append(_Section(name, [line]))
+        else:
+            sections[-1].lines.append(line)
+    if not sections[0].lines:
+        sections.pop(0)
+    return sections
+
+
+def _validate(text: str, path: str) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_file(io.StringIO(text), source=path)
+    except configparser.MissingSectionHeaderError as e:
+        raise FileError(path, "an option before any [section] header (AWS tools cannot read this file)", e.lineno)
+    except configparser.ParsingError as e:
+        # The line itself is not shown: it may be a pasted secret.
+        raise FileError(path, "neither a [section] header, a key = value option, a comment nor an indented continuation "
+                              "(AWS tools cannot read this file)", e.errors[0][0])
+    except configparser.DuplicateSectionError as e:
+        raise FileError(path, f"section [{e.section}] appears twice (AWS tools cannot read this file)", e.lineno)
+    except configparser.DuplicateOptionError as e:
+        raise FileError(path, f"option {e.option!r} appears twice in section [{e.section}] (AWS tools cannot read this file)", e.lineno)
+    except configparser.Error as e:
+        raise FileError(path, str(e))
+    return parser
+
+
+def read(path: str) -> IniFile:
+    """The file parsed; an empty file if it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return IniFile("", path)
+    except OSError as e:
+        raise FileError(path, f"cannot read: {e.strerror}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FileError(path, f"not UTF-8 text (byte {e.start})")
+    return IniFile(text, path)
+
+
+def ensure_dir(path: str) -> None:
+    """Create the folder of ``path`` (0700) when it is missing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=DIR_MODE, exist_ok=True)
+        os.chmod(folder, DIR_MODE)
+
+
+@contextlib.contextmanager
+def locked(path: str):
+    """Hold an exclusive lock for ``path`` (on ``path.lock``, which is never replaced)."""
+    ensure_dir(path)
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Replace ``path`` with ``text``, mode 0600: a temporary file in the same folder, fsync, rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), FILE_MODE)
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False) -> Tuple[bool, str, str]:
+    """Read ``path``, apply ``edit`` (which returns whether it changed anything) and write it back.
+
+    The read, the edit and the write happen under the file's lock, so concurrent updates of
+    different sections all survive. In check mode nothing is created, locked or written.
+    Returns (changed, text before, text after).
+    """
+    if check_mode:
+        ini = read(path)
+        before = ini.text
+        return bool(edit(ini)), before, ini.text
+    try:
+        with locked(path):
+            ini = read(path)
+            before = ini.text
+            changed = bool(edit(ini))
+            if changed:
+                atomic_write(path, ini.text)
+            return changed, before, ini.text
+    except OSError as e:
+        raise FileError(path, f"cannot write: {e.strerror or e}")

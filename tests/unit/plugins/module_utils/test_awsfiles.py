@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Editing AWS INI files: byte-for-byte preservation (a property test), locking, atomic writes, malformed files."""
+
+import configparser
+import multiprocessing
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+
+
+def parsed(text):
+    parser = configparser.RawConfigParser()
+    parser.read_string(text)
+    return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+# --- generated files: each section is a chunk of text, so the test knows the boundaries itself ---
+
+KEYS = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+VALUES = st.text(st.characters(min_codepoint=32, max_codepoint=126, blacklist_characters="\\"), max_size=20).map(str.strip)
+NAMES = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10)
+SPACES = st.sampled_from(["", " ", "  ", "\t"])
+
+
+@st.composite
+def option_lines(draw, key):
+    before, after = draw(SPACES), draw(SPACES)
+    delimiter = draw(st.sampled_from(["=", ":"]))
+    indent = draw(st.sampled_from(["", "", "", "  "]))
+    lines = [f"{indent}{key}{before}{delimiter}{after}{draw(VALUES)}"]
+    if draw(st.integers(0, 5)) == 0:  # an indented continuation, as in nested s3 settings
+        lines.append(f"{indent}    {draw(KEYS)} = {draw(VALUES)}")
+    return lines
+
+
+@st.composite
+def filler(draw):
+    return draw(st.sampled_from(["", "   ", "# a comment", "; another", "  # indented comment", "#[not-a-section]"]))
+
+
+@st.composite
+def section_chunk(draw, header):
+    lines = [header + draw(st.sampled_from(["", "  ", "\t"]))]
+    for key in draw(st.lists(KEYS, unique=True, max_size=5)):
+        lines += [draw(filler()) for dummy in range(draw(st.integers(0, 2)))]
+        lines += draw(option_lines(key))
+    lines += [draw(filler()) for dummy in range(draw(st.integers(0, 2)))]
+    return lines
+
+
+@st.composite
+def ini_files(draw):
+    names = draw(st.lists(NAMES, unique=True, min_size=1, max_size=5))
+    chunks = [[draw(filler()) for dummy in range(draw(st.integers(0, 2)))]]
+    for name in names:
+        header = f"[profile {name}]" if draw(st.booleans()) else f"[{name}]"
+        chunks.append(draw(section_chunk(header)))
+    eol = draw(st.sampled_from(["\n", "\n", "\r\n"]))
+    final_newline = draw(st.booleans())
+    texts = [eol.join(chunk) + eol if chunk else "" for chunk in chunks]
+    if not final_newline and texts[-1]:
+        texts[-1] = texts[-1][:-len(eol)]
+    names = [c[0].strip()[1:-1] for c in chunks[1:]]
+    return texts, names
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ini_files(), st.data())
+def test_an_edit_changes_only_its_own_section(generated, data):
+    chunks, names = generated
+    text = "".join(chunks)
+    before = parsed(text)
+    ini = awsfiles.IniFile(text)
+    assert ini.text == text and ini.names() == names
+
+    target = data.draw(st.sampled_from(names + ["new-profile"]), label="section")
+    operation = data.draw(st.sampled_from(["set", "remove"]), label="operation")
+    if target == "new-profile" and operation == "remove":
+        operation = "set"
+    if operation == "remove":
+        ini.remove(target)
+    else:
+        existing = list(before.get(target, {}))
+        values = data.draw(st.dictionaries(st.sampled_from(existing + ["aws_session_token", "expiration"]), VALUES, min_size=1), label="values")
+        removed = data.draw(st.lists(st.sampled_from(existing), max_size=2) if existing else st.just([]), label="remove")
+        ini.set(target, values, removed)
+    after = parsed(ini.text)
+
+    # Every other section reads the same, and the edited one holds exactly what was asked.
+    assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
+    if operation == "remove":
+        assert target not in after
+    else:
+        expected = {k: v for k, v in before.get(target, {}).items() if k not in removed}
+        expected.update(values)
+        assert after[target] == expected
+
+    # Byte for byte: what precedes and follows the edited section is untouched.
+    if target in names:
+        index = names.index(target) + 1
+        prefix, suffix = "".join(chunks[:index]), "".join(chunks[index + 1:])
+        assert ini.text.startswith(prefix) and ini.text.endswith(suffix)
+        if operation == "remove":
+            assert ini.text == prefix + suffix
+    else:
+        kept = text if text.endswith("\n") or not text else text + ("\r\n" if "\r\n" in text else "\n")
+        assert ini.text.startswith(kept)
+
+
+def test_set_replaces_in_place_and_keeps_comments_and_other_lines():
+    text = "# mine\n[prod-long-term]\naws_access_key_id=OLD\n# rotated yearly\nmfa_serial = arn:x\n\n[dev]\nregion = eu\n"
+    ini = awsfiles.IniFile(text)
+    assert ini.set("prod-long-term", {"aws_access_key_id": "NEW", "region": "us-east-1"}) is True
+    assert ini.text == ("# mine\n[prod-long-term]\naws_access_key_id = NEW\n# rotated yearly\nmfa_serial = arn:x\nregion = us-east-1\n"
+                        "\n[dev]\nregion = eu\n")
+    assert ini.set("prod-long-term", {"aws_access_key_id": "NEW"}) is False
+
+
+def test_a_new_section_goes_at_the_end_after_a_blank_line_with_the_files_line_endings():
+    ini = awsfiles.IniFile("[a]\r\nx = 1")
+    ini.set("b", {"y": "2"})
+    assert ini.text == "[a]\r\nx = 1\r\n\r\n[b]\r\ny = 2\r\n"
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("[a]\nx = 1\n[a]\n", 3, "section [a] appears twice"),
+    ("x = 1\n", 1, "an option before any [section] header"),
+    ("[a]\nx = 1\nwJalrXUtnFEMI/K7MDENG\n", 3, "neither a [section] header"),
+    ("[a]\nx = 1\nX = 2\n", 3, "option 'x' appears twice in section [a]"),
+])
+def test_malformed_files_are_named_with_their_line_and_never_echo_the_line(text, line, message):
+    with pytest.raises(awsfiles.FileError) as error:
+        awsfiles.IniFile(text, "/home/me/.aws/credentials")
+    assert str(error.value).startswith(f"/home/me/.aws/credentials line {line}: {message}")
+    assert "wJalr" not in str(error.value)
+
+
+def test_values_cannot_inject_lines():
+    ini = awsfiles.IniFile("[a]\n")
+    with pytest.raises(ValueError):
+        ini.set("a", {"x": "1\n[b]\ny = 2"})
+    with pytest.raises(ValueError):
+        ini.set("a", {"x = 1\n[b]": "2"})
+    assert ini.text == "[a]\n"
+
+
+def test_update_creates_the_folder_0700_and_file_0600_and_never_writes_a_malformed_file(tmp_path):
+    path = tmp_path / "home" / ".aws" / "credentials"
+    changed, before, after = awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))
+    assert changed and before == "" and path.read_text() == after == "[prod]\nx = 1\n"
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    path.write_text("[prod]\nx = 1\ngarbage\n")
+    with pytest.raises(awsfiles.FileError, match="line 3"):
+        awsfiles.update(str(path), lambda ini: ini.set("dev", {"y": "2"}))
+    assert path.read_text() == "[prod]\nx = 1\ngarbage\n"
+
+
+def test_check_mode_creates_locks_and_writes_nothing(tmp_path):
+    path = tmp_path / "aws" / "credentials"
+    changed, dummy, after = awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}), check_mode=True)
+    assert changed and after == "[prod]\nx = 1\n"
+    assert not (tmp_path / "aws").exists()
+
+
+def _writer(path, prefix, count, failures):
+    for i in range(count):
+        name = f"{prefix}{i}"
+        awsfiles.update(path, lambda ini, name=name: ini.set(name, {"aws_session_token": name * 20, "expiration": str(i)}))
+        try:
+            if name not in parsed(open(path).read()):
+                failures.put(f"{name} missing right after its write")
+        except configparser.Error as e:
+            failures.put(f"unparsable after writing {name}: {e}")
+
+
+def test_two_processes_refreshing_different_profiles_lose_nothing(tmp_path):
+    path = str(tmp_path / "credentials")
+    with open(path, "w") as f:
+        f.write("# keep me\n[prod-long-term]\naws_access_key_id = A\n")
+    failures = multiprocessing.Queue()
+    writers = [multiprocessing.Process(target=_writer, args=(path, prefix, 200, failures)) for prefix in ("a", "b")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+        assert writer.exitcode == 0
+    assert failures.empty(), failures.get()
+    sections = parsed(open(path).read())
+    assert set(sections) == {"prod-long-term"} | {f"{p}{i}" for p in "ab" for i in range(200)}
+    assert open(path).read().startswith("# keep me\n[prod-long-term]\naws_access_key_id = A\n")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+KILLED_WRITER = """
+import sys
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+path, start = sys.argv[1], int(sys.argv[2])
+for i in range(start, start + 100000):
+    awsfiles.update(path, lambda ini: ini.set(f"s{i}", {"aws_session_token": "t" * 4000}))
+    print(f"s{i}", flush=True)
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_a_whole_file(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[prod-long-term]\naws_access_key_id = A\n" + "".join(f"[old{i}]\nx = {'v' * 2000}\n" for i in range(200)))
+    confirmed = {"prod-long-term"} | {f"old{i}" for i in range(200)}
+    rng = random.Random(7)
+    start = 0
+    for round_number in range(12):
+        writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(start)], stdout=subprocess.PIPE, text=True,
+                                  env=dict(os.environ))
+        time.sleep(0.3 + rng.random() * 0.4)
+        writer.send_signal(signal.SIGKILL)
+        out, dummy = writer.communicate()
+        written = out.split()
+        confirmed.update(written)
+        sections = parsed(path.read_text())  # raises if the file is torn
+        assert confirmed <= set(sections), f"round {round_number}: lost {sorted(confirmed - set(sections))[:3]}"
+        start += 100000
+    assert len(confirmed) > 212  # the writers did get through writes before being killed
