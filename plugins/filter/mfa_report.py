@@ -5,6 +5,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import render_login
 
 
 def mfa_report(facts, output_format="table"):
@@ -29,6 +30,17 @@ def mfa_enforcement_report(result, check_mode=False):
         raise AnsibleFilterError(f"mfa_enforcement_report: the result is incomplete or malformed ({e!r})")
 
 
+def mfa_login_report(result, quiet=False):
+    """Render the result of awssec.mfa.aws_mfa_session as the seed's per-profile lines."""
+    if not isinstance(result, dict) or "profiles" not in result:
+        raise AnsibleFilterError("mfa_login_report expects the registered result of awssec.mfa.aws_mfa_session (a dict with profiles)")
+    try:
+        return render_login(result, bool(quiet))
+    except (KeyError, TypeError) as e:
+        raise AnsibleFilterError(f"mfa_login_report: the result is incomplete or malformed ({e!r})")
+
+
 class FilterModule:
     def filters(self):
-        return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report}
+        return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
+                "mfa_login_report": mfa_login_report}
