@@ -212,13 +212,14 @@ def read_files(credentials_path: str, config_path: str, env_path: Optional[str] 
     return Files(credentials_path, config_path, awsfiles.read(credentials_path), awsfiles.read(config_path), env_path, env)
 
 
-def key_expiration_days(option: Optional[int], files: Files, environ=None) -> int:
+def key_expiration_days(option: Optional[int], files: Optional[Files] = None, environ=None) -> int:
     """The option, else AWS_KEY_EXPIRATION_DAYS from the environment, then from the .env file, else 365."""
     if option is not None:
         return int(option)
     environ = os.environ if environ is None else environ
+    env_file = (files.env_path, files.env.get("AWS_KEY_EXPIRATION_DAYS")) if files else (None, None)
     for source, value in (("AWS_KEY_EXPIRATION_DAYS", environ.get("AWS_KEY_EXPIRATION_DAYS")),
-                          (f"AWS_KEY_EXPIRATION_DAYS in {files.env_path}", files.env.get("AWS_KEY_EXPIRATION_DAYS"))):
+                          (f"AWS_KEY_EXPIRATION_DAYS in {env_file[0]}", env_file[1])):
         if value not in (None, ""):
             if not str(value).strip().isdigit():
                 raise WorkstationError(f"{source}={value!r} is not a whole number of days")

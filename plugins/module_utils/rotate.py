@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Access key rotation that never leaves the user without a working key.
+
+Order: make room (IAM allows two keys, inactive ones count), create the new key, store it,
+wait until it works, retire the old key, back the old key up. When a step fails, what can be
+undone is undone (a new key never put in use is deleted; the old key goes back into the file)
+and the steps say exactly what state was left. Deciding is pure (``plan_room``, ``is_due``);
+``rotate`` runs the steps through callables, so the workstation and admin modes share it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:  # the module reports the missing SDK
+    BotoCoreError = ClientError = Exception
+
+BACKUP_SUFFIX = "_deactivated_"
+VERIFY_SUCCESSES = 3
+
+
+class RotateError(Exception):
+    """A rotation that cannot start; raised before any change."""
+
+
+@dataclass
+class RotateOptions:
+    max_age_days: int = 365
+    force: bool = False
+    old_key: str = "deactivate"  # deactivate, delete, keep
+    extra_keys: str = "keep"  # keep, deactivate, delete
+    verify_timeout: float = 60.0
+
+
+def age_days(key: dict, now: datetime) -> int:
+    created = key["CreateDate"]
+    created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+    return (now - created).days
+
+
+def is_due(age: int, options: RotateOptions) -> bool:
+    return options.force or age >= options.max_age_days
+
+
+def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: str) -> Optional[Dict[str, str]]:
+    """What to delete so that a new key fits: None when there is room already; RotateError when nothing may go."""
+    others = [k for k in keys if k["AccessKeyId"] != old_id]
+    if len(keys) < 2 or not others:
+        return None
+    other = others[0]
+    if other["Status"] == "Inactive" and other["AccessKeyId"] in backed_up:
+        return {"access_key_id": other["AccessKeyId"], "why": "an inactive key that an earlier rotation backed up"}
+    if extra_keys == "delete":
+        return {"access_key_id": other["AccessKeyId"], "why": "extra_keys=delete"}
+    raise RotateError(
+        f"the user already has two access keys ({old_id} in use, {other['AccessKeyId']} {other['Status']}) and IAM allows two, "
+        f"inactive ones included; with extra_keys={extra_keys} there is no room for a new key. Use extra_keys=delete, "
+        f"or delete {other['AccessKeyId']} yourself. Nothing was changed.")
+
+
+def backup_section(profile: str, now: datetime) -> str:
+    return f"{profile}{BACKUP_SUFFIX}{now.astimezone(timezone.utc).strftime('%Y%m%d_%H%M%S')}"
+
+
+def backup_values(key_id: str, secret: str, profile: str, now: datetime) -> Dict[str, str]:
+    return {"aws_access_key_id": key_id, "aws_secret_access_key": secret,
+            "deactivated_at": now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), "original_profile": profile}
+
+
+def backed_up_ids(backup_ini) -> List[str]:
+    """Access key IDs held in the backup file's ``*_deactivated_*`` sections."""
+    ids = []
+    for name in backup_ini.names():
+        if BACKUP_SUFFIX in name:
+            key_id = (backup_ini.get(name) or {}).get("aws_access_key_id")
+            if key_id:
+                ids.append(key_id.strip())
+    return ids
+
+
+@dataclass
+class Hooks:
+    """How this mode stores, verifies and backs up keys; ``store`` and ``backup`` are None in admin mode."""
+
+    verify: Callable[[str, str], None]  # raises while the new key does not work
+    store: Optional[Callable[[str, str], None]] = None
+    restore: Optional[Callable[[], None]] = None
+    backup: Optional[Callable[[], str]] = None  # returns the section written
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.items: List[dict] = []
+
+    def add(self, step: str, result: str, detail: str = "") -> None:
+        self.items.append({"step": step, "result": result, "detail": detail})
+
+
+def _reason(e) -> str:
+    error = getattr(e, "response", None) or {}
+    error = error.get("Error", {}) if isinstance(error, dict) else {}
+    return f"{error.get('Code')}: {error.get('Message')}" if error else str(e)
+
+
+def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], options: RotateOptions, hooks: Hooks,
+           now: datetime, check_mode: bool = False) -> dict:
+    """Rotate ``old_id`` of ``user``. Returns the result: changed, rotated, steps, new key, and the secret for admin mode."""
+    old = next((k for k in keys if k["AccessKeyId"] == old_id), None)
+    if old is None:
+        raise RotateError(f"the key in use ({old_id}) is not among user {user}'s access keys " + str([k["AccessKeyId"] for k in keys]))
+    age = age_days(old, now)
+    result = {"changed": False, "rotated": False, "user_name": user, "old_access_key_id": old_id, "new_access_key_id": None,
+              "key_age_days": age, "backup_section": None, "steps": [], "state": ""}
+    steps = _Steps()
+    result["steps"] = steps.items
+    if not is_due(age, options):
+        steps.add("rotate", "skipped", f"the key is {age} days old, under max_age_days={options.max_age_days} (force rotates anyway)")
+        _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result)
+        result["state"] = "unchanged: the key in use was not rotated"
+        return result
+    room = plan_room(keys, old_id, backed_up, options.extra_keys)  # raises before any change
+
+    if check_mode:
+        if room:
+            steps.add("make_room", "would do", f"delete {room['access_key_id']} ({room['why']})")
+        steps.add("create", "would do", "create a new access key")
+        if hooks.store:
+            steps.add("write", "would do", "write the new key into the long-term profile")
+        steps.add("verify", "would do", f"wait until the new key works ({VERIFY_SUCCESSES} successes in a row, at most {options.verify_timeout:g} s)")
+        if options.old_key != "keep":
+            steps.add("retire_old", "would do", f"{options.old_key} {old_id}")
+        if hooks.backup and options.old_key == "deactivate":
+            steps.add("backup", "would do", "back the old key up")
+        result["changed"] = True
+        result["state"] = "check mode: nothing was changed"
+        return result
+
+    # 1. make room
+    if room:
+        try:
+            iam.delete_access_key(UserName=user, AccessKeyId=room["access_key_id"])
+        except (BotoCoreError, ClientError) as e:
+            steps.add("make_room", "failed", f"delete {room['access_key_id']}: {_reason(e)}")
+            result["state"] = f"unchanged: {old_id} is still in use; {room['access_key_id']} could not be deleted"
+            return _failed(result)
+        steps.add("make_room", "done", f"deleted {room['access_key_id']} ({room['why']})")
+        result["changed"] = True
+    # 2. create
+    try:
+        new = iam.create_access_key(UserName=user)["AccessKey"]
+    except (BotoCoreError, ClientError) as e:
+        steps.add("create", "failed", _reason(e))
+        result["state"] = f"{old_id} is still in use and active; no new key was created"
+        return _failed(result)
+    new_id, new_secret = new["AccessKeyId"], new["SecretAccessKey"]
+    result.update(changed=True, new_access_key_id=new_id)
+    steps.add("create", "done", f"created {new_id}")
+
+    def undo_new(why: str) -> dict:
+        try:
+            iam.delete_access_key(UserName=user, AccessKeyId=new_id)
+            steps.add("undo", "done", f"deleted the new key {new_id}, never put in use")
+            result["new_access_key_id"] = None
+            result["state"] = f"{old_id} is still in use and active; {why}"
+        except (BotoCoreError, ClientError) as e:
+            steps.add("undo", "failed", f"the new key {new_id} could not be deleted ({_reason(e)}); delete it by hand")
+            result["state"] = f"{old_id} is still in use and active; {why}; the unused key {new_id} remains"
+        return _failed(result)
+
+    # 3. store
+    if hooks.store:
+        try:
+            hooks.store(new_id, new_secret)
+        except Exception as e:  # any failure to write: the old key is still in the file
+            steps.add("write", "failed", str(e))
+            return undo_new("the credentials file could not be written")
+        steps.add("write", "done", "the new key is in the long-term profile")
+    # 4. verify
+    problem = _verify(hooks, new_id, new_secret, options.verify_timeout)
+    if problem:
+        steps.add("verify", "failed", problem)
+        if hooks.restore:
+            try:
+                hooks.restore()
+                steps.add("undo", "done", "the old key is back in the long-term profile")
+            except Exception as e:
+                steps.add("undo", "failed", f"the old key could not be put back into the file: {e}")
+                result["state"] = f"the file holds the new key {new_id}, which did not verify; {old_id} is still active"
+                return _failed(result)
+        return undo_new("the new key did not work in time")
+    steps.add("verify", "done", f"{new_id} works ({VERIFY_SUCCESSES} successes in a row)")
+    result["rotated"] = True
+    if not hooks.store:
+        result["secret_access_key"] = new_secret
+    # 5. retire the old key
+    if options.old_key == "keep":
+        steps.add("retire_old", "skipped", f"old_key=keep: {old_id} stays active")
+        result["state"] = f"{new_id} is in use; {old_id} is still active"
+        return result
+    try:
+        if options.old_key == "delete":
+            iam.delete_access_key(UserName=user, AccessKeyId=old_id)
+        else:
+            iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive")
+    except (BotoCoreError, ClientError) as e:
+        steps.add("retire_old", "failed", f"{options.old_key} {old_id}: {_reason(e)}")
+        result["state"] = f"{new_id} is in use and works; the old key {old_id} is still ACTIVE: {options.old_key} it by hand"
+        return _failed(result)
+    steps.add("retire_old", "done", f"{old_id} {'deleted' if options.old_key == 'delete' else 'deactivated'}")
+    # 6. back the old key up
+    if hooks.backup and options.old_key == "deactivate":
+        try:
+            result["backup_section"] = hooks.backup()
+            steps.add("backup", "done", f"[{result['backup_section']}]")
+        except Exception as e:
+            steps.add("backup", "failed", str(e))
+            result["state"] = f"{new_id} is in use; {old_id} is inactive but its backup could not be written"
+            return _failed(result)
+    result["state"] = f"{new_id} is in use; {old_id} is {'deleted' if options.old_key == 'delete' else 'inactive'}"
+    return result
+
+
+def _failed(result: dict) -> dict:
+    result["failed_step"] = next((s["step"] for s in result["steps"] if s["result"] == "failed"), None)
+    return result
+
+
+def _verify(hooks: Hooks, key_id: str, secret: str, timeout: float) -> Optional[str]:
+    """None once the key worked VERIFY_SUCCESSES times in a row; else why it did not, when ``timeout`` ran out."""
+    deadline = hooks.clock() + timeout
+    streak, delay, last = 0, 1.0, "no attempt"
+    while True:
+        try:
+            hooks.verify(key_id, secret)
+            streak += 1
+            if streak >= VERIFY_SUCCESSES:
+                return None
+            hooks.sleep(0.5)
+            continue
+        except Exception as e:  # IAM is eventually consistent: a new key may fail for a while
+            streak, last = 0, _reason(e)
+        if hooks.clock() + delay > deadline:
+            return f"{key_id} did not work within {timeout:g} s (last error: {last})"
+        hooks.sleep(delay)
+        delay = min(delay * 2, 8.0)
+
+
+def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result) -> None:
+    """The seed's handling of a second key, when no rotation happens: deactivate or delete it, per extra_keys."""
+    for key in (k for k in keys if k["AccessKeyId"] != old_id):
+        if options.extra_keys == "keep" or (options.extra_keys == "deactivate" and key["Status"] == "Inactive"):
+            continue
+        action = options.extra_keys
+        if check_mode:
+            steps.add("extra_key", "would do", f"{action} {key['AccessKeyId']}")
+            result["changed"] = True
+            continue
+        try:
+            if action == "delete":
+                iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+            else:
+                iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+            steps.add("extra_key", "done", f"{action}d {key['AccessKeyId']}")
+            result["changed"] = True
+        except (BotoCoreError, ClientError) as e:
+            steps.add("extra_key", "failed", f"{action} {key['AccessKeyId']}: {_reason(e)}")
+            _failed(result)
+
+
+def render_rotation(result: dict, profile: Optional[str] = None) -> List[str]:
+    """The seed's rotation lines for one result of access_key_rotate (or why it did not rotate)."""
+    name = profile or result.get("user_name") or "?"
+    if "steps" not in result:
+        return [f"\u2717 {name}: {result.get('msg', 'rotation did not start')}"]
+    marks = {"done": "\u2713", "failed": "\u2717", "skipped": "\u2139", "would do": "\u2192"}
+    lines = [f"{marks.get(s['result'], chr(0x2139))} {s['step']}: {s['detail']}" for s in result["steps"]]
+    if result.get("failed_step"):
+        lines.append(f"\u2717 Key rotation failed for '{name}' at step {result['failed_step']}: {result['state']}")
+    elif result.get("rotated"):
+        lines.append(f"\u2713 Key rotation complete for '{name}'!")
+        lines.append(f"\u2139 New key: {result['new_access_key_id']}")
+        retired = next((s["detail"].split()[-1] for s in result["steps"] if s["step"] == "retire_old" and s["result"] == "done"), "still active")
+        lines.append(f"\u2139 Old key: {result['old_access_key_id']} ({retired}{', backed up' if result.get('backup_section') else ''})")
+    else:
+        lines.append(f"\u2139 {result.get('state', '')}")
+    return lines
