@@ -5,6 +5,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import render_rotation
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import render_login
 
 
@@ -40,7 +41,18 @@ def mfa_login_report(result, quiet=False):
         raise AnsibleFilterError(f"mfa_login_report: the result is incomplete or malformed ({e!r})")
 
 
+def mfa_rotation_report(results):
+    """Render results of awssec.mfa.access_key_rotate (one result, or the registered result of a loop) as the seed's lines."""
+    items = results.get("results", [results]) if isinstance(results, dict) else results
+    if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
+        raise AnsibleFilterError("mfa_rotation_report expects the registered result of awssec.mfa.access_key_rotate (or of a loop over it)")
+    lines = []
+    for result in items:
+        lines.extend(render_rotation(result, result.get("item") if isinstance(result.get("item"), str) else None))
+    return lines
+
+
 class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
-                "mfa_login_report": mfa_login_report}
+                "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report}

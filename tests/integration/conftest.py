@@ -70,7 +70,8 @@ def env(moto_server, tmp_path):
 
 
 def run(args, env, check=True):
-    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    # No terminal: prompts (pause) do not wait.
+    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
@@ -79,3 +80,18 @@ def run(args, env, check=True):
 def adhoc_result(stdout: str) -> dict:
     """The JSON result of an ad hoc run: ``localhost | SUCCESS => {...}``."""
     return json.loads(stdout[stdout.index("=>") + 2:])
+
+
+@pytest.fixture
+def station(moto_server, iam, env):
+    """A workstation (temporary HOME) whose prod and dev long-term keys are the IAM user moto's one key, 350 days old."""
+    from tests.integration.workstation import Workstation, age_key
+
+    iam.create_user(UserName="moto")
+    created = iam.create_access_key(UserName="moto")["AccessKey"]
+    age_key(created["AccessKeyId"], 350)
+    moto_server.clear_hooks()
+    station = Workstation(moto_server, env, iam, created["AccessKeyId"], created["SecretAccessKey"])
+    station.write()
+    yield station
+    moto_server.clear_hooks()

@@ -2,94 +2,18 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""ansible-playbook awssec.mfa.mfa_login with a temporary HOME, against a moto server; the real aws CLI and boto3 read what it writes.
-
-moto maps every GetSessionToken session to the IAM user ``moto`` (see DESIGN.md), so the long-term
-keys here are that user's: the post-login checks (user, key age, extra keys) then see real data.
-"""
+"""ansible-playbook awssec.mfa.mfa_login with a temporary HOME, against a moto server; the real aws CLI and boto3 read what it writes."""
 
 import json
 import stat
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pexpect
 import pytest
 
 from tests.integration.conftest import BIN, ROOT, run
-from tests.support.moto_server import iam_backend
-
-MFA_SERIAL = "arn:aws:iam::123456789012:mfa/moto"
-CODES = {"prod": "246810", "dev": "975310"}  # not substrings of the account ID, which no_log would mask
-CREDENTIALS_TEMPLATE = """# My AWS keys - managed by hand
-[prod-long-term]
-aws_access_key_id = {key}
-aws_secret_access_key = {secret}
-mfa_serial = {serial}
-
-; dev keys
-[dev-long-term]
-aws_access_key_id={key}
-aws_secret_access_key={secret}
-"""
-CONFIG_TEMPLATE = """[profile dev-long-term]
-region = us-east-1
-aws_mfa_device = {serial}
-"""
-
-
-class Workstation:
-    def __init__(self, server, env, iam, key, secret):
-        self.server, self.env, self.iam, self.key, self.secret = server, env, iam, key, secret
-        self.home = Path(env["HOME"])
-        self.credentials = Path(env["AWS_SHARED_CREDENTIALS_FILE"])
-        self.config = Path(env["AWS_CONFIG_FILE"])
-
-    def write(self, credentials=CREDENTIALS_TEMPLATE, config=CONFIG_TEMPLATE):
-        self.credentials.parent.mkdir(mode=0o700, exist_ok=True)
-        self.credentials.write_text(credentials.format(key=self.key, secret=self.secret, serial=MFA_SERIAL))
-        self.config.write_text(config.format(serial=MFA_SERIAL))
-        self.credentials.chmod(0o600)
-
-    def login(self, *flags, check=True, callback="ansible.posix.json", **variables):
-        env = dict(self.env, ANSIBLE_STDOUT_CALLBACK=callback) if callback else self.env
-        extra = {"mfa_workstation_endpoint_url": self.server.url, **variables}
-        return run(["ansible-playbook", "awssec.mfa.mfa_login", "-e", json.dumps(extra), *flags], env, check=check)
-
-    def section(self, name):
-        import configparser
-
-        parser = configparser.RawConfigParser()
-        parser.read(self.credentials)
-        return dict(parser.items(name)) if parser.has_section(name) else None
-
-
-def tasks(process) -> dict:
-    plays = json.loads(process.stdout)["plays"]
-    return {t["task"]["name"]: t["hosts"]["localhost"] for t in plays[0]["tasks"]}
-
-
-def task(process, fragment):
-    return next(result for name, result in tasks(process).items() if fragment in name)
-
-
-def age_key(key_id, days):
-    user = iam_backend().users["moto"]
-    key = next(k for k in user.access_keys if k.access_key_id == key_id)
-    key.create_date = (datetime.now(timezone.utc) - timedelta(days=days)).replace(tzinfo=None)
-
-
-@pytest.fixture
-def station(moto_server, iam, env):
-    iam.create_user(UserName="moto")
-    created = iam.create_access_key(UserName="moto")["AccessKey"]
-    age_key(created["AccessKeyId"], 350)
-    moto_server.clear_hooks()
-    station = Workstation(moto_server, env, iam, created["AccessKeyId"], created["SecretAccessKey"])
-    station.write()
-    yield station
-    moto_server.clear_hooks()
+from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, MFA_SERIAL, task
 
 
 def test_login_writes_sessions_the_aws_cli_and_boto3_use_then_skips_them(station, monkeypatch):
@@ -153,12 +77,15 @@ def test_prompts_once_per_profile_that_needs_a_session(station):
     child.logfile_read = _Collect(transcript)
     child.expect("Enter MFA token for prod")
     child.sendline(CODES["prod"])
+    child.expect(r"Do you want to rotate this key\? \(yes/no\)")  # prod's key is 350 days old: rotation recommended
+    child.sendline("no")
     child.expect(pexpect.EOF)
     child.close()
     output = "".join(transcript)
     assert child.exitstatus == 0, output
     assert output.count("Enter MFA token for") == 1
     assert "Session still valid" in output and "Authentication successful! (use profile: prod)" in output
+    assert "KEY ROTATION AVAILABLE" in output and "Rotate the access keys" not in output
     assert CODES["prod"] not in output
     assert station.section("prod")["aws_session_token"]
 

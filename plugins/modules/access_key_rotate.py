@@ -1,0 +1,283 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: access_key_rotate
+short_description: Rotate an IAM access key without ever leaving its user without a working key
+version_added: 0.1.0
+description:
+  - Rotates an access key that is older than O(max_age_days) (or any key with O(force)), in this order - make room
+    (IAM allows two keys per user, inactive ones included), create the new key, store it, wait until it works
+    (sts:GetCallerIdentity with it, 3 successes in a row, retried with backoff until O(verify_timeout)), retire the old
+    key (O(old_key)), back the old key up.
+  - When a step fails, what can be undone is undone - a new key never put in use is deleted, the old key goes back into
+    the file - and RV(steps) and RV(state) say exactly what was left. At every moment the credentials file holds a key
+    that works, and the user has at most two keys.
+  - B(Workstation mode) (O(profile), no O(user_name)) rotates the key stored in C([PROFILE-long-term]) of the shared
+    credentials file. IAM calls use the MFA session in C([PROFILE]) (see M(awssec.mfa.aws_mfa_session)), or in
+    O(session_profile); no MFA code is sent. The new key replaces the old one in that section, keeping C(mfa_serial)
+    and every other line; the old key is backed up to O(backup_file) in a section C([PROFILE-long-term_deactivated_YYYYMMDD_HHMMSS])
+    with C(deactivated_at) and C(original_profile) (mode 0600).
+  - If the user already has two keys, an inactive key that an earlier rotation backed up is deleted to make room; any
+    other second key is handled per O(extra_keys), and without room the module fails before any change.
+  - B(Admin mode) (O(user_name)) rotates a user's key with the usual connection options, and returns the new secret
+    in RV(secret_access_key). The task must set C(no_log) - the module refuses to run otherwise - so store the secret
+    from the registered result (for example with M(amazon.aws.secretsmanager_secret)).
+author:
+  - awssec.mfa contributors (@awssec)
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+options:
+  user_name:
+    description:
+      - Admin mode - the IAM user whose key to rotate, with the credentials given by the usual options.
+      - Without it, the module is in workstation mode and O(profile) names the workstation profile.
+    type: str
+  access_key_id:
+    description: Admin mode - the key to rotate. Defaults to the user's oldest active key.
+    type: str
+  session_profile:
+    description: Workstation mode - the section holding the MFA session used for IAM calls. Defaults to O(profile).
+    type: str
+  credentials_file:
+    description: Workstation mode - the shared credentials file. Defaults to E(AWS_SHARED_CREDENTIALS_FILE), else C(~/.aws/credentials).
+    type: path
+  long_term_suffix:
+    description: Workstation mode - what ends the name of the long-term profile.
+    type: str
+    default: -long-term
+  max_age_days:
+    description:
+      - Rotate keys at least this old. Defaults to E(AWS_KEY_EXPIRATION_DAYS), else 365.
+    type: int
+  force:
+    description: Rotate whatever the key's age.
+    type: bool
+    default: false
+  old_key:
+    description:
+      - What happens to the old key once the new one works - V(deactivate) (and back it up, in workstation mode),
+        V(delete), or V(keep) (leave it active, for example while a service switches to the new key in admin mode).
+    type: str
+    choices: [deactivate, delete, keep]
+    default: deactivate
+  extra_keys:
+    description:
+      - A second key of the user (other than one an earlier rotation backed up) - V(keep) it, V(deactivate) it, or V(delete) it.
+      - When a rotation needs its room, only V(delete) makes room; otherwise the module fails before any change.
+      - When no rotation is due, V(deactivate) and V(delete) act on it as the seed's prompt does.
+    type: str
+    choices: [keep, deactivate, delete]
+    default: keep
+  backup_file:
+    description: Workstation mode - where the old key is backed up. Defaults to the credentials file's path plus C(.deactivated).
+    type: path
+  verify_timeout:
+    description: Seconds to wait for the new key to work (IAM is eventually consistent).
+    type: int
+    default: 60
+notes:
+  - Supports check mode (lists the steps it would take, changes nothing) and diff mode.
+  - Workstation mode reads and writes this machine's files; run it on C(localhost).
+"""
+
+EXAMPLES = r"""
+- name: Rotate the prod key if it is older than 90 days (after ansible-playbook awssec.mfa.mfa_login -e profiles=prod)
+  awssec.mfa.access_key_rotate:
+    profile: prod
+    max_age_days: 90
+
+- name: Rotate a service user's key and keep the old one active while the service switches
+  awssec.mfa.access_key_rotate:
+    user_name: svc-backup
+    old_key: keep
+    force: true
+  register: rotated
+  no_log: true
+
+- name: Store the new key
+  amazon.aws.secretsmanager_secret:
+    name: svc-backup/access-key
+    json_secret:
+      aws_access_key_id: "{{ rotated.new_access_key_id }}"
+      aws_secret_access_key: "{{ rotated.secret_access_key }}"
+  no_log: true
+  when: rotated.rotated
+"""
+
+RETURN = r"""
+rotated:
+  description: Whether a new key is now in use.
+  returned: always
+  type: bool
+user_name:
+  description: The IAM user.
+  returned: always
+  type: str
+old_access_key_id:
+  description: The key that was (or would be) rotated.
+  returned: always
+  type: str
+new_access_key_id:
+  description: The new key, when one was created and kept.
+  returned: always
+  type: str
+key_age_days:
+  description: Age of the old key in days.
+  returned: always
+  type: int
+backup_section:
+  description: Workstation mode - the section written to the backup file.
+  returned: always
+  type: str
+  sample: prod-long-term_deactivated_20261123_143052
+steps:
+  description: Each step and its result (C(done), C(failed), C(skipped), C(would do) in check mode, C(undo)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {step: create, result: done, detail: created AKIA...}
+    - {step: verify, result: done, detail: AKIA... works (3 successes in a row)}
+state:
+  description: In words, the state left - which key is in use and what became of the other.
+  returned: always
+  type: str
+failed_step:
+  description: The step that failed, if any.
+  returned: on failure
+  type: str
+secret_access_key:
+  description: Admin mode - the new secret. Only returned when the task has C(no_log), which hides it from every output.
+  returned: when rotated in admin mode
+  type: str
+api_calls:
+  description: AWS requests sent.
+  returned: always
+  type: int
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import (
+    Hooks, RotateError, RotateOptions, backed_up_ids, backup_section, backup_values, rotate)
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
+    Sessions, WorkstationError, key_expiration_days, read_files, session_state, user_name_from_arn, utcnow)
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing SDK
+
+
+def check_identity(sts, user):
+    """Raise unless sts:GetCallerIdentity with this client answers as ``user``."""
+    arn = sts.get_caller_identity()["Arn"]
+    if user_name_from_arn(arn) != user:
+        raise WorkstationError(f"the key answers as {arn}, not as user {user}")
+
+
+def workstation(module, options, counter, now):
+    p = module.params
+    credentials_path = p["credentials_file"] or awsfiles.default_paths()[0]
+    files = read_files(credentials_path, awsfiles.default_paths()[1])
+    long_term = f"{p['profile']}{p['long_term_suffix']}"
+    stored = files.credentials.get(long_term) or {}
+    if not stored.get("aws_access_key_id") or not stored.get("aws_secret_access_key"):
+        raise WorkstationError(f"no [{long_term}] section with aws_access_key_id and aws_secret_access_key in {credentials_path}")
+    session_name = p["session_profile"] or p["profile"]
+    session = files.credentials.get(session_name)
+    state, dummy = session_state(session, now)
+    if state != "valid":
+        raise WorkstationError(f"no valid MFA session in [{session_name}] of {credentials_path} ({state}): "
+                               "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
+    options.max_age_days = key_expiration_days(p["max_age_days"], files)
+    region = module.region or "us-east-1"
+    sessions = Sessions(p["endpoint_url"], counter)
+    mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
+    user = user_name_from_arn(mfa.client("sts").get_caller_identity()["Arn"])
+    if user is None:
+        raise WorkstationError(f"the session in [{session_name}] is not an IAM user's: cannot rotate its keys")
+    iam = mfa.client("iam")
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    backup_path = p["backup_file"] or credentials_path + ".deactivated"
+    old_id, old_secret = stored["aws_access_key_id"].strip(), stored["aws_secret_access_key"].strip()
+
+    def store(key_id, secret):
+        awsfiles.update(credentials_path, lambda ini: ini.set(long_term, {"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
+
+    def backup():
+        section = backup_section(long_term, utcnow())
+        awsfiles.update(backup_path, lambda ini: ini.set(section, backup_values(old_id, old_secret, long_term, utcnow())))
+        return section
+
+    hooks = Hooks(verify=lambda key_id, secret: check_identity(sessions(key_id, secret, None, region).client("sts"), user),
+                  store=store, restore=lambda: store(old_id, old_secret), backup=backup)
+    return rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, module.check_mode)
+
+
+def admin(module, options, counter, now):
+    p = module.params
+    if p["max_age_days"] is None:
+        options.max_age_days = key_expiration_days(None)
+    region = module.region or "us-east-1"
+    iam = counter.watch(module.client("iam", region=region))
+    keys = iam.list_access_keys(UserName=p["user_name"])["AccessKeyMetadata"]
+    old_id = p["access_key_id"]
+    if old_id is None:
+        active = sorted((k for k in keys if k["Status"] == "Active"), key=lambda k: k["CreateDate"])
+        if not active:
+            raise WorkstationError(f"user {p['user_name']} has no active access key to rotate")
+        old_id = active[0]["AccessKeyId"]
+    sessions = Sessions(p["endpoint_url"], counter)
+    hooks = Hooks(verify=lambda key_id, secret: check_identity(sessions(key_id, secret, None, region).client("sts"), p["user_name"]))
+    return rotate(iam, p["user_name"], old_id, keys, [], options, hooks, now, module.check_mode)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=dict(
+        user_name=dict(type="str"),
+        access_key_id=dict(type="str", no_log=False),
+        session_profile=dict(type="str"),
+        credentials_file=dict(type="path"),
+        long_term_suffix=dict(type="str", default="-long-term"),
+        max_age_days=dict(type="int"),
+        force=dict(type="bool", default=False),
+        old_key=dict(type="str", choices=["deactivate", "delete", "keep"], default="deactivate"),
+        extra_keys=dict(type="str", choices=["keep", "deactivate", "delete"], default="keep", no_log=False),
+        backup_file=dict(type="path"),
+        verify_timeout=dict(type="int", default=60),
+    ), supports_check_mode=True)
+    p = module.params
+    if not p["user_name"] and not p["profile"]:
+        module.fail_json(msg="name the workstation profile (profile) or, in admin mode, the IAM user (user_name)")
+    if p["user_name"] and not module.no_log and not module.check_mode:
+        module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")
+    options = RotateOptions(max_age_days=p["max_age_days"] or 365, force=p["force"], old_key=p["old_key"],
+                            extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
+    counter = CallCounter()
+    now = utcnow()
+    try:
+        result = (admin if p["user_name"] else workstation)(module, options, counter, now)
+    except (RotateError, WorkstationError, awsfiles.FileError) as e:
+        module.fail_json(msg=str(e), api_calls=counter.count)
+    except (BotoCoreError, ClientError) as e:
+        module.fail_json_aws(e, msg="Failed to read the user and keys before rotating (nothing was changed)")
+    result["api_calls"] = counter.count
+    result["diff"] = {"before": f"{result['old_access_key_id']}: Active\n",
+                      "after": (f"{result['new_access_key_id'] or '(new key)'}: Active\n{result['old_access_key_id']}: {p['old_key']}\n"
+                                if result["changed"] and (result["rotated"] or module.check_mode) else f"{result['old_access_key_id']}: Active\n")}
+    if result.get("failed_step"):
+        module.fail_json(msg=f"rotation failed at step {result['failed_step']}: {result['state']}", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
