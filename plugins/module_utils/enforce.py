@@ -30,7 +30,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     retry,
     user_tags,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat
+from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
 
 TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
@@ -145,13 +145,6 @@ def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
     if any(a.split(":")[0] in ("disable_key", "attach_policy", "delete_login_profile") for a in actions):
         tags.update(record_tags(state, actions, now))
     return replace(state, keys=keys, console_access=console, policy_attached=attached, tags=tags)
-
-
-def caller_username(caller_arn: Optional[str]) -> Optional[str]:
-    """The IAM user name of a caller ARN (``arn:aws:iam::1:user/path/name``), or None for roles."""
-    if not caller_arn or ":iam::" not in caller_arn or ":user/" not in caller_arn:
-        return None
-    return caller_arn.rsplit("/", 1)[-1]
 
 
 # --- AWS calls ---------------------------------------------------------------------------------
@@ -269,7 +262,7 @@ def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optiona
 
 def select_targets(gathered: Gathered, selection: Options, options: EnforceOptions, now: datetime) -> Dict:
     """Classify the gathered users and sort them into targets, the caller, exempted and grace-period users."""
-    caller = caller_username(gathered.caller_arn)
+    caller = user_name_from_arn(gathered.caller_arn)
     out = {"targets": [], "caller": [], "exempted": [], "grace_period": [], "would_act": [], "warnings": []}
     for user in sorted(gathered.users, key=lambda u: u.username):
         verdict = classify(user, selection, now)

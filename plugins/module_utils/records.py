@@ -11,6 +11,7 @@ where the data came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
@@ -117,3 +118,12 @@ def days_between(earlier: Optional[datetime], later: datetime) -> Optional[int]:
 
 def isoformat(when: Optional[datetime]) -> Optional[str]:
     return as_utc(when).isoformat() if when is not None else None
+
+
+def user_name_from_arn(arn: Optional[str]) -> Optional[str]:
+    """The IAM user name of a caller ARN (``arn:aws:iam::1:user/path/name`` gives ``name``); None for roles and root.
+
+    moto answers GetCallerIdentity for an MFA session with ``arn:aws:sts::...:user/moto``: that form counts as a user too.
+    """
+    match = re.match(r"^arn:[^:]+:(?:iam|sts)::\d*:user/(?:.*/)?([^/]+)$", arn or "")
+    return match.group(1) if match else None

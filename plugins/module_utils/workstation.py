@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -134,12 +135,6 @@ def key_rotation(age_days: Optional[int], expiration_days: int) -> Tuple[str, Op
     if left <= ROTATION_WARNING_DAYS:
         return "recommended", left
     return "ok", left
-
-
-def user_name_from_arn(arn: str) -> Optional[str]:
-    """The IAM user name of a caller ARN (``arn:aws:iam::1:user/path/name`` gives ``name``); None for roles."""
-    match = re.match(r"^arn:[^:]+:(?:iam|sts)::\d*:user/(?:.*/)?([^/]+)$", arn or "")
-    return match.group(1) if match else None
 
 
 def key_findings(keys: List[dict], key_in_use: str, expiration_days: int, now: datetime) -> dict:

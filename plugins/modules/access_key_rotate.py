@@ -168,8 +168,9 @@ from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import (
     Hooks, RotateError, RotateOptions, backed_up_ids, backup_section, backup_values, rotate)
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    Sessions, WorkstationError, key_expiration_days, read_files, session_state, user_name_from_arn, utcnow)
+    Sessions, WorkstationError, key_expiration_days, read_files, session_state, utcnow)
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -260,7 +261,7 @@ def main():
         module.fail_json(msg="name the workstation profile (profile) or, in admin mode, the IAM user (user_name)")
     if p["user_name"] and not module.no_log and not module.check_mode:
         module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")
-    options = RotateOptions(max_age_days=p["max_age_days"] or 365, force=p["force"], old_key=p["old_key"],
+    options = RotateOptions(max_age_days=365 if p["max_age_days"] is None else p["max_age_days"], force=p["force"], old_key=p["old_key"],
                             extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
     counter = CallCounter()
     now = utcnow()

@@ -18,7 +18,6 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     LiveState,
     act_on_user,
     after,
-    caller_username,
     ensure_policy,
     justification,
     plan_enforce,
@@ -29,6 +28,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord, access
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
@@ -115,7 +115,7 @@ def test_would_act(user, options, expected):
     (None, None),
 ])
 def test_caller_username(arn, expected):
-    assert caller_username(arn) == expected
+    assert user_name_from_arn(arn) == expected
 
 
 def test_justification_and_access():

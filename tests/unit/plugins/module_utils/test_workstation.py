@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, workstation as ws
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -61,7 +62,7 @@ def test_key_rotation_starts_30_days_before(age, rotation, left):
                                        ("arn:aws:sts::123456789012:user/moto", "moto"),
                                        ("arn:aws:sts::1:assumed-role/Admin/session", None), ("arn:aws:iam::1:root", None)])
 def test_user_name_from_the_callers_arn(arn, name):
-    assert ws.user_name_from_arn(arn) == name
+    assert user_name_from_arn(arn) == name
 
 
 def test_mfa_serial_config_first_then_credentials_and_every_place_is_named():
