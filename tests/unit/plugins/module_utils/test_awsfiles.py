@@ -225,12 +225,12 @@ def test_a_writer_killed_mid_write_leaves_a_whole_file(tmp_path):
     for round_number in range(12):
         writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(start)], stdout=subprocess.PIPE, text=True,
                                   env=dict(os.environ))
-        time.sleep(0.3 + rng.random() * 0.4)
+        confirmed.add(writer.stdout.readline().strip())  # the writer is in its loop: kill it at a random point of a later write
+        time.sleep(rng.random() * 0.3)
         writer.send_signal(signal.SIGKILL)
         out, dummy = writer.communicate()
-        written = out.split()
-        confirmed.update(written)
+        confirmed.update(out.split())
         sections = parsed(path.read_text())  # raises if the file is torn
         assert confirmed <= set(sections), f"round {round_number}: lost {sorted(confirmed - set(sections))[:3]}"
         start += 100000
-    assert len(confirmed) > 212  # the writers did get through writes before being killed
+    assert len(confirmed) >= 201 + 12  # every writer got through at least one write before being killed
