@@ -2,19 +2,25 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+from datetime import datetime, timezone
+
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
+from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import render_rotation
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import render_login
 
 
-def mfa_report(facts, output_format="table"):
-    """Render the iam_mfa facts as a report (table, json or csv)."""
+def mfa_report(facts, output_format="table", previous=None):
+    """Render the iam_mfa facts as a report (table, json, csv, markdown or html), with trends against ``previous``."""
     if not isinstance(facts, dict) or "users" not in facts or "summary" not in facts:
         raise AnsibleFilterError("mfa_report expects the iam_mfa facts of awssec.mfa.iam_mfa_facts (a dict with users and summary)")
+    if previous and (not isinstance(previous, dict) or "users" not in previous or "summary" not in previous):
+        raise AnsibleFilterError("mfa_report: previous must be an earlier JSON report (a dict with users and summary)")
     try:
-        return render(facts, output_format)
+        return render(facts, output_format, previous or None)
     except ValueError as e:
         raise AnsibleFilterError(f"mfa_report: {e}")
     except (KeyError, TypeError) as e:
@@ -52,7 +58,14 @@ def mfa_rotation_report(results):
     return lines
 
 
+def mfa_org_facts(results):
+    """Aggregate per-account results (account_id, account_name, facts or error) into one set of facts."""
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise AnsibleFilterError("mfa_org_facts expects a list of per-account results (account_id, account_name, facts or error)")
+    return aggregate(results, isoformat(datetime.now(timezone.utc)))
+
+
 class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
-                "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report}
+                "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts}

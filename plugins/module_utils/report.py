@@ -2,7 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Rendering the ``iam_mfa`` facts as a report: table (plain text), JSON or CSV.
+"""Rendering the ``iam_mfa`` facts as a report: table (plain text), JSON or CSV (Markdown and HTML: report_doc).
 
 Pure functions of the facts, so the role, the filter plugin and any front end print the same report.
 """
@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, access
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 WIDTH = 100
 STATUS_ROWS = (
     ("compliant", "Compliant", "Low"),
@@ -31,16 +31,20 @@ CSV_FIELDS = (
 )
 
 
-def render(facts: Dict, output_format: str) -> str:
-    """The report in ``output_format`` (one of FORMATS)."""
-    renderers = {"table": render_table, "json": render_json, "csv": render_csv}
-    if output_format not in renderers:
+def render(facts: Dict, output_format: str, previous: Optional[Dict] = None) -> str:
+    """The report in ``output_format`` (one of FORMATS); ``previous`` (an earlier JSON report) adds the trends."""
+    from ansible_collections.awssec.mfa.plugins.module_utils.org import trends
+    from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render_html, render_markdown
+
+    if output_format not in FORMATS:
         raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {output_format!r}")
-    return renderers[output_format](facts)
+    trend = trends(facts, previous)
+    renderers = {"table": render_table, "json": render_json, "csv": render_csv, "markdown": render_markdown, "html": render_html}
+    return renderers[output_format](facts, trend)
 
 
-def render_json(facts: Dict) -> str:
-    return json.dumps(facts, indent=2) + "\n"
+def render_json(facts: Dict, trend: Optional[Dict] = None) -> str:
+    return json.dumps(dict(facts, trends=trend) if trend else facts, indent=2) + "\n"
 
 
 def _csv_row(user: Dict) -> Dict:
@@ -68,12 +72,17 @@ def _csv_row(user: Dict) -> Dict:
     }
 
 
-def render_csv(facts: Dict) -> str:
+def render_csv(facts: Dict, trend: Optional[Dict] = None) -> str:
+    """One row per user; an Organization report starts each row with the account."""
+    with_account = bool(facts.get("accounts"))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=(("account_id", "account_name") if with_account else ()) + CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for user in facts["users"]:
-        writer.writerow(_csv_row(user))
+        row = _csv_row(user)
+        if with_account:
+            row.update(account_id=user.get("account_id"), account_name=user.get("account_name"))
+        writer.writerow(row)
     return out.getvalue()
 
 
@@ -176,13 +185,21 @@ def recommendations(facts: Dict) -> List[str]:
     return advice
 
 
-def render_table(facts: Dict) -> str:
+def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     users, summary = facts["users"], facts["summary"]
     lines = _banner("IAM MFA COMPLIANCE REPORT", "Multi-Factor Authentication Status")
     source = facts["source"]
     if facts.get("report_generated_at"):
         source += f" (generated {facts['report_generated_at']})"
     lines += [f"Account: {facts.get('account_id') or 'unknown'}   Generated: {facts['generated_at']}   Source: {source}", ""]
+    if facts.get("accounts"):
+        lines.append("ACCOUNTS:")
+        lines += box(("Account", "ID", "Users", "Compliant", "Non-compliant", "Compliance"), [
+            (a["account_name"], a["account_id"], a["summary"]["total"], a["summary"]["counts"]["compliant"],
+             a["summary"]["counts"]["non-compliant"], _pct(a["summary"]["compliance_pct"])) if a["summary"]
+            else (a["account_name"], a["account_id"], "FAILED", "", "", a["error"][:40])
+            for a in facts["accounts"]])
+        lines.append("")
 
     lines.append("MFA COMPLIANCE SUMMARY:")
     rows = [(label, summary["counts"][s], _pct(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
@@ -248,6 +265,13 @@ def render_table(facts: Dict) -> str:
     lines.append("")
 
     lines.append("COMPLIANCE TRENDS:")
+    if trend:
+        change = "" if trend["compliance_change"] is None else f" ({trend['compliance_change']:+.1f} points)"
+        lines += _bullets([
+            f"Since {trend['previous_generated_at']}: {_pct(trend['compliance_pct_before'])} -> {_pct(trend['compliance_pct_now'])}{change}",
+            f"Newly non-compliant: {_names(trend['newly_non_compliant']) if trend['newly_non_compliant'] else 'none'}",
+            f"Fixed: {_names(trend['fixed']) if trend['fixed'] else 'none'}",
+        ])
     lines += _bullets([
         f"Overall compliance: {_pct(summary['compliance_pct'])} (Target: 95%+)",
         f"Console users with MFA: {_pct(summary['console_users_with_mfa_pct'])} (Target: 100%)",

@@ -24,7 +24,7 @@ def test_filter_renders_each_format():
 @pytest.mark.parametrize(
     "facts,fmt,message",
     [
-        (FACTS, "yaml", "mfa_report: report format must be one of table, json, csv, not 'yaml'"),
+        (FACTS, "yaml", "mfa_report: report format must be one of table, json, csv, markdown, html, not 'yaml'"),
         ({"users": []}, "table", "expects the iam_mfa facts"),
         ("not facts", "table", "expects the iam_mfa facts"),
         ({"users": [{"username": "x"}], "summary": summarize([])}, "csv", "the facts are incomplete or malformed"),

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Many accounts' ``iam_mfa`` facts as one report, and the trends against a previous report (pure functions)."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize
+
+
+def aggregate(results: List[Dict], generated_at: str) -> Dict:
+    """One set of facts for many accounts.
+
+    ``results``: per account ``account_id``, ``account_name`` and either ``facts`` (its ``iam_mfa``) or ``error``.
+    The result has the shape of one account's facts (so every report format renders it), plus ``accounts``
+    (a row per account: status ``ok`` or ``failed``, its summary or error) and an account on every user.
+    """
+    accounts, users, warnings, sources, roots = [], [], [], set(), []
+    first = None
+    for result in sorted(results, key=lambda r: (str(r.get("account_name") or ""), str(r.get("account_id") or ""))):
+        facts = result.get("facts")
+        row = {"account_id": result.get("account_id"), "account_name": result.get("account_name") or result.get("account_id")}
+        if not facts or "users" not in facts:
+            accounts.append(dict(row, status="failed", error=result.get("error") or "no facts were gathered", summary=None, root=None))
+            continue
+        first = first or facts
+        row["account_id"] = row["account_id"] or facts.get("account_id")
+        accounts.append(dict(row, status="ok", error=None, summary=facts["summary"], root=facts.get("root")))
+        users.extend(dict(user, account_id=row["account_id"], account_name=row["account_name"]) for user in facts["users"])
+        warnings.extend(f"{row['account_name']}: {w}" for w in facts.get("warnings", []))
+        sources.add(facts.get("source"))
+        roots.append(facts.get("root") or {})
+    failed = [a for a in accounts if a["status"] == "failed"]
+    warnings.extend(f"{a['account_name']}: not reported ({a['error']})" for a in failed)
+    return {
+        "account_id": f"{len(accounts)} accounts" + (f", {len(failed)} failed" if failed else ""),
+        "generated_at": generated_at,
+        "source": "/".join(sorted(s for s in sources if s)) or "none",
+        "report_generated_at": None,
+        "api_calls": sum((r.get("facts") or {}).get("api_calls", 0) for r in results),
+        "options": (first or {}).get("options", {}),
+        "accounts": accounts,
+        "users": users,
+        "summary": summarize(users),
+        "root": {"mfa_enabled": bool(roots) and all(r.get("mfa_enabled") for r in roots),
+                 "access_keys_present": any(r.get("access_keys_present") for r in roots)},
+        "warnings": warnings,
+    }
+
+
+def _key(user: Dict) -> tuple:
+    return (user.get("account_id") or "", user["username"])
+
+
+def trends(facts: Dict, previous: Optional[Dict]) -> Optional[Dict]:
+    """The seed's trends against a previous report: newly non-compliant users, fixed ones, compliance change."""
+    if not previous or "users" not in previous or "summary" not in previous:
+        return None
+    before = {_key(u): u["status"] for u in previous["users"]}
+    now = {_key(u): u["status"] for u in facts["users"]}
+
+    def label(key):
+        return f"{key[0]}/{key[1]}" if key[0] else key[1]
+    newly = sorted(label(k) for k, s in now.items() if s == "non-compliant" and before.get(k) != "non-compliant")
+    fixed = sorted(label(k) for k, s in before.items() if s == "non-compliant" and now.get(k, "compliant") != "non-compliant")
+    old_pct, new_pct = previous["summary"].get("compliance_pct"), facts["summary"].get("compliance_pct")
+    return {
+        "previous_generated_at": previous.get("generated_at"),
+        "newly_non_compliant": newly,
+        "fixed": fixed,
+        "compliance_pct_before": old_pct,
+        "compliance_pct_now": new_pct,
+        "compliance_change": round(new_pct - old_pct, 1) if old_pct is not None and new_pct is not None else None,
+    }
