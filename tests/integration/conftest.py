@@ -51,6 +51,11 @@ def demo(moto_server, iam):
 
 
 @pytest.fixture
+def demo_today():
+    return datetime.now(timezone.utc).date()
+
+
+@pytest.fixture
 def env(moto_server, tmp_path):
     """A child environment that reaches only the moto server and never the real ~/.aws."""
     home = tmp_path / "home"

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 from moto.iam.models import AccessKeyLastUsed
 
-from tests.support.moto_server import iam_backend
+from tests.support.moto_server import ACCOUNT_ID, iam_backend
 
 EXCLUDE_USERS = ["svc-*"]
 GRACE_PERIOD_DAYS = 7
@@ -103,8 +103,8 @@ def _naive_utc(when: datetime) -> datetime:
     return when.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def create_user(iam, user: DemoUser, now: datetime, serial_number: int = 0) -> None:
-    """Create ``user`` through the API, then set its dates back in moto's backend."""
+def create_user(iam, user: DemoUser, now: datetime, serial_number: int = 0, account_id: str = ACCOUNT_ID) -> None:
+    """Create ``user`` through the API (in the account ``iam`` reaches), then set its dates back in moto's backend."""
     iam.create_user(UserName=user.name, Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()])
     if user.console:
         iam.create_login_profile(UserName=user.name, Password="Demo-password-1!")
@@ -120,11 +120,11 @@ def create_user(iam, user: DemoUser, now: datetime, serial_number: int = 0) -> N
         if not key.active:
             iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
         key_ids.append(key_id)
-    set_dates(user, now, key_ids)
+    set_dates(user, now, key_ids, account_id)
 
 
-def set_dates(user: DemoUser, now: datetime, key_ids: List[str]) -> None:
-    backend_user = iam_backend().users[user.name]
+def set_dates(user: DemoUser, now: datetime, key_ids: List[str], account_id: str = ACCOUNT_ID) -> None:
+    backend_user = iam_backend(account_id).users[user.name]
     backend_user.create_date = _naive_utc(now - timedelta(days=user.age_days))
     if user.password_used_days_ago is not None:
         backend_user.password_last_used = _naive_utc(now - timedelta(days=user.password_used_days_ago))

@@ -118,8 +118,8 @@ def reset_moto() -> None:
     """Forget every account's state, so that each test starts from an empty AWS."""
     from moto.backends import get_backend
 
-    get_backend("iam").reset()
-    get_backend("sts").reset()
+    for service in ("iam", "sts", "organizations", "sns", "sqs"):
+        get_backend(service).reset()
 
 
 def aws_env(url: str, base=None) -> dict:

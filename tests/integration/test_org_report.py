@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The aws_accounts inventory and the org_report playbook on a moto Organization of 12 member accounts."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.integration.conftest import run
+from tests.support.organization import seed_organization
+
+MEMBERS = 12
+
+
+@pytest.fixture
+def org(moto_server, iam, tmp_path):
+    members = seed_organization(moto_server.url, MEMBERS)
+    inventory = tmp_path / "org.aws_accounts.yml"
+    inventory.write_text(
+        "plugin: awssec.mfa.aws_accounts\norganization: true\n"
+        f"endpoint_url: {moto_server.url}\nregion: us-east-1\n"
+        f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {tmp_path / 'cache'}\ncache_timeout: 600\n"
+        "keyed_groups:\n  - key: account_name.split('-')[0]\n    prefix: kind\n")
+    yield members, inventory
+    moto_server.clear_hooks()
+
+
+def test_inventory_lists_the_members_and_a_cached_run_makes_no_call(org, env, moto_server):
+    members, inventory = org
+    graph = run(["ansible-inventory", "-i", str(inventory), "--graph"], env).stdout
+    hosts = re.findall(r"--(member-\d\d)$", graph, re.M)
+    assert sorted(set(hosts)) == sorted(m.name for m in members) and len(members) == MEMBERS
+    assert "@aws_accounts:" in graph and "@kind_member:" in graph
+    listed = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout)
+    # Values read back from the cache are marked unsafe (not templated), which --list shows as a wrapper.
+    first = {k: v["__ansible_unsafe"] if isinstance(v, dict) else v for k, v in listed["_meta"]["hostvars"]["member-00"].items()}
+    assert first["account_id"] == members[0].account_id and first["account_email"] == "member-00@example.com"
+    assert first["role_arn"] == f"arn:aws:iam::{members[0].account_id}:role/OrganizationAccountAccessRole"
+    assert first["ansible_connection"] == "local"
+
+    moto_server.reset_counts()
+    again = run(["ansible-inventory", "-i", str(inventory), "--graph"], env).stdout
+    assert again == graph and moto_server.requests == 0
+
+
+def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, env, moto_server, demo_today, tmp_path):
+    members, inventory = org
+    broken = members[5]
+    moto_server.before("AssumeRole", lambda p: (403, "AccessDenied", "not authorized to assume the role")
+                       if broken.account_id in p.get("RoleArn", "") else None)
+    html = tmp_path / "org.html"
+    extra = {"mfa_report_aws_endpoint_url": moto_server.url, "mfa_report_formats": ["json", "table"], "mfa_report_save_path": str(html)}
+    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)],
+                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    plays = json.loads(process.stdout)["plays"]
+    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
+    report = json.loads("\n".join(printed[0]["msg"]))
+    table = "\n".join(printed[1]["msg"])
+
+    rows = {a["account_name"]: a for a in report["accounts"]}
+    assert len(rows) == MEMBERS
+    assert rows[broken.name]["status"] == "failed" and "not authorized to assume the role" in rows[broken.name]["error"]
+    total = 0
+    for member in members:
+        if member is broken:
+            continue
+        row = rows[member.name]
+        assert row["status"] == "ok" and row["account_id"] == member.account_id
+        assert row["summary"]["counts"] == member.expected(demo_today), member.name
+        assert row["summary"]["total"] == len(member.users)
+        total += len(member.users)
+    assert report["summary"]["total"] == total == len(report["users"])
+    assert {u["account_name"] for u in report["users"]} == {m.name for m in members} - {broken.name}
+    assert "member-05" in table and "FAILED" in table
+
+    page = html.read_text()
+    assert_self_contained(page)
+    for member in members:
+        assert member.name in page
+
+
+def assert_self_contained(page):
+    """No reference to anything outside the file: no script, link, image source, stylesheet import or URL."""
+    for pattern in (r"<script", r"<link", r"\bsrc\s*=", r"\bhref\s*=", r"url\(", r"@import", r"https?:", r"//[a-z0-9.-]+\.[a-z]{2,}"):
+        assert not re.search(pattern, page, re.I), pattern
+
+
+def test_the_html_report_renders_in_headless_chromium(org, env, moto_server, demo_today, tmp_path):
+    members, inventory = org
+    html = tmp_path / "report.html"
+    extra = {"mfa_report_aws_endpoint_url": moto_server.url, "mfa_report_formats": [], "mfa_report_save_path": str(html)}
+    run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)], env)
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "make test installs Debian's chromium"
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND"]
+    png = tmp_path / "report.png"
+    subprocess.run(flags + [f"--screenshot={png}", "--window-size=1280,1800", html.as_uri()], check=True, capture_output=True, timeout=120)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000
+    dom = subprocess.run(flags + ["--dump-dom", html.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+    text = re.sub(r"<[^>]+>", " ", dom)
+    total = sum(len(m.users) for m in members)
+    assert re.search(rf"\b{total}\s+Users\b", text)
+    non_compliant = sum(m.expected(demo_today)["non-compliant"] for m in members)
+    assert re.search(rf"\b{non_compliant}\s+Non-compliant\b", text)
+    assert dom.count("<svg") == 3  # status breakdown, key-age histogram, per-account compliance
