@@ -5,6 +5,7 @@
 """ansible-playbook awssec.mfa.enforce against a moto server, with the account read through boto3 around each run."""
 
 import json
+import re
 
 import pytest
 
@@ -224,3 +225,55 @@ def test_bad_input_is_refused_by_name_and_nothing_changes(moto_server, iam, env,
     result, dummy, process = enforce(moto_server, env, check=False, mfa_enforce_grace_period_days=0, **variables)
     assert process.returncode != 0 and message in result["msg"]
     assert account_state(iam) == before
+
+
+def sns_inbox(url):
+    """An SNS topic with an SQS queue subscribed to it: what is published to the topic lands in the queue."""
+    import boto3
+
+    keys = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    sns, sqs = boto3.client("sns", **keys), boto3.client("sqs", **keys)
+    topic = sns.create_topic(Name="mfa-notices")["TopicArn"]
+    queue = sqs.create_queue(QueueName="mfa-notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    def received():
+        messages = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                body = json.loads(message["Body"])
+                user = re.match(r"Hello (\S+),", body["Message"]).group(1)
+                messages.append((user, body["Subject"], body["Message"]))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return topic, received
+
+
+def test_notifications_warn_before_and_notify_after_enforcement_through_sns(demo, env):
+    topic, received = sns_inbox(demo.server.url)
+    notify = dict(DEMO, mfa_enforce_notify_channels=["sns"], mfa_enforce_notify_sns_topic=topic,
+                  mfa_enforce_notify_support_contact="security@example.com")
+    before = account_state(demo.iam)
+
+    enforce(demo.server, env, "--check", **notify)
+    assert received() == []  # --check sends nothing
+
+    warned, dummy, dummy = enforce(demo.server, env, mfa_enforce_notify_warn_only=True, **notify)
+    assert account_state(demo.iam) == before  # a warning run changes nothing in IAM
+    targets = sorted(planned(warned))
+    warnings = received()
+    assert sorted(user for user, dummy, dummy in warnings) == targets and targets
+    for user, subject, text in warnings:
+        assert subject.startswith("Action required: set up MFA on your AWS user before 20")
+        assert f"Your AWS IAM user {user} in account 123456789012 has no MFA device" in text
+        assert "Assign MFA device" in text and "Questions: security@example.com" in text
+
+    enforced, dummy, dummy = enforce(demo.server, env, **notify)
+    done = sorted(e["username"] for e in enforced["actions"] if e["result"] == "done" and e["actions"])
+    notices = received()
+    assert sorted(user for user, dummy, dummy in notices) == done == targets
+    user, subject, text = notices[0]
+    assert subject == "MFA is now enforced on your AWS user" and "attach_policy" in text
