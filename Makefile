@@ -17,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint sanity unit integration bench clean
+.PHONY: setup demo test lint sanity ee browser unit integration bench clean
 
 setup: $(VENV)/.installed $(LINK)
 
@@ -33,7 +33,7 @@ $(LINK):
 demo: setup
 	$(BIN)/python -m tests.support.demo
 
-test: setup lint sanity unit integration
+test: setup lint sanity ee unit integration
 
 lint: setup
 	$(BIN)/ansible-lint --offline
@@ -55,15 +55,27 @@ sanity: setup
 	cd $$dest && HOME=$(SANITY_HOME) $(BIN)/ansible-test sanity --venv --python 3.11 --color no; \
 	rc=$$?; rm -rf $$root; exit $$rc
 
+# The execution environment's build context (a container engine then builds it; none is needed here).
+EE := $(CURDIR)/tests/output/ee
+ee: setup
+	rm -rf $(EE) && mkdir -p $(EE)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(EE) .
+	$(BIN)/ansible-builder create --file execution-environment.yml --context $(EE)/context --output-filename Containerfile
+
+# The HTML report test opens the page in headless Chromium: Debian's, installed when missing.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 unit: setup
 	$(BIN)/python -m pytest tests/unit
 
-integration: setup
+integration: setup browser
 	$(BIN)/python -m pytest tests/integration
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
 	$(BIN)/python bench/enforce_scale.py
+	$(BIN)/python bench/org_scale.py
 
 clean:
 	rm -rf $(VENV) $(COLLECTIONS) tests/output
