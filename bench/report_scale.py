@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 
 from tests.support.demo_account import DemoUser, Key, expected_counts, set_dates  # noqa: E402
-from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env, iam_backend  # noqa: E402
+from tests.support.moto_server import ACCOUNT_ID, CREDENTIALS, MotoServer, aws_env, iam_backend  # noqa: E402
 
 BIN = Path(sys.executable).parent
 COLLECTION_LINK = ROOT / ".collections" / "ansible_collections" / "awssec" / "mfa"
@@ -116,10 +116,10 @@ def set_non_compliant(users: List[DemoUser], count: int, rng: random.Random) -> 
                 user.keys = [replace(key, active=False) for key in user.keys]
 
 
-def create_in_backend(user: DemoUser, now: datetime, serial_number: int) -> None:
+def create_in_backend(user: DemoUser, now: datetime, serial_number: int, account_id: str = ACCOUNT_ID) -> None:
     """What tests.support.demo_account.create_user does through the API, straight in moto's
     backend (about 100x faster); dates are then set back the same way (set_dates)."""
-    backend = iam_backend()
+    backend = iam_backend(account_id)
     backend.create_user("us-east-1", user.name, tags=[{"Key": k, "Value": v} for k, v in user.tags.items()])
     if user.console:
         backend.create_login_profile(user.name, "Bench-password-1!")
@@ -130,7 +130,7 @@ def create_in_backend(user: DemoUser, now: datetime, serial_number: int) -> None
     if user.mfa:
         backend.enable_mfa_device(user.name, serial, "123456", "654321")
     key_ids = [backend.create_access_key(user.name, status="Active" if k.active else "Inactive").access_key_id for k in user.keys]
-    set_dates(user, now, key_ids)
+    set_dates(user, now, key_ids, account_id)
 
 
 def check_served(url: str, users: List[DemoUser]) -> None:
