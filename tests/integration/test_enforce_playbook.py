@@ -277,3 +277,19 @@ def test_notifications_warn_before_and_notify_after_enforcement_through_sns(demo
     assert sorted(user for user, dummy, dummy in notices) == done == targets
     user, subject, text = notices[0]
     assert subject == "MFA is now enforced on your AWS user" and "attach_policy" in text
+
+
+def test_email_notifications_reach_each_user_through_smtp(demo, env):
+    from tests.support.smtp_sink import SMTPSink
+
+    with SMTPSink() as sink:
+        warned, dummy, dummy = enforce(demo.server, env, **DEMO, mfa_enforce_notify_warn_only=True, mfa_enforce_notify_channels=["email"],
+                                       mfa_enforce_notify_smtp_host="127.0.0.1", mfa_enforce_notify_smtp_port=sink.port,
+                                       mfa_enforce_notify_email_from="security@example.com", mfa_enforce_notify_email_domain="example.com",
+                                       mfa_enforce_notify_email_map={"bob.wilson": "bob@elsewhere.example"})
+    targets = sorted(planned(warned))
+    addresses = {"bob.wilson": "bob@elsewhere.example"}
+    assert sorted(m["To"] for m in sink.messages) == sorted(addresses.get(t, f"{t}@example.com") for t in targets)
+    for message in sink.messages:
+        assert message["From"] == "security@example.com" and message["Subject"].startswith("Action required: set up MFA")
+        assert "Assign MFA device" in message.get_body(preferencelist=("plain",)).get_content()
