@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
+    Sessions, WorkstationError, key_expiration_days, read_files, session_state)
+
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:  # the module reports the missing SDK
@@ -294,3 +299,57 @@ def render_rotation(result: dict, profile: Optional[str] = None) -> List[str]:
     else:
         lines.append(f"\u2139 {result.get('state', '')}")
     return lines
+
+
+# --- workstation mode: the key of [PROFILE-long-term], with the MFA session of [PROFILE] ---------------------------------
+
+
+def verify_identity(sts, user: str) -> None:
+    """Raise unless sts:GetCallerIdentity with this client answers as ``user``."""
+    arn = sts.get_caller_identity()["Arn"]
+    if user_name_from_arn(arn) != user:
+        raise WorkstationError(f"the key answers as {arn}, not as user {user}")
+
+
+def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: Optional[str] = None,
+                   session_profile: Optional[str] = None, long_term_suffix: str = "-long-term", backup_file: Optional[str] = None,
+                   max_age_days: Optional[int] = None, region: str = "us-east-1", endpoint_url: Optional[str] = None, counter=None) -> dict:
+    """Rotate the key stored in ``[PROFILE-long-term]``, using the MFA session of ``[PROFILE]`` (or ``session_profile``) for IAM.
+
+    Raises WorkstationError or RotateError (before any change) when the profile, the session or the keys do not allow it.
+    """
+    credentials_path = credentials_path or awsfiles.default_paths()[0]
+    files = read_files(credentials_path, awsfiles.default_paths()[1])
+    long_term = f"{profile}{long_term_suffix}"
+    stored = files.credentials.get(long_term) or {}
+    if not stored.get("aws_access_key_id") or not stored.get("aws_secret_access_key"):
+        raise WorkstationError(f"no [{long_term}] section with aws_access_key_id and aws_secret_access_key in {credentials_path}")
+    session_name = session_profile or profile
+    session = files.credentials.get(session_name)
+    state, dummy = session_state(session, now)
+    if state != "valid":
+        raise WorkstationError(f"no valid MFA session in [{session_name}] of {credentials_path} ({state}): "
+                               "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
+    options.max_age_days = key_expiration_days(max_age_days, files)
+    sessions = Sessions(endpoint_url, counter)
+    mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
+    user = user_name_from_arn(mfa.client("sts").get_caller_identity()["Arn"])
+    if user is None:
+        raise WorkstationError(f"the session in [{session_name}] is not an IAM user's: cannot rotate its keys")
+    iam = mfa.client("iam")
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    backup_path = backup_file or credentials_path + ".deactivated"
+    old_id, old_secret = stored["aws_access_key_id"].strip(), stored["aws_secret_access_key"].strip()
+
+    def store(key_id, secret):
+        awsfiles.update(credentials_path, lambda ini: ini.set(long_term, {"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
+
+    def backup():
+        moment = datetime.now(timezone.utc)
+        section = backup_section(long_term, moment)
+        awsfiles.update(backup_path, lambda ini: ini.set(section, backup_values(old_id, old_secret, long_term, moment)))
+        return section
+
+    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
+                  store=store, restore=lambda: store(old_id, old_secret), backup=backup)
+    return rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)

@@ -166,11 +166,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.rotate import (
-    Hooks, RotateError, RotateOptions, backed_up_ids, backup_section, backup_values, rotate)
-from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    Sessions, WorkstationError, key_expiration_days, read_files, session_state, utcnow)
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import Hooks, RotateError, RotateOptions, rotate, rotate_profile, verify_identity
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import Sessions, WorkstationError, key_expiration_days, utcnow
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -178,50 +175,11 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing SDK
 
 
-def check_identity(sts, user):
-    """Raise unless sts:GetCallerIdentity with this client answers as ``user``."""
-    arn = sts.get_caller_identity()["Arn"]
-    if user_name_from_arn(arn) != user:
-        raise WorkstationError(f"the key answers as {arn}, not as user {user}")
-
-
 def workstation(module, options, counter, now):
     p = module.params
-    credentials_path = p["credentials_file"] or awsfiles.default_paths()[0]
-    files = read_files(credentials_path, awsfiles.default_paths()[1])
-    long_term = f"{p['profile']}{p['long_term_suffix']}"
-    stored = files.credentials.get(long_term) or {}
-    if not stored.get("aws_access_key_id") or not stored.get("aws_secret_access_key"):
-        raise WorkstationError(f"no [{long_term}] section with aws_access_key_id and aws_secret_access_key in {credentials_path}")
-    session_name = p["session_profile"] or p["profile"]
-    session = files.credentials.get(session_name)
-    state, dummy = session_state(session, now)
-    if state != "valid":
-        raise WorkstationError(f"no valid MFA session in [{session_name}] of {credentials_path} ({state}): "
-                               "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
-    options.max_age_days = key_expiration_days(p["max_age_days"], files)
-    region = module.region or "us-east-1"
-    sessions = Sessions(p["endpoint_url"], counter)
-    mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
-    user = user_name_from_arn(mfa.client("sts").get_caller_identity()["Arn"])
-    if user is None:
-        raise WorkstationError(f"the session in [{session_name}] is not an IAM user's: cannot rotate its keys")
-    iam = mfa.client("iam")
-    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    backup_path = p["backup_file"] or credentials_path + ".deactivated"
-    old_id, old_secret = stored["aws_access_key_id"].strip(), stored["aws_secret_access_key"].strip()
-
-    def store(key_id, secret):
-        awsfiles.update(credentials_path, lambda ini: ini.set(long_term, {"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
-
-    def backup():
-        section = backup_section(long_term, utcnow())
-        awsfiles.update(backup_path, lambda ini: ini.set(section, backup_values(old_id, old_secret, long_term, utcnow())))
-        return section
-
-    hooks = Hooks(verify=lambda key_id, secret: check_identity(sessions(key_id, secret, None, region).client("sts"), user),
-                  store=store, restore=lambda: store(old_id, old_secret), backup=backup)
-    return rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, module.check_mode)
+    return rotate_profile(p["profile"], options, module.check_mode, now, credentials_path=p["credentials_file"],
+                          session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
+                          max_age_days=p["max_age_days"], region=module.region or "us-east-1", endpoint_url=p["endpoint_url"], counter=counter)
 
 
 def admin(module, options, counter, now):
@@ -238,7 +196,7 @@ def admin(module, options, counter, now):
             raise WorkstationError(f"user {p['user_name']} has no active access key to rotate")
         old_id = active[0]["AccessKeyId"]
     sessions = Sessions(p["endpoint_url"], counter)
-    hooks = Hooks(verify=lambda key_id, secret: check_identity(sessions(key_id, secret, None, region).client("sts"), p["user_name"]))
+    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), p["user_name"]))
     return rotate(iam, p["user_name"], old_id, keys, [], options, hooks, now, module.check_mode)
 
 
