@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""``awssec iam-mfa report|enforce``: the seed's command line, over awssec.tools.iam_mfa (option parsing and output only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from awssec.tools import iam_mfa
+from ansible_collections.awssec.mfa.plugins.module_utils.report import FORMATS, render_enforcement
+
+REFUSAL = "Refusing to change anything: add --dry-run to preview the enforcement, or --apply to carry it out."
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the seed's table (shared with scripts/iam_mfa_enforce.py)."""
+    parser.add_argument("--apply", action="store_true", help="apply changes (required with enforce unless --dry-run)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be done without making changes")
+    parser.add_argument("--exclude-users", metavar="USERS", help="comma-separated users (shell globs such as svc-*) to exclude")
+    parser.add_argument("--include-users", metavar="USERS", help="comma-separated users to include (overrides exclude)")
+    parser.add_argument("--grace-period-days", metavar="DAYS", type=int, default=7, help="grace period for new users (default: 7)")
+    parser.add_argument("--disable-console-access", action="store_true", help="also delete the console password of non-compliant users")
+    parser.add_argument("--max-affected", metavar="N", type=int, default=25,
+                        help="refuse, before any change, to act on more than N users (default: 25)")
+    parser.add_argument("--output", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--save-report", metavar="PATH", help="save the report to a file")
+    parser.add_argument("--profile", help="AWS profile (default: the usual AWS configuration)")
+    parser.add_argument("--region", help="AWS region")
+    parser.add_argument("--endpoint-url", help="send AWS requests to this endpoint (for example a local test server)")
+
+
+def run(command: str, args: argparse.Namespace) -> int:
+    """Run ``report`` or ``enforce`` with parsed options; returns the exit status."""
+    connection = {"profile": args.profile, "region": args.region, "endpoint_url": args.endpoint_url}
+    selection = {"exclude_users": args.exclude_users, "include_users": args.include_users, "grace_period_days": args.grace_period_days}
+    try:
+        if command == "report":
+            report = iam_mfa.generate_mfa_report(output_format=args.output, save_report=args.save_report, **selection, **connection)
+            sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.output == "json" else report)
+            return 0
+        if not (args.apply or args.dry_run):
+            print(REFUSAL, file=sys.stderr)
+            return 2
+        result = iam_mfa.enforce_mfa_compliance(dry_run=not args.apply, disable_console_access=args.disable_console_access,
+                                                max_affected=args.max_affected, **selection, **connection)
+    except (iam_mfa.TooManyUsers, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # an AWS error: say which, without a traceback
+        print(f"error: {getattr(e, 'message', None) or e}", file=sys.stderr)
+        return 1
+    text = render_enforcement(result, not args.apply)
+    sys.stdout.write(text)
+    if args.save_report:
+        with open(args.save_report, "w", encoding="utf-8") as f:
+            f.write(json.dumps(result, indent=2) + "\n" if args.output == "json" else text)
+    failed = [a for a in result["actions"] if a["result"] == "failed"]
+    return 1 if failed else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="awssec", description="AWS security tools, over the awssec.mfa Ansible collection")
+    tools = parser.add_subparsers(dest="tool", required=True)
+    iam = tools.add_parser("iam-mfa", help="report on and enforce MFA for IAM users")
+    commands = iam.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="generate the MFA compliance report")
+    enforce = commands.add_parser("enforce", help="enforce MFA on non-compliant users (--dry-run or --apply)")
+    for sub in (report, enforce):
+        add_options(sub)
+    args = parser.parse_args(argv)
+    return run(args.command, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""``aws-mfa-login`` (and scripts/aws_mfa_login.py): the seed's AWS MFA Authentication Manager.
+
+Option parsing, prompts, colours and log files only: finding profiles, session state, the MFA
+serial, logging in, writing the files, key age and rotation are the collection's module_utils,
+the same code as the aws_mfa_session and access_key_rotate modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import List, Optional
+
+# Importing the package makes the collection importable.
+import awssec  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import RotateError, RotateOptions, render_rotation, rotate_profile
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
+    DEFAULT_DURATION, LoginOptions, Sessions, WorkstationError, discover, format_duration, login, plan, profile_listing,
+    read_files, render_login, utcnow)
+
+EPILOG = """Examples:
+  aws_mfa_login.py --list                    List all profiles and their MFA status
+  aws_mfa_login.py --profile prod            Authenticate single profile
+  aws_mfa_login.py --profile dev,prod        Authenticate multiple profiles
+  aws_mfa_login.py --all                     Authenticate all long-term profiles
+  aws_mfa_login.py --all --force             Force re-authentication even if valid
+  aws_mfa_login.py --profile prod --duration 3600  1-hour session
+  aws_mfa_login.py --profile prod --debug    Authenticate with debug output
+"""
+COLOURS = {"\u2713": "32", "\u2717": "31", "\u26a0": "33", "\u2139": "36", "\u2192": "36"}
+log = logging.getLogger("aws_mfa_login")
+
+
+class Console:
+    """Prints the module_utils' lines, coloured by their leading mark when stdout is a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+    def line(self, text: str, important: bool = False) -> None:
+        log.info(text)
+        if self.quiet and not important:
+            return
+        code = COLOURS.get(text[:1])
+        print(f"\033[{code}m{text}\033[0m" if code and self.colour else text)
+
+
+def setup_logging(debug: bool) -> Path:
+    folder = Path("output")
+    folder.mkdir(exist_ok=True)
+    path = folder / f"aws_mfa_{datetime.now():%Y%m%d}.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    if debug:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.DEBUG)
+        log.addHandler(console)
+    return path
+
+
+def parser() -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(prog="aws_mfa_login.py", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                    description="AWS MFA Authentication Manager - Authenticate AWS profiles with MFA tokens")
+    which = parse.add_mutually_exclusive_group()
+    which.add_argument("-p", "--profile", help="Profile name(s) to authenticate (comma-separated)")
+    which.add_argument("-a", "--all", action="store_true", help="Authenticate all long-term credential profiles")
+    which.add_argument("-l", "--list", action="store_true", help="List all profiles and their MFA status")
+    parse.add_argument("-f", "--force", action="store_true", help="Force re-authentication even if session is still valid")
+    parse.add_argument("-d", "--duration", type=int, default=DEFAULT_DURATION, help="Session duration in seconds (default: 43200)")
+    parse.add_argument("-q", "--quiet", action="store_true", help="Minimal output")
+    parse.add_argument("--debug", action="store_true", help="Enable debug mode with verbose logging")
+    return parse
+
+
+def ask(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
+
+
+def offer_rotation(out: Console, entry: dict, expiration_days: int) -> None:
+    """The seed's rotation offer, for a key that is due; then its extra-key prompt."""
+    if entry.get("key_rotation") in ("recommended", "required"):
+        out.line("=" * 60, True)
+        out.line("  KEY ROTATION AVAILABLE", True)
+        out.line("=" * 60, True)
+        out.line(f"  Profile: {entry['name']}\n  Current key: {entry['access_key_id']}\n"
+                 f"  Key age: {entry['key_age_days']} days (limit: {expiration_days} days)", True)
+        if ask("  Do you want to rotate this key? (yes/no): ").strip().lower() in ("y", "yes"):
+            run_rotation(out, entry["name"], RotateOptions(force=True))
+            return
+    for extra in entry.get("extra_keys", []):
+        if extra["status"] != "Active":
+            continue
+        out.line(f"\u26a0 Do you want to manage key {extra['access_key_id']}?", True)
+        choice = ask("  Type 'deactivate' to deactivate the key\n  Type 'delete' to permanently delete the key\n"
+                     "  Press Enter to skip\n  Your choice: ").strip().lower()
+        if choice not in ("deactivate", "delete"):
+            continue
+        warning = "PERMANENTLY delete" if choice == "delete" else "deactivate"
+        if ask(f"\u26a0 WARNING: This will {warning} key {extra['access_key_id']}!\n  Type '{choice}' again to confirm: ").strip().lower() == choice:
+            # No rotation is due here (an age out of reach): only the extra key is handled.
+            run_rotation(out, entry["name"], RotateOptions(extra_keys=choice), max_age_days=10 ** 6)
+
+
+def run_rotation(out: Console, name: str, options: RotateOptions, max_age_days: Optional[int] = None) -> None:
+    try:
+        result = rotate_profile(name, options, False, utcnow(), max_age_days=max_age_days)
+    except (RotateError, WorkstationError, FileError) as e:
+        out.line(f"\u2717 {e}", True)
+        return
+    for text in render_rotation(result, name):
+        out.line(text, True)
+
+
+def list_profiles(out: Console) -> int:
+    credentials, config = default_paths()
+    files = read_files(credentials, config, ".env" if os.path.isfile(".env") else None)
+    now = utcnow()
+    print("Available Profiles:")
+    print("-" * 50)
+    for entry in profile_listing(discover(files, now), now):
+        out.line(f"  \u2022 {entry['label']}", True)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging(args.debug)
+    out = Console(args.quiet)
+    log.debug("arguments: %s", vars(args))
+    try:
+        if args.list:
+            return list_profiles(out)
+        if not (args.profile or args.all):
+            parser().print_help()
+            return 2
+        return authenticate(out, args)
+    except (WorkstationError, FileError) as e:
+        out.line(f"\u2717 {e}", True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def authenticate(out: Console, args) -> int:
+    credentials, config = default_paths()
+    env_file = ".env" if os.path.isfile(".env") else None
+    wanted = ["all"] if args.all else [p.strip() for p in args.profile.split(",") if p.strip()]
+    refresh, valid = plan(read_files(credentials, config, env_file), LoginOptions(profiles=wanted, duration_seconds=args.duration,
+                                                                                  force=args.force), utcnow(), check_mode=True)
+    names = [p.name for p in sorted(refresh + valid, key=lambda p: p.name)] if args.all else list(dict.fromkeys(wanted))
+    out.line(f"\u2139 Found {len(names)} profile(s) to authenticate")
+    failures = 0
+    for name in names:
+        out.line("\n" + "=" * 60 + f"\nProfile: {name}\n" + "=" * 60)
+        codes = {}
+        if any(p.name == name for p in refresh):
+            codes[name] = ask(f"Enter MFA token for {name}: ").strip()
+        options = LoginOptions(profiles=[name], token_codes=codes, duration_seconds=args.duration, force=args.force)
+        try:
+            result = login(read_files(credentials, config, env_file), options, Sessions(), utcnow)
+        except WorkstationError as e:
+            out.line(f"\u2717 {e}", True)
+            failures += 1
+            continue
+        entry = result["profiles"][0]
+        for text in render_login(result, quiet=True):
+            out.line(text, important=text.startswith(("\u2717", "\u26a0")))
+        if entry["status"] == "failed":
+            failures += 1
+        elif entry["status"] == "authenticated":
+            offer_rotation(out, entry, result["key_expiration_days"])
+    log.info("requested %s for %s", format_duration(args.duration), ", ".join(names))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

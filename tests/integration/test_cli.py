@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The seeds' command lines and Python API, run as their READMEs show, against a moto server with a temporary HOME."""
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.integration.conftest import BIN, ROOT, adhoc_result, run
+from tests.integration.workstation import CODES, age_key
+from tests.support.demo_account import EXCLUDE_USERS, expected_counts
+
+SEED_EXCLUDE = "svc-backup,svc-monitoring"
+
+
+def awssec(env, *args, check=True, cwd=None):
+    return subprocess.run([str(BIN / "awssec"), *args], env=env, cwd=cwd or ROOT, capture_output=True, text=True, check=check,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+def key_statuses(iam):
+    return {k["AccessKeyId"]: k["Status"] for u in iam.list_users()["Users"]
+            for k in iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]}
+
+
+def test_report_in_each_format_matches_the_module(demo, env, tmp_path):
+    exclude = ",".join(EXCLUDE_USERS)
+    report = json.loads(awssec(env, "iam-mfa", "report", "--output", "json", "--exclude-users", exclude).stdout)
+    counts, by_name = expected_counts(demo.users, demo.today)
+    assert report["summary"]["counts"] == counts
+    assert {u["username"]: u["status"] for u in report["users"]} == by_name
+    module = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a",
+                               json.dumps({"exclude_users": EXCLUDE_USERS})], env).stdout)["iam_mfa"]
+    assert {u["username"]: (u["status"], u["risk"], u["reasons"]) for u in module["users"]} == {
+        u["username"]: (u["status"], u["risk"], u["reasons"]) for u in report["users"]}
+
+    table = awssec(env, "iam-mfa", "report").stdout
+    assert "IAM MFA COMPLIANCE REPORT" in table and "HIGH-RISK USERS (Console Access + No MFA):" in table
+    rows = list(csv.DictReader(io.StringIO(awssec(env, "iam-mfa", "report", "--output", "csv").stdout)))
+    assert len(rows) == len(demo.users)
+    saved = tmp_path / "report.json"
+    awssec(env, "iam-mfa", "report", "--output", "json", "--save-report", str(saved))
+    assert json.loads(saved.read_text())["summary"]["total"] == len(demo.users)
+
+
+def test_include_users_reports_only_those(demo, env):
+    report = json.loads(awssec(env, "iam-mfa", "report", "--output", "json", "--include-users", "bob.wilson,alice.brown").stdout)
+    assert sorted(u["username"] for u in report["users"]) == ["alice.brown", "bob.wilson"]
+
+
+def test_enforce_needs_dry_run_or_apply_and_dry_run_changes_nothing(demo, env):
+    before = key_statuses(demo.iam)
+    refused = awssec(env, "iam-mfa", "enforce", check=False)
+    assert refused.returncode == 2 and "Refusing to change anything: add --dry-run" in refused.stderr
+    preview = awssec(env, "iam-mfa", "enforce", "--dry-run", "--exclude-users", ",".join(EXCLUDE_USERS))
+    assert "IAM MFA ENFORCEMENT PREVIEW" in preview.stdout
+    script = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--enforce", "--dry-run",
+                             "--exclude-users", ",".join(EXCLUDE_USERS)], env=env, capture_output=True, text=True, check=True)
+    assert script.stdout.splitlines()[:5] == preview.stdout.splitlines()[:5]
+    assert key_statuses(demo.iam) == before
+
+
+def test_enforce_apply_with_the_seeds_exclusions(demo, env):
+    exclude = ",".join(EXCLUDE_USERS)
+    applied = awssec(env, "iam-mfa", "enforce", "--exclude-users", exclude, "--apply")
+    counts, by_name = expected_counts(demo.users, demo.today)
+    keys = {u["UserName"]: [k["Status"] for k in demo.iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]]
+            for u in demo.iam.list_users()["Users"]}
+    for name, status in by_name.items():
+        if status == "non-compliant":
+            assert "Active" not in keys[name], name
+    assert "IAM MFA ENFORCEMENT COMPLETE" in applied.stdout
+    assert any("Active" in statuses for name, statuses in keys.items() if by_name[name] == "exempted")
+    report = json.loads(awssec(env, "iam-mfa", "report", "--output", "json", "--exclude-users", exclude).stdout)
+    # Keys-only users are now compliant; who is still non-compliant has console access (not deleted by default).
+    assert all(u["console_access"] for u in report["users"] if u["status"] == "non-compliant")
+
+
+def test_the_script_reports_as_the_seed_shows(demo, env):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--report", "--output", "csv"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0].startswith("username,status,risk")
+
+
+def test_the_python_api(demo, env, monkeypatch):
+    for name, value in env.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    from awssec.tools.iam_mfa import enforce_mfa_compliance, generate_mfa_report
+
+    report = generate_mfa_report(output_format="json", exclude_users=["svc-backup", "svc-monitoring"])
+    assert {u["username"] for u in report["users"] if u["status"] == "exempted"} >= {"svc-backup", "svc-monitoring"}
+    before = key_statuses(demo.iam)
+    results = enforce_mfa_compliance(dry_run=True, grace_period_days=30, exclude_users=EXCLUDE_USERS)
+    assert results["summary"] and all(a["result"] in ("planned", "skipped") for a in results["actions"])
+    assert key_statuses(demo.iam) == before
+
+
+# --- aws-mfa-login -----------------------------------------------------------------------------------------------------
+
+def login(station, *args, answers="", cwd=None):
+    return subprocess.run([str(BIN / "aws-mfa-login"), *args], env=station.env, cwd=cwd, input=answers, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_aws_mfa_login_as_the_seed_shows(station, tmp_path):
+    listed = login(station, "--list", cwd=tmp_path)
+    assert listed.stdout.splitlines()[:4] == ["Available Profiles:", "-" * 50, "  • dev [Never logged in]", "  • prod [Never logged in]"]
+
+    first = login(station, "-p", "prod", answers=f"{CODES['prod']}\nno\n", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Enter MFA token for prod" in first.stdout and "✓ Authentication successful! (use profile: prod)" in first.stdout
+    assert "KEY ROTATION RECOMMENDED (expires in 15 days)" in first.stdout and "Do you want to rotate this key? (yes/no)" in first.stdout
+    assert "\033[" not in first.stdout  # no colour when not on a terminal
+    assert station.section("prod")["aws_session_token"]
+    log = tmp_path / "output" / f"aws_mfa_{datetime.now():%Y%m%d}.log"
+    assert "Authentication successful" in log.read_text() and CODES["prod"] not in log.read_text()
+
+    again = login(station, "-a", cwd=tmp_path, answers=f"{CODES['dev']}\nno\n")
+    assert again.stdout.count("Enter MFA token for") == 1 and "Enter MFA token for dev" in again.stdout
+    assert "✓ Session still valid for 11h" in again.stdout
+
+    forced = login(station, "-p", "prod", "-f", "-d", "3600", answers="864200\nno\n", cwd=tmp_path)
+    assert "Requesting session token for 1 hours, 0 minutes" in forced.stdout
+    expires = datetime.strptime(station.section("prod")["expiration"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert (expires - datetime.now(timezone.utc)).total_seconds() < 3700
+
+    listed = login(station, "-l", cwd=tmp_path)
+    assert re.search(r"^  • prod \[MFA Valid: 5\dm remaining\]$", listed.stdout, re.M), listed.stdout
+
+
+def test_aws_mfa_login_rotates_when_asked(station, tmp_path):
+    age_key(station.key, 400)
+    result = login(station, "-p", "prod", answers=f"{CODES['prod']}\nyes\n", cwd=tmp_path)
+    assert "KEY ROTATION REQUIRED (exceeded 365 days)" in result.stdout
+    assert "✓ Key rotation complete for 'prod'!" in result.stdout, result.stdout
+    assert station.stored_key()[0] != station.key and station.keys()[station.key] == "Inactive"
+
+
+def test_script_wrapper_and_help(station, tmp_path):
+    for command in ([str(BIN / "awssec"), "--help"], [str(BIN / "awssec"), "iam-mfa", "enforce", "--help"], [str(BIN / "aws-mfa-login"), "--help"],
+                    [sys.executable, str(ROOT / "scripts" / "aws_mfa_login.py"), "--help"],
+                    [sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--help"]):
+        shown = subprocess.run(command, env=station.env, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+        assert "usage:" in shown
+
+
+@pytest.mark.parametrize("args, message", [(["-p", "staging"], "unknown profile 'staging'"), (["-d", "100", "-p", "prod"], "out of range")])
+def test_aws_mfa_login_names_bad_input(station, tmp_path, args, message):
+    result = login(station, *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stdout
