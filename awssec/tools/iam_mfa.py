@@ -18,7 +18,7 @@ import boto3
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, run
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
@@ -91,6 +91,5 @@ def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exc
     result["warnings"] = gathered.warnings + result["warnings"]
     result["api_calls"] = counter.count
     if result.get("too_many") is not None:
-        raise TooManyUsers(f"{len(result['too_many'])} users would be acted on, more than max_affected={max_affected}; "
-                           f"nothing was changed: {', '.join(result['too_many'])}")
+        raise TooManyUsers(too_many_message(result["too_many"], max_affected))
     return result

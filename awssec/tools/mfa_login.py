@@ -114,12 +114,12 @@ def offer_rotation(out: Console, entry: dict, expiration_days: int) -> None:
         warning = "PERMANENTLY delete" if choice == "delete" else "deactivate"
         if ask(f"\u26a0 WARNING: This will {warning} key {extra['access_key_id']}!\n  Type '{choice}' again to confirm: ").strip().lower() == choice:
             # No rotation is due here (an age out of reach): only the extra key is handled.
-            run_rotation(out, entry["name"], RotateOptions(extra_keys=choice), max_age_days=10 ** 6)
+            run_rotation(out, entry["name"], RotateOptions(max_age_days=10 ** 6, extra_keys=choice))
 
 
-def run_rotation(out: Console, name: str, options: RotateOptions, max_age_days: Optional[int] = None) -> None:
+def run_rotation(out: Console, name: str, options: RotateOptions) -> None:
     try:
-        result = rotate_profile(name, options, False, utcnow(), max_age_days=max_age_days)
+        result = rotate_profile(name, options, False, utcnow())
     except (RotateError, WorkstationError, FileError) as e:
         out.line(f"\u2717 {e}", True)
         return

@@ -295,6 +295,11 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
     return out
 
 
+def too_many_message(users: List[str], max_affected: int) -> str:
+    """Why a run stopped before acting (shared by the module and the Python API)."""
+    return f"{len(users)} users would be acted on, more than max_affected={max_affected}; nothing was changed: {', '.join(users)}"
+
+
 def summarize(entries: List[Dict], selected: Dict) -> Dict:
     """Totals over what was done or planned; a failed user counts for what was done before the failure."""
     def count(prefix: str) -> int:

@@ -21,7 +21,7 @@ from typing import Callable, Dict, List, Optional
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    Sessions, WorkstationError, key_expiration_days, read_files, session_state)
+    Sessions, WorkstationError, read_files, session_state)
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -313,7 +313,7 @@ def verify_identity(sts, user: str) -> None:
 
 def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: Optional[str] = None,
                    session_profile: Optional[str] = None, long_term_suffix: str = "-long-term", backup_file: Optional[str] = None,
-                   max_age_days: Optional[int] = None, region: str = "us-east-1", endpoint_url: Optional[str] = None, counter=None) -> dict:
+                   region: str = "us-east-1", endpoint_url: Optional[str] = None, counter=None) -> dict:
     """Rotate the key stored in ``[PROFILE-long-term]``, using the MFA session of ``[PROFILE]`` (or ``session_profile``) for IAM.
 
     Raises WorkstationError or RotateError (before any change) when the profile, the session or the keys do not allow it.
@@ -330,7 +330,6 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     if state != "valid":
         raise WorkstationError(f"no valid MFA session in [{session_name}] of {credentials_path} ({state}): "
                                "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
-    options.max_age_days = key_expiration_days(max_age_days, files)
     sessions = Sessions(endpoint_url, counter)
     mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
     user = user_name_from_arn(mfa.client("sts").get_caller_identity()["Arn"])

@@ -179,13 +179,11 @@ def workstation(module, options, counter, now):
     p = module.params
     return rotate_profile(p["profile"], options, module.check_mode, now, credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
-                          max_age_days=p["max_age_days"], region=module.region or "us-east-1", endpoint_url=p["endpoint_url"], counter=counter)
+                          region=module.region or "us-east-1", endpoint_url=p["endpoint_url"], counter=counter)
 
 
 def admin(module, options, counter, now):
     p = module.params
-    if p["max_age_days"] is None:
-        options.max_age_days = key_expiration_days(None)
     region = module.region or "us-east-1"
     iam = counter.watch(module.client("iam", region=region))
     keys = iam.list_access_keys(UserName=p["user_name"])["AccessKeyMetadata"]
@@ -219,11 +217,11 @@ def main():
         module.fail_json(msg="name the workstation profile (profile) or, in admin mode, the IAM user (user_name)")
     if p["user_name"] and not module.no_log and not module.check_mode:
         module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")
-    options = RotateOptions(max_age_days=365 if p["max_age_days"] is None else p["max_age_days"], force=p["force"], old_key=p["old_key"],
-                            extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
     counter = CallCounter()
     now = utcnow()
     try:
+        options = RotateOptions(max_age_days=key_expiration_days(p["max_age_days"]), force=p["force"], old_key=p["old_key"],
+                                extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
         result = (admin if p["user_name"] else workstation)(module, options, counter, now)
     except (RotateError, WorkstationError, awsfiles.FileError) as e:
         module.fail_json(msg=str(e), api_calls=counter.count)

@@ -236,7 +236,7 @@ from datetime import datetime, timezone
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
 
@@ -293,7 +293,7 @@ def main():
     too_many = result.pop("too_many", None)
     if too_many is not None:
         module.fail_json(
-            msg=f"{len(too_many)} users would be acted on, more than max_affected={options.max_affected}; nothing was changed: {', '.join(too_many)}",
+            msg=too_many_message(too_many, options.max_affected),
             users=too_many,
             **result,
         )
