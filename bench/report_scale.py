@@ -238,7 +238,7 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         task, res = self.tasks[-1], result._result
         task["changed"] = bool(res.get("changed"))
-        facts = res.get("iam_mfa")
+        facts = res.get("ansible_facts", {}).get("iam_mfa")
         if facts:
             task["api_calls"] = facts["api_calls"]
             task["counts"] = dict(facts["summary"]["counts"])

@@ -17,7 +17,10 @@ description:
   - Reasons are C(console_without_mfa), C(active_keys_without_mfa), C(key_older_than_max_age),
     C(unused_credentials), C(multiple_active_keys) and C(virtual_mfa_only).
   - Read-only; runs the same in check mode.
-  - Sets the fact C(iam_mfa) and returns the same data under the key RV(iam_mfa).
+  - Sets the fact C(iam_mfa), read as C(ansible_facts.iam_mfa) (or from the registered result, as
+    C(RESULT.ansible_facts.iam_mfa)). It is returned once, as a fact only. The top-level variable C(iam_mfa) exists
+    only while ansible-core injects facts as variables (C(INJECT_FACTS_AS_VARS), whose default ansible-core deprecates),
+    so do not rely on it.
 author:
   - awssec.mfa contributors (@awssec)
 extends_documentation_fragment:
@@ -49,8 +52,16 @@ EXAMPLES = r"""
 
 - name: Fail when any user is non-compliant
   ansible.builtin.assert:
-    that: mfa.iam_mfa.summary.counts['non-compliant'] == 0
-    fail_msg: "Without MFA: {{ mfa.iam_mfa.users | selectattr('status', '==', 'non-compliant') | map(attribute='username') | join(', ') }}"
+    that: mfa.ansible_facts.iam_mfa.summary.counts['non-compliant'] == 0
+    fail_msg: >-
+      Without MFA: {{ mfa.ansible_facts.iam_mfa.users | selectattr('status', '==', 'non-compliant') | map(attribute='username') | join(', ') }}
+
+- name: Gather-style, without register
+  awssec.mfa.iam_mfa_facts:
+
+- name: Console users without MFA
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.iam_mfa.summary.console_without_mfa }}"
 
 - name: Only break-glass users, against a profile and a local endpoint
   awssec.mfa.iam_mfa_facts:
@@ -60,148 +71,153 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-iam_mfa:
-  description: The MFA compliance facts of the account (also set as the fact C(iam_mfa)).
+ansible_facts:
+  description: The facts this module sets.
   returned: always
   type: dict
   contains:
-    account_id:
-      description: The AWS account id, from sts:GetCallerIdentity.
-      type: str
-      sample: "123456789012"
-    generated_at:
-      description: When these facts were made (UTC, ISO 8601).
-      type: str
-      sample: "2024-01-15T10:00:00+00:00"
-    source:
-      description: The source the data came from, V(credential_report) or V(live).
-      type: str
-      sample: credential_report
-    report_generated_at:
-      description: The credential report's GeneratedTime; null with O(source=live).
-      type: str
-      sample: "2024-01-15T09:58:12+00:00"
-    api_calls:
-      description: How many AWS requests the module sent (retries included).
-      type: int
-      sample: 9
-    options:
-      description: The selection and classification options in force.
+    iam_mfa:
+      description: The MFA compliance facts of the account, read as C(ansible_facts.iam_mfa).
+      returned: always
       type: dict
-    users:
-      description: One record per selected user, sorted by user name. Empty list when there are none.
-      type: list
-      elements: dict
       contains:
-        username:
-          description: The IAM user name.
+        account_id:
+          description: The AWS account id, from sts:GetCallerIdentity.
           type: str
-          sample: bob.wilson
-        arn:
-          description: The user's ARN.
+          sample: "123456789012"
+        generated_at:
+          description: When these facts were made (UTC, ISO 8601).
           type: str
-        created:
-          description: When the user was created (UTC).
+          sample: "2024-01-15T10:00:00+00:00"
+        source:
+          description: The source the data came from, V(credential_report) or V(live).
           type: str
-        days_since_creation:
-          description: Whole days since the user was created.
+          sample: credential_report
+        report_generated_at:
+          description: The credential report's GeneratedTime; null with O(source=live).
+          type: str
+          sample: "2024-01-15T09:58:12+00:00"
+        api_calls:
+          description: How many AWS requests the module sent (retries included).
           type: int
-          sample: 212
-        mfa_enabled:
-          description: Whether at least one MFA device is active.
-          type: bool
-        mfa_devices:
-          description:
-            - The user's MFA devices. C(serial) is null where the source cannot tell it (a hardware device seen
-              through the credential report); C(type) is V(virtual), V(hardware) or V(unknown).
+          sample: 9
+        options:
+          description: The selection and classification options in force.
+          type: dict
+        users:
+          description: One record per selected user, sorted by user name. Empty list when there are none.
           type: list
           elements: dict
-        console_access:
-          description: Whether the user has a console password (login profile).
-          type: bool
-        password_last_used:
-          description: When the console password was last used, or null.
-          type: str
-        access_keys:
-          description:
-            - The user's access keys with C(status) (V(Active) or V(Inactive)), C(created), C(age_days) and C(last_used).
-            - C(access_key_id) is set with O(source=live) and null with the credential report, which does not hold key ids.
-          type: list
-          elements: dict
-        active_keys:
-          description: How many access keys are active.
-          type: int
-        last_activity:
-          description: The latest use of the password or of any access key, or null if never used.
-          type: str
-        status:
-          description: One of V(compliant), V(non-compliant), V(grace-period), V(exempted).
-          type: str
-          sample: non-compliant
-        risk:
-          description: V(high) for a non-compliant user, V(medium) in the grace period, V(low) otherwise.
-          type: str
-          sample: high
-        reasons:
-          description: What is wrong, in a fixed vocabulary (see the module description); empty when nothing is.
+          contains:
+            username:
+              description: The IAM user name.
+              type: str
+              sample: bob.wilson
+            arn:
+              description: The user's ARN.
+              type: str
+            created:
+              description: When the user was created (UTC).
+              type: str
+            days_since_creation:
+              description: Whole days since the user was created.
+              type: int
+              sample: 212
+            mfa_enabled:
+              description: Whether at least one MFA device is active.
+              type: bool
+            mfa_devices:
+              description:
+                - The user's MFA devices. C(serial) is null where the source cannot tell it (a hardware device seen
+                  through the credential report); C(type) is V(virtual), V(hardware) or V(unknown).
+              type: list
+              elements: dict
+            console_access:
+              description: Whether the user has a console password (login profile).
+              type: bool
+            password_last_used:
+              description: When the console password was last used, or null.
+              type: str
+            access_keys:
+              description:
+                - The user's access keys with C(status) (V(Active) or V(Inactive)), C(created), C(age_days) and C(last_used).
+                - C(access_key_id) is set with O(source=live) and null with the credential report, which does not hold key ids.
+              type: list
+              elements: dict
+            active_keys:
+              description: How many access keys are active.
+              type: int
+            last_activity:
+              description: The latest use of the password or of any access key, or null if never used.
+              type: str
+            status:
+              description: One of V(compliant), V(non-compliant), V(grace-period), V(exempted).
+              type: str
+              sample: non-compliant
+            risk:
+              description: V(high) for a non-compliant user, V(medium) in the grace period, V(low) otherwise.
+              type: str
+              sample: high
+            reasons:
+              description: What is wrong, in a fixed vocabulary (see the module description); empty when nothing is.
+              type: list
+              elements: str
+              sample: [console_without_mfa]
+            grace_days_remaining:
+              description: Days left in the grace period, for C(grace-period) users; null for the others.
+              type: int
+            exemption:
+              description: For C(exempted) users, C(reason), C(until) (a date or null) and C(source) (V(pattern) or V(tag)); null otherwise.
+              type: dict
+        summary:
+          description: Figures over the selected users.
+          type: dict
+          contains:
+            total:
+              description: Number of users.
+              type: int
+            counts:
+              description: Users per status.
+              type: dict
+              sample: {"compliant": 45, "non-compliant": 12, "grace-period": 2, "exempted": 1}
+            percentages:
+              description: Percentage of users per status (null when there are no users).
+              type: dict
+            risk_counts:
+              description: Users per risk.
+              type: dict
+            compliance_pct:
+              description: Percentage of users that are C(compliant).
+              type: float
+              sample: 75.0
+            console_users_with_mfa_pct:
+              description: Among users with console access, the percentage with MFA (null when none has console access).
+              type: float
+            key_users_with_mfa_pct:
+              description: Among users with an active access key, the percentage with MFA (null when none has one).
+              type: float
+            console_without_mfa:
+              description: Non-compliant users with console access and no MFA.
+              type: list
+              elements: str
+            active_keys_without_mfa:
+              description: Non-compliant users with active access keys and no MFA.
+              type: list
+              elements: str
+        root:
+          description: The root user, from iam:GetAccountSummary.
+          type: dict
+          contains:
+            mfa_enabled:
+              description: Whether the root user has MFA.
+              type: bool
+            access_keys_present:
+              description: Whether the root user has access keys.
+              type: bool
+        warnings:
+          description: Things the module could not read or took as given (also emitted as warnings).
           type: list
           elements: str
-          sample: [console_without_mfa]
-        grace_days_remaining:
-          description: Days left in the grace period, for C(grace-period) users; null for the others.
-          type: int
-        exemption:
-          description: For C(exempted) users, C(reason), C(until) (a date or null) and C(source) (V(pattern) or V(tag)); null otherwise.
-          type: dict
-    summary:
-      description: Figures over the selected users.
-      type: dict
-      contains:
-        total:
-          description: Number of users.
-          type: int
-        counts:
-          description: Users per status.
-          type: dict
-          sample: {"compliant": 45, "non-compliant": 12, "grace-period": 2, "exempted": 1}
-        percentages:
-          description: Percentage of users per status (null when there are no users).
-          type: dict
-        risk_counts:
-          description: Users per risk.
-          type: dict
-        compliance_pct:
-          description: Percentage of users that are C(compliant).
-          type: float
-          sample: 75.0
-        console_users_with_mfa_pct:
-          description: Among users with console access, the percentage with MFA (null when none has console access).
-          type: float
-        key_users_with_mfa_pct:
-          description: Among users with an active access key, the percentage with MFA (null when none has one).
-          type: float
-        console_without_mfa:
-          description: Non-compliant users with console access and no MFA.
-          type: list
-          elements: str
-        active_keys_without_mfa:
-          description: Non-compliant users with active access keys and no MFA.
-          type: list
-          elements: str
-    root:
-      description: The root user, from iam:GetAccountSummary.
-      type: dict
-      contains:
-        mfa_enabled:
-          description: Whether the root user has MFA.
-          type: bool
-        access_keys_present:
-          description: Whether the root user has access keys.
-          type: bool
-    warnings:
-      description: Things the module could not read or took as given (also emitted as warnings).
-      type: list
-      elements: str
 """
 
 from datetime import datetime, timezone
@@ -233,7 +249,7 @@ def main():
     facts = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
     for warning in facts["warnings"]:
         module.warn(warning)
-    module.exit_json(changed=False, iam_mfa=facts, ansible_facts={"iam_mfa": facts})
+    module.exit_json(changed=False, ansible_facts={"iam_mfa": facts})
 
 
 if __name__ == "__main__":

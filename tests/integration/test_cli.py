@@ -38,7 +38,7 @@ def test_report_in_each_format_matches_the_module(demo, env, tmp_path):
     assert report["summary"]["counts"] == counts
     assert {u["username"]: u["status"] for u in report["users"]} == by_name
     module = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a",
-                               json.dumps({"exclude_users": EXCLUDE_USERS})], env).stdout)["iam_mfa"]
+                               json.dumps({"exclude_users": EXCLUDE_USERS})], env).stdout)["ansible_facts"]["iam_mfa"]
     assert {u["username"]: (u["status"], u["risk"], u["reasons"]) for u in module["users"]} == {
         u["username"]: (u["status"], u["risk"], u["reasons"]) for u in report["users"]}
 

@@ -4,7 +4,7 @@
 
 import json
 
-from tests.integration.conftest import adhoc_result, run
+from tests.integration.conftest import ROOT, adhoc_result, run
 from tests.support.demo_account import expected_counts
 
 
@@ -13,7 +13,7 @@ def test_adhoc_with_only_endpoint_url(demo, env):
     for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
         env.pop(name)
     result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"endpoint_url={demo.server.url}"], env)
-    facts = adhoc_result(result.stdout)["iam_mfa"]
+    facts = adhoc_result(result.stdout)["ansible_facts"]["iam_mfa"]
     counts, by_name = expected_counts(demo.users, demo.today, exclude=())
     assert facts["summary"]["counts"] == counts
     assert {u["username"]: u["status"] for u in facts["users"]} == by_name
@@ -23,7 +23,7 @@ def test_adhoc_with_only_endpoint_url(demo, env):
 
 def _facts(demo, env, *args):
     result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", " ".join(args)], env)
-    return adhoc_result(result.stdout)["iam_mfa"]
+    return adhoc_result(result.stdout)["ansible_facts"]["iam_mfa"]
 
 
 def test_both_sources_agree_on_every_demo_user(demo, env):
@@ -49,7 +49,7 @@ def test_both_sources_agree_on_every_demo_user(demo, env):
 def test_check_mode_reads_the_same(demo, env):
     facts = adhoc_result(run(["ansible", "localhost", "--check", "-m", "awssec.mfa.iam_mfa_facts"], env).stdout)
     assert facts["changed"] is False
-    assert facts["iam_mfa"]["summary"]["total"] == 57
+    assert facts["ansible_facts"]["iam_mfa"]["summary"]["total"] == 57
 
 
 def test_bad_option_values_fail_before_any_call(demo, env):
@@ -75,3 +75,22 @@ def test_unreachable_endpoint_fails_clearly(env):
     assert result.returncode != 0
     assert "Failed to get the caller identity (sts:GetCallerIdentity)" in result.stdout
     assert json.dumps("testing") not in result.stdout.split("=>", 1)[1].replace('"testing"', "")
+
+
+def test_facts_are_returned_once_as_ansible_facts(demo, env):
+    result = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts"], env).stdout)
+    assert "iam_mfa" not in result
+    assert result["ansible_facts"]["iam_mfa"]["summary"]["total"] == 57
+
+
+def test_readme_gate_reads_the_fact_with_facts_not_injected(demo, env, tmp_path):
+    # The README's "In a playbook" example, as written there, with ansible-core not injecting facts as variables.
+    readme = (ROOT / "README.md").read_text()
+    playbook = tmp_path / "gate.yml"
+    playbook.write_text(readme.split("In a playbook:\n\n```yaml\n", 1)[1].split("```", 1)[0])
+    result = run(["ansible-playbook", str(playbook)], dict(env, ANSIBLE_INJECT_FACT_VARS="False"), check=False)
+    console_without_mfa = sorted(u.name for u in demo.users
+                                 if u.console and u.expected_status(demo.today, ("svc-*",)) == "non-compliant")
+    assert console_without_mfa and result.returncode == 2, result.stdout
+    assert f"Console users without MFA: {', '.join(console_without_mfa)}" in result.stdout
+    assert "is undefined" not in result.stdout
