@@ -36,9 +36,12 @@ def test_inventory_lists_the_members_and_a_cached_run_makes_no_call(org, env, mo
     hosts = re.findall(r"--(member-\d\d)$", graph, re.M)
     assert sorted(set(hosts)) == sorted(m.name for m in members) and len(members) == MEMBERS
     assert "@aws_accounts:" in graph and "@kind_member:" in graph
-    listed = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout)
-    # Values read back from the cache are marked unsafe (not templated), which --list shows as a wrapper.
-    first = {k: v["__ansible_unsafe"] if isinstance(v, dict) else v for k, v in listed["_meta"]["hostvars"]["member-00"].items()}
+    # Values read back from the cache are marked unsafe (not templated), which --list shows as a wrapper
+    # {"__ansible_unsafe": value}; the versions of ansible-core differ in which values get it, and in the other
+    # variables they list (2.21 adds ansible_local: {}), so every wrapper is unwrapped, wherever it is.
+    listed = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout,
+                        object_hook=lambda o: o["__ansible_unsafe"] if set(o) == {"__ansible_unsafe"} else o)
+    first = listed["_meta"]["hostvars"]["member-00"]
     assert first["account_id"] == members[0].account_id and first["account_email"] == "member-00@example.com"
     assert first["role_arn"] == f"arn:aws:iam::{members[0].account_id}:role/OrganizationAccountAccessRole"
     assert first["ansible_connection"] == "local"
