@@ -215,7 +215,8 @@ def main():
     p = module.params
     if not p["user_name"] and not p["profile"]:
         module.fail_json(msg="name the workstation profile (profile) or, in admin mode, the IAM user (user_name)")
-    if p["user_name"] and not module.no_log and not module.check_mode:
+    # amazon.aws 8's AnsibleAWSModule does not pass no_log through (later ones do): ask the AnsibleModule it wraps.
+    if p["user_name"] and not getattr(module, "_module", module).no_log and not module.check_mode:
         module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")
     counter = CallCounter()
     now = utcnow()
