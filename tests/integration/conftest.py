@@ -79,6 +79,9 @@ def run(args, env, check=True):
     result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    # What ansible-core deprecates stops working in a later release (injected facts, for one): none of it, on any version.
+    if "[DEPRECATION WARNING]" in result.stdout + result.stderr:
+        raise AssertionError(f"{' '.join(map(str, args))} used something deprecated\n{result.stdout}\n{result.stderr}")
     return result
 
 
