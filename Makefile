@@ -1,11 +1,35 @@
-# awssec.mfa: everything a fresh machine with Python 3.11, pip and make needs.
+# awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs.
 #   make demo   report on a demo account served by a local moto server
-#   make test   lint, sanity, unit and integration tests (what CI runs)
+#   make test   lint, sanity, and the unit and integration tests on both ends of the matrix (what CI runs)
 #   make bench  benchmarks (not part of the tests)
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The compatibility matrix, the one place its ends are named. The newest: the current `ansible`
+# release (requirements.txt) on NEWEST_PYTHON, in .venv, the default environment. The oldest: the
+# ansible-core that meta/runtime.yml claims, with its amazon.aws (requirements-oldest.txt, which
+# replaces the ansible line of requirements.txt), on OLDEST_PYTHON, in .venv-oldest.
+# tests/support/versions.py checks that the claims match what these environments hold.
+NEWEST_PYTHON_VERSION := 3.13
+OLDEST_PYTHON_VERSION := 3.11
+
+# A Python of a version that really runs, by its real path: each candidate from PATH (a pyenv shim
+# of a version that is not the active one fails), the system's, then pyenv's versions folder, is
+# asked where it is. This checkout's own venvs are never candidates (they are made from it).
+PYENV_ROOT ?= $(HOME)/.pyenv
+real_python = $(shell '$(2)' -c 'import sys; sys.version_info[:2] == tuple(map(int, "$(1)".split("."))) and print(sys.executable)' 2>/dev/null)
+find_python = $(firstword $(filter-out $(CURDIR)/%,$(foreach p,$(shell command -v python$(1)) \
+                $(wildcard /usr/bin/python$(1) /usr/local/bin/python$(1) $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)),$(call real_python,$(1),$(p)))))
+ifndef NEWEST_PYTHON
+NEWEST_PYTHON := $(call find_python,$(NEWEST_PYTHON_VERSION))
+endif
+ifndef OLDEST_PYTHON
+OLDEST_PYTHON := $(call find_python,$(OLDEST_PYTHON_VERSION))
+endif
+
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
+OLDEST_VENV := $(CURDIR)/.venv-oldest
+OLDEST_BIN := $(OLDEST_VENV)/bin
+PIP_INSTALL := pip install --quiet --disable-pip-version-check
 # The collection is visible to Ansible from this checkout through a project-local
 # collections path: .collections/ansible_collections/awssec/mfa links back here.
 COLLECTIONS := $(CURDIR)/.collections
@@ -17,15 +41,28 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint sanity ee browser unit integration bench clean
+.PHONY: setup setup-oldest matrix demo test lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
 
 setup: $(VENV)/.installed $(LINK)
 
-$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
-	touch $@
+setup-oldest: $(OLDEST_VENV)/.installed $(LINK)
+
+# $(1): the venv, $(2): its Python, $(3): the Python version wanted, $(4): the requirement files.
+define make_venv
+	@test -n "$(2)" || { echo "Python $(3) was not found on PATH or in $(PYENV_ROOT)/versions: install it (pyenv install $(3))" \
+	  "or name it, e.g. make $@ $(if $(filter $(3),$(NEWEST_PYTHON_VERSION)),NEWEST,OLDEST)_PYTHON=/path/to/python$(3)" >&2; exit 1; }
+	rm -rf $(1) && $(2) -m venv $(1)
+	$(1)/bin/$(PIP_INSTALL) $(4)
+	$(1)/bin/$(PIP_INSTALL) --no-build-isolation --no-deps -e .
+	@touch $(1)/.installed
+endef
+
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-lint.txt pyproject.toml
+	$(call make_venv,$(VENV),$(NEWEST_PYTHON),$(NEWEST_PYTHON_VERSION),-r requirements.txt -r requirements-test.txt -r requirements-lint.txt)
+
+# The oldest end shares every pin but ansible's.
+$(OLDEST_VENV)/.installed: requirements.txt requirements-oldest.txt requirements-test.txt pyproject.toml
+	$(call make_venv,$(OLDEST_VENV),$(OLDEST_PYTHON),$(OLDEST_PYTHON_VERSION),-r requirements-oldest.txt -r requirements-test.txt $$(grep -E '^[A-Za-z0-9_.-]+(\[[a-z,]+\])?==' requirements.txt | grep -v '^ansible=='))
 
 $(LINK):
 	mkdir -p $(dir $(LINK))
@@ -34,7 +71,16 @@ $(LINK):
 demo: setup
 	$(BIN)/python -m tests.support.demo
 
-test: setup lint sanity ee unit integration
+# Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
+# integration tests run on both ends; the newest runs without facts injected as variables (where
+# ansible-core is going), the oldest with its default (injected).
+test: matrix lint sanity ee unit integration unit-oldest integration-oldest
+	@echo "make test passed on both ends:"
+	@$(BIN)/python tests/support/versions.py --check $(BIN)/python $(OLDEST_BIN)/python
+
+# Both ends' versions, and whether the collection claims exactly what they test.
+matrix: setup setup-oldest
+	$(BIN)/python tests/support/versions.py --check $(BIN)/python $(OLDEST_BIN)/python
 
 lint: setup
 	$(BIN)/ansible-lint --offline
@@ -43,17 +89,17 @@ lint: setup
 # checkout (it lists files with git), with its dependencies beside it: stage the tracked files
 # in a temporary folder, with amazon.aws from the venv. It keeps its virtual environments under
 # HOME, here a project-local one, where its pip bootstrap script (which it would download from a
-# host out of reach) is ours.
+# host out of reach) is ours, under the name of the pip version that this ansible-test asks for.
 SANITY_HOME := $(CURDIR)/tests/output/sanity-home
-ANSIBLE_TEST_PIP := 24.2
 
 sanity: setup
-	@mkdir -p $(SANITY_HOME)/.ansible/test/cache && \
-	cp tests/sanity/bootstrap_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py && \
+	@pip_version=$$($(BIN)/python tests/support/versions.py --ansible-test-pip) && \
+	mkdir -p $(SANITY_HOME)/.ansible/test/cache && \
+	cp tests/sanity/bootstrap_pip.py $(SANITY_HOME)/.ansible/test/cache/get_pip_$$(echo $$pip_version | tr . _).py && \
 	root=$$(mktemp -d) && dest=$$root/ansible_collections/awssec/mfa && mkdir -p $$dest && \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $$dest && \
 	ln -s $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/amazon $$root/ansible_collections/amazon && \
-	cd $$dest && HOME=$(SANITY_HOME) $(BIN)/ansible-test sanity --venv --python 3.11 --color no; \
+	cd $$dest && HOME=$(SANITY_HOME) $(BIN)/ansible-test sanity --venv --python $(NEWEST_PYTHON_VERSION) --color no; \
 	rc=$$?; rm -rf $$root; exit $$rc
 
 # The execution environment's build context (a container engine then builds it; none is needed here).
@@ -71,7 +117,14 @@ unit: setup
 	$(BIN)/python -m pytest tests/unit
 
 integration: setup browser
-	$(BIN)/python -m pytest tests/integration
+	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest tests/integration
+
+# The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own.
+unit-oldest: setup-oldest
+	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit
+
+integration-oldest: setup-oldest browser
+	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest tests/integration
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
@@ -79,4 +132,4 @@ bench: setup
 	$(BIN)/python bench/org_scale.py
 
 clean:
-	rm -rf $(VENV) $(COLLECTIONS) tests/output
+	rm -rf $(VENV) $(OLDEST_VENV) $(COLLECTIONS) tests/output
