@@ -76,7 +76,7 @@ section:
   returned: always
   type: str
   sample: profile prod
-keys:
+option_names:
   description: The names of the options set (values are never returned).
   returned: always
   type: list
@@ -126,7 +126,7 @@ def main():
     except (FileError, ValueError) as e:
         module.fail_json(msg=str(e))
     diff = {"before": seen["before"], "after": seen["after"], "before_header": f"{path} [{section}]", "after_header": f"{path} [{section}]"}
-    module.exit_json(changed=changed, path=path, section=section, keys=sorted(values), diff=diff)
+    module.exit_json(changed=changed, path=path, section=section, option_names=sorted(values), diff=diff)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import boto3
 import pexpect
 import pytest
 
-from tests.integration.conftest import BIN, ROOT, run
+from tests.integration.conftest import BIN, ROOT, adhoc_result, run
 from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, MFA_SERIAL, task
 
 
@@ -217,6 +217,7 @@ def test_aws_profile_check_diff_then_write(station):
     assert "qa-secret-value" not in checked.stdout and station.credentials.read_text() == before
     written = run(["ansible", "localhost", "-m", "awssec.mfa.aws_profile", "-a", args], station.env)
     assert "CHANGED" in written.stdout and "qa-secret-value" not in written.stdout
+    assert adhoc_result(written.stdout)["option_names"] == ["aws_access_key_id", "aws_secret_access_key", "mfa_serial"]
     assert station.credentials.read_text().startswith(before)
     assert station.section("qa-long-term") == {"aws_access_key_id": "AKIAQA", "aws_secret_access_key": "qa-secret-value", "mfa_serial": MFA_SERIAL}
     again = run(["ansible", "localhost", "-m", "awssec.mfa.aws_profile", "-a", args], station.env)
