@@ -82,14 +82,17 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, discover, profile_listing, read_files, utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
+    WorkstationError, check_names, discover, profile_listing, read_files, utcnow)
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         credentials_path, config_path = default_paths()
+        wanted = [str(t) for t in terms]
         try:
+            check_names(wanted, self.get_option("long_term_suffix"))
             # Empty options mean the defaults (a role passes its "" variables as they are).
             files = read_files(os.path.expanduser(self.get_option("credentials_file") or credentials_path),
                                os.path.expanduser(self.get_option("config_file") or config_path),
@@ -98,5 +101,4 @@ class LookupModule(LookupBase):
             listing = profile_listing(discover(files, now, self.get_option("long_term_suffix")), now)
         except (WorkstationError, FileError) as e:
             raise AnsibleLookupError(f"aws_profiles: {e}")
-        wanted = [str(t) for t in terms]
         return [p for p in listing if not wanted or p["name"] in wanted]

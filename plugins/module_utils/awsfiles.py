@@ -29,6 +29,7 @@ DIR_MODE = 0o700
 _SECTION = re.compile(r"\[(?P<header>.+)\]")  # configparser's SECTCRE, matched on the stripped line
 _OPTION = re.compile(r"(?P<key>.*?)\s*[=:]")  # configparser's OPTCRE, up to the delimiter
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines, each with its own ending
+_NOT_IN_NAMES = re.compile(r"[\[\]\r\n]")
 
 
 class FileError(Exception):
@@ -47,6 +48,26 @@ def default_paths(environ=None) -> Tuple[str, str]:
     credentials = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
     config = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
     return os.path.expanduser(credentials), os.path.expanduser(config)
+
+
+def check_name(name, what: str = "profile name") -> str:
+    """``name`` itself when it can name a profile or section; ValueError naming it otherwise.
+
+    '[', ']', CR or LF could close the section header and write options or other sections of
+    the caller's choosing (section-name injection); an empty name, or one that starts or ends
+    with a blank, is not what botocore reads back.
+    """
+    if not isinstance(name, str) or not name or name != name.strip() or _NOT_IN_NAMES.search(name):
+        raise ValueError(f"{what} {name!r} is refused: a name must not be empty, start or end with a blank, "
+                         "or contain '[', ']', a carriage return or a line feed")
+    return name
+
+
+def check_values(section: str, values: Dict[str, str]) -> None:
+    """ValueError naming the first option that cannot be written as one ``key = value`` line."""
+    for key, value in values.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", key) or re.search(r"[\r\n]", str(value)):
+            raise ValueError(f"cannot write option {key!r} of section [{section}]: keys are words and values one line")
 
 
 def _classify(lines: List[str]) -> List[Tuple[str, Optional[str]]]:
@@ -139,9 +160,8 @@ class IniFile:
         is replaced in place, new options follow the section's last option, and the section's
         comments and blank lines stay.
         """
-        for key, value in values.items():
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", key) or re.search(r"[\r\n]", str(value)):
-                raise ValueError(f"cannot write option {key!r} of section [{name}]: keys are words and values one line")
+        check_name(name, "section")
+        check_values(name, values)
         section = self._find(name)
         if section is None:
             if not values:
@@ -178,6 +198,7 @@ class IniFile:
 
     def remove(self, name: str) -> bool:
         """Remove section ``name`` with its lines; True if it was there."""
+        check_name(name, "section")
         section = self._find(name)
         if section is None:
             return False

@@ -21,7 +21,7 @@ from typing import Callable, Dict, List, Optional
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    Sessions, WorkstationError, read_files, session_state)
+    Sessions, WorkstationError, check_names, read_files, session_state)
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -318,6 +318,7 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
 
     Raises WorkstationError or RotateError (before any change) when the profile, the session or the keys do not allow it.
     """
+    check_names([profile] + ([session_profile] if session_profile else []), long_term_suffix)
     credentials_path = credentials_path or awsfiles.default_paths()[0]
     files = read_files(credentials_path, awsfiles.default_paths()[1])
     long_term = f"{profile}{long_term_suffix}"

@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
@@ -165,10 +165,21 @@ def key_findings(keys: List[dict], key_in_use: str, expiration_days: int, now: d
 
 
 def check_token_code(name: str, code) -> str:
-    code = "" if code is None else str(code).strip()
-    if not re.fullmatch(r"\d{6}", code):
-        raise WorkstationError(f"the MFA token code for profile {name!r} must be 6 digits")
+    """The code exactly as it will be sent: six ASCII digits, nothing around them (no other script's digits, no newline)."""
+    code = "" if code is None else str(code)
+    if not re.fullmatch(r"[0-9]{6}", code):
+        raise WorkstationError(f"the MFA token code for profile {name!r} must be 6 digits (0-9) and nothing else")
     return code
+
+
+def check_names(names: Iterable[str], suffix: str) -> None:
+    """WorkstationError naming the first profile name (or the long-term suffix) that could break out of its [section]."""
+    try:
+        awsfiles.check_name(suffix, "long_term_suffix")
+        for name in names:
+            awsfiles.check_name(name)
+    except ValueError as e:
+        raise WorkstationError(str(e))
 
 
 def check_duration(seconds: int) -> int:
@@ -268,7 +279,9 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX) -> Dic
 
 def select(profiles: Dict[str, Profile], wanted, files: Files, suffix: str) -> List[Profile]:
     """The requested profiles (``all`` or names); an unknown name is an error naming what exists."""
-    names = list(profiles) if wanted in ("all", ["all"]) else list(dict.fromkeys(wanted))
+    every = wanted in ("all", ["all"])
+    names = list(profiles) if every else list(dict.fromkeys(wanted))
+    check_names([] if every else names, suffix)  # names given by the caller; those found in the file are sections already
     unknown = [n for n in names if n not in profiles]
     if unknown:
         where = files.credentials_path if os.path.exists(files.credentials_path) else f"{files.credentials_path} (which does not exist)"

@@ -85,7 +85,7 @@ option_names:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, IniFile, default_paths, update
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, IniFile, check_name, check_values, default_paths, update
 
 
 SECRET_OPTIONS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
@@ -113,6 +113,11 @@ def main():
     path = p["path"] or (credentials_path if p["file"] == "credentials" else config_path)
     section = f"profile {p['name']}" if p["file"] == "config" and p["name"] != "default" else p["name"]
     values = {str(k): "" if v is None else str(v) for k, v in p["values"].items()}
+    try:  # before update(), which locks (creating FILE.lock): a refused call leaves nothing behind
+        check_name(p["name"])
+        check_values(section, values)
+    except ValueError as e:
+        module.fail_json(msg=f"{e}. Nothing was written.")
     seen = {}
 
     def edit(ini):

@@ -156,7 +156,8 @@ def test_script_wrapper_and_help(station, tmp_path):
         assert "usage:" in shown
 
 
-@pytest.mark.parametrize("args, message", [(["-p", "staging"], "unknown profile 'staging'"), (["-d", "100", "-p", "prod"], "out of range")])
+@pytest.mark.parametrize("args, message", [(["-p", "staging"], "unknown profile 'staging'"), (["-d", "100", "-p", "prod"], "out of range"),
+                                           (["-p", "evil]x"], "profile name 'evil]x' is refused")])
 def test_aws_mfa_login_names_bad_input(station, tmp_path, args, message):
     result = login(station, *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stdout

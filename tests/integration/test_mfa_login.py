@@ -122,12 +122,23 @@ def test_list_shows_the_seed_labels(station):
 
 
 @pytest.mark.parametrize("case", ["short code", "duration", "unknown profile", "missing mfa_serial", "malformed file",
-                                  "missing file", "missing env file", "rejected code"])
+                                  "missing file", "missing env file", "rejected code", "other digits", "code and newline",
+                                  "injected profile name", "injected suffix"])
 def test_bad_input_is_named_and_nothing_is_written(station, case):
     variables = {"profiles": "prod", "mfa_workstation_token_codes": {"prod": CODES["prod"]}}
+    station.server.reset_counts()
     if case == "short code":
         variables["mfa_workstation_token_codes"] = {"prod": "12345"}
         expected = "the MFA token code for profile 'prod' must be 6 digits"
+    elif case in ("other digits", "code and newline"):
+        variables["mfa_workstation_token_codes"] = {"prod": "١٢٣٤٥٦" if case == "other digits" else "246810\n"}
+        expected = "the MFA token code for profile 'prod' must be 6 digits (0-9) and nothing else"
+    elif case == "injected profile name":
+        variables["profiles"] = "evil]\naws_access_key_id = AKIAEVIL\n[victim"
+        expected = "profile name 'evil]"  # then the name, escaped twice in the printed JSON, then the verdict below
+    elif case == "injected suffix":
+        variables["mfa_workstation_long_term_suffix"] = "-long-term]\n[victim"
+        expected = "long_term_suffix '-long-term]"
     elif case == "duration":
         variables["duration"] = 800
         expected = "duration_seconds=800 is out of range"
@@ -154,8 +165,13 @@ def test_bad_input_is_named_and_nothing_is_written(station, case):
     process = station.login(check=False, callback=None, **variables)
     assert process.returncode != 0
     assert expected in process.stdout, process.stdout
+    if case.startswith("injected"):
+        assert "is refused: a name must not be empty, start or end with a blank, or contain '[', ']'" in process.stdout
     after = station.credentials.read_bytes() if station.credentials.exists() else None
     assert after == before
+    assert not list(station.credentials.parent.glob("*.lock"))  # not even the lock was made
+    if case != "rejected code":
+        assert station.server.actions["GetSessionToken"] == 0
 
 
 def test_env_file_and_key_expiration_days(station, tmp_path):
@@ -206,6 +222,17 @@ def test_vvv_output_holds_no_secret(station, tmp_path):
     for secret in secrets:
         assert secret not in output
     assert station.section("stage-long-term")["mfa_serial"] == MFA_SERIAL
+
+
+@pytest.mark.parametrize("name", ["evil]\naws_access_key_id = AKIAEVIL\n[victim", "prod ", ""])
+def test_aws_profile_refuses_a_name_that_could_break_out_of_its_header(station, name):
+    before = station.credentials.read_bytes()
+    args = json.dumps({"name": name, "values": {"aws_secret_access_key": "attacker-secret"}})
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.aws_profile", "-a", args], station.env, check=False)
+    assert result.returncode != 0
+    message = adhoc_result(result.stdout)["msg"]
+    assert f"profile name {name!r} is refused" in message and message.endswith("Nothing was written.")
+    assert station.credentials.read_bytes() == before and not list(station.credentials.parent.glob("*.lock"))
 
 
 def test_aws_profile_check_diff_then_write(station):

@@ -157,6 +157,16 @@ def test_values_cannot_inject_lines():
     assert ini.text == "[a]\n"
 
 
+@pytest.mark.parametrize("name", ["evil]\naws_access_key_id = AKIAEVIL\n[victim", "a]b", "[a", "a\rb", "a\nb", "", " prod", "prod ", "\tprod"])
+def test_section_names_that_could_break_out_of_their_header_are_refused(name):
+    ini = awsfiles.IniFile("[prod]\nregion = eu-west-1\n")
+    for edit in (lambda: ini.set(name, {"region": "x"}), lambda: ini.remove(name), lambda: awsfiles.check_name(name)):
+        with pytest.raises(ValueError, match=r"is refused: a name must not be empty, start or end with a blank, or contain"):
+            edit()
+    assert ini.text == "[prod]\nregion = eu-west-1\n"
+    assert awsfiles.check_name("team a") == "team a" and awsfiles.check_name("profile prod") == "profile prod"
+
+
 def test_update_creates_the_folder_0700_and_file_0600_and_never_writes_a_malformed_file(tmp_path):
     path = tmp_path / "home" / ".aws" / "credentials"
     changed, before, after = awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))

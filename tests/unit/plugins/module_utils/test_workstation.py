@@ -92,6 +92,15 @@ def test_plan_checks_every_input_before_anything(tmp_path):
     options = ws.LoginOptions(profiles=["prod"], token_codes={"prod": "12345a"})
     with pytest.raises(ws.WorkstationError, match="the MFA token code for profile 'prod' must be 6 digits"):
         ws.plan(f, options, NOW, check_mode=False)
+    for code in ("١٢٣٤٥٦", "123456\n", " 123456", "1234567", "12 456", 123456.0):  # Arabic-Indic digits, a newline...
+        with pytest.raises(ws.WorkstationError, match=r"must be 6 digits \(0-9\) and nothing else"):
+            ws.plan(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": code}), NOW, check_mode=False)
+    assert ws.check_token_code("prod", "012345") == "012345" and ws.check_token_code("prod", 246810) == "246810"
+    for name in ("prod]\n[victim", "", " prod"):
+        with pytest.raises(ws.WorkstationError, match="is refused"):
+            ws.plan(f, ws.LoginOptions(profiles=[name]), NOW, check_mode=True)
+    with pytest.raises(ws.WorkstationError, match="long_term_suffix '-long]' is refused"):
+        ws.plan(f, ws.LoginOptions(profiles=["prod"], long_term_suffix="-long]"), NOW, check_mode=True)
     with pytest.raises(ws.WorkstationError, match="duration_seconds=129601 is out of range"):
         ws.plan(f, ws.LoginOptions(profiles=["prod"], duration_seconds=129601), NOW, False)
     with pytest.raises(ws.WorkstationError, match=r"unknown profile 'qa': .* \(long-term profiles found: prod\)"):
