@@ -6,11 +6,15 @@
 
 An edit rewrites only the lines of the section it changes; every other byte of the file
 (comments, blank lines, order, spacing, other profiles, line endings) stays as it was.
-A file is parsed the way botocore parses it (configparser.RawConfigParser); a file that
-botocore would reject is reported with its path and line, and never written.
+A file is parsed the way botocore parses it (configparser.RawConfigParser over a file opened
+with universal newlines: lines end with LF, CRLF or a bare CR); a file that botocore would
+reject is reported with its path and line, and never written.
 Writes hold an exclusive lock (a ``.lock`` file beside the file) around the whole
 read-modify-write, and replace the file atomically: a temporary file in the same folder,
-fsync, rename. Files are written 0600; a folder created for them is 0700.
+fsync, rename. A symbolic link is followed: its target is edited, in the target's folder,
+and the link stays. A file without write permission (0400) is refused, not replaced.
+Files are written 0600; a folder created for them is 0700; temporary files that a killed
+writer left (they may hold secrets) are removed by the next write.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import fcntl
 import io
 import os
 import re
+import stat
 import tempfile
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -28,7 +33,8 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 _SECTION = re.compile(r"\[(?P<header>.+)\]")  # configparser's SECTCRE, matched on the stripped line
 _OPTION = re.compile(r"(?P<key>.*?)\s*[=:]")  # configparser's OPTCRE, up to the delimiter
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")  # lines, each with its own ending
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # lines, each with its own ending, as universal newlines split them
+_EOL = re.compile(r"\r\n|\r|\n")
 _NOT_IN_NAMES = re.compile(r"[\[\]\r\n]")
 
 
@@ -129,7 +135,8 @@ class IniFile:
         self.path = path
         self._parser = _validate(text, path)
         self._sections = _split(text)
-        self._eol = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+        first_eol = _EOL.search(text)
+        self._eol = first_eol.group() if first_eol else "\n"  # new lines end like the file's first line
 
     @property
     def text(self) -> str:
@@ -184,7 +191,7 @@ class IniFile:
                 insert_at = len(body)
         if wanted:
             before = body[insert_at - 1] if insert_at else (head[0] if head else "")
-            if before and not before.endswith("\n"):
+            if before and not _ends_line(before):
                 if insert_at:
                     body[insert_at - 1] += self._eol
                 else:
@@ -213,13 +220,17 @@ class IniFile:
         """A new empty section at the end, after a blank line; the text before it is kept as a prefix."""
         if self._sections:
             tail = self._sections[-1].lines
-            if tail and not tail[-1].endswith("\n"):
+            if tail and not _ends_line(tail[-1]):
                 tail[-1] += self._eol
             if self.text.strip() and tail and tail[-1].strip():
                 tail.append(self._eol)
         section = _Section(name, [f"[{name}]{self._eol}"])
         self._sections.append(section)
         return section
+
+
+def _ends_line(line: str) -> bool:
+    return line.endswith(("\n", "\r"))
 
 
 def _split(text: str) -> List[_Section]:
@@ -238,7 +249,7 @@ def _split(text: str) -> List[_Section]:
 def _validate(text: str, path: str) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser()
     try:
-        parser.read_file(io.StringIO(text), source=path)
+        parser.read_file(io.StringIO(text, newline=None), source=path)  # universal newlines, as botocore's open()
     except configparser.MissingSectionHeaderError as e:
         raise FileError(path, "an option before any [section] header (AWS tools cannot read this file)", e.lineno)
     except configparser.ParsingError as e:
@@ -290,10 +301,28 @@ def locked(path: str):
         os.close(fd)  # closing releases the lock
 
 
+def _temporary_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def remove_stale_temporaries(path: str) -> None:
+    """Remove the temporary files of ``path`` that a killed writer left; only call it under the file's lock.
+
+    They may hold a new secret. A writer of this module that is alive holds the lock, so any
+    such file seen under the lock is stale.
+    """
+    folder, prefix = os.path.dirname(os.path.abspath(path)), _temporary_prefix(path)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+
+
 def atomic_write(path: str, text: str) -> None:
     """Replace ``path`` with ``text``, mode 0600: a temporary file in the same folder, fsync, rename."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    fd, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), FILE_MODE)
@@ -316,20 +345,37 @@ def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False)
     """Read ``path``, apply ``edit`` (which returns whether it changed anything) and write it back.
 
     The read, the edit and the write happen under the file's lock, so concurrent updates of
-    different sections all survive. In check mode nothing is created, locked or written.
-    Returns (changed, text before, text after).
+    different sections all survive. A symbolic link is followed (its target is what is locked,
+    edited and replaced, so the link stays); a file without write permission is refused.
+    In check mode nothing is created, locked or written. Returns (changed, text before, text after).
     """
+    target = os.path.realpath(path)  # a dangling link's target is created where the link points
     if check_mode:
-        ini = read(path)
+        ini = read(target)
         before = ini.text
         return bool(edit(ini)), before, ini.text
     try:
-        with locked(path):
-            ini = read(path)
+        with locked(target):
+            ini = read(target)
             before = ini.text
             changed = bool(edit(ini))
             if changed:
-                atomic_write(path, ini.text)
+                check_writable(path)
+                remove_stale_temporaries(target)
+                atomic_write(target, ini.text)
             return changed, before, ini.text
     except OSError as e:
         raise FileError(path, f"cannot write: {e.strerror or e}")
+
+
+def check_writable(path: str) -> None:
+    """FileError when the file (or a link's target) exists without write permission for its owner (such as 0400).
+
+    Such a file is the user's statement that it must not change: it is kept, not replaced.
+    """
+    target = os.path.realpath(path)
+    with contextlib.suppress(FileNotFoundError):
+        if not os.stat(target).st_mode & stat.S_IWUSR:
+            shown = path if target == os.path.abspath(path) else f"{path} (-> {target})"
+            raise FileError(shown, f"the file is read-only (mode {stat.S_IMODE(os.stat(target).st_mode):04o}): "
+                                   "nothing was written; make it writable (chmod u+w) to let it be edited")

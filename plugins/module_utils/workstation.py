@@ -343,6 +343,11 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
     check_duration(options.duration_seconds)
     profiles = select(discover(files, now, options.long_term_suffix), options.profiles, files, options.long_term_suffix)
     refresh = [p for p in profiles if needs_session(p, now, options.min_remaining_seconds, options.force)]
+    if refresh:  # before a code is asked for or spent
+        try:
+            awsfiles.check_writable(files.credentials_path)
+        except awsfiles.FileError as e:
+            raise WorkstationError(str(e))
     for profile in refresh:
         if not profile.mfa_serial:
             raise WorkstationError(f"no MFA device for profile {profile.name!r}: looked for " + "; ".join(profile.mfa_serial_places))

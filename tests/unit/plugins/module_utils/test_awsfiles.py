@@ -244,3 +244,54 @@ def test_a_writer_killed_mid_write_leaves_a_whole_file(tmp_path):
         assert confirmed <= set(sections), f"round {round_number}: lost {sorted(confirmed - set(sections))[:3]}"
         start += 100000
     assert len(confirmed) >= 201 + 12  # every writer got through at least one write before being killed
+
+
+def test_bare_cr_line_endings_are_lines_as_botocore_reads_them(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_bytes(b"# mac\r[prod]\raws_access_key_id = A\r\r[target]\rx = 1\r")
+    awsfiles.update(str(path), lambda ini: ini.set("target", {"x": "2", "y": "3"}))
+    assert path.read_bytes() == b"# mac\r[prod]\raws_access_key_id = A\r\r[target]\rx = 2\ry = 3\r"
+    parser = configparser.RawConfigParser()
+    assert parser.read(str(path)) and dict(parser.items("target")) == {"x": "2", "y": "3"}  # open(): universal newlines
+    awsfiles.update(str(path), lambda ini: ini.set("new", {"z": "4"}))
+    assert path.read_bytes().endswith(b"y = 3\r\r[new]\rz = 4\r")
+
+
+def test_a_symlink_is_followed_and_kept_even_when_dangling(tmp_path):
+    dotfiles, aws = tmp_path / "dotfiles", tmp_path / "home" / ".aws"
+    dotfiles.mkdir()
+    aws.mkdir(parents=True)
+    target = dotfiles / "aws-credentials"
+    target.write_text("[prod]\naws_session_token = old\n")
+    link = aws / "credentials"
+    link.symlink_to("../../dotfiles/aws-credentials")
+    awsfiles.update(str(link), lambda ini: ini.set("prod", {"aws_session_token": "new"}))
+    assert link.is_symlink() and os.readlink(link) == "../../dotfiles/aws-credentials"
+    assert target.read_text() == "[prod]\naws_session_token = new\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert not list(aws.glob(".credentials.*")) and not (aws / "credentials.lock").exists()  # worked in the target's folder
+
+    dangling = aws / "config"
+    dangling.symlink_to("../../dotfiles/aws-config")
+    awsfiles.update(str(dangling), lambda ini: ini.set("default", {"region": "eu-west-1"}))
+    assert dangling.is_symlink() and (dotfiles / "aws-config").read_text() == "[default]\nregion = eu-west-1\n"
+
+
+def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[prod]\nx = 1\n")
+    stale = tmp_path / ".credentials.k1ll3d.tmp"
+    stale.write_text("[prod]\naws_secret_access_key = left-behind\n")
+    other = tmp_path / ".config.k1ll3d.tmp"  # another file's: not ours to remove
+    other.write_text("x")
+    awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "2"}))
+    assert not stale.exists() and other.exists() and path.read_text() == "[prod]\nx = 2\n"
+
+
+def test_a_read_only_file_is_refused_and_kept(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[prod]\nx = 1\n")
+    path.chmod(0o400)
+    with pytest.raises(awsfiles.FileError, match=r"credentials: the file is read-only \(mode 0400\): nothing was written"):
+        awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "2"}))
+    assert path.read_text() == "[prod]\nx = 1\n" and stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))[0] is False  # no change asked: no refusal
