@@ -25,9 +25,10 @@ import fcntl
 import io
 import os
 import re
+import shlex
 import stat
 import tempfile
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -69,11 +70,44 @@ def check_name(name, what: str = "profile name") -> str:
     return name
 
 
-def check_values(section: str, values: Dict[str, str]) -> None:
-    """ValueError naming the first option that cannot be written as one ``key = value`` line."""
+Value = Union[str, Dict[str, str]]  # a dict is a nested option (s3 = / signature_version = s3v4), as botocore reads them
+
+
+def check_values(section: str, values: Dict[str, Value]) -> None:
+    """ValueError naming the first option that cannot be written: keys are words, values one line, nested one level."""
     for key, value in values.items():
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", key) or re.search(r"[\r\n]", str(value)):
-            raise ValueError(f"cannot write option {key!r} of section [{section}]: keys are words and values one line")
+        nested = value.items() if isinstance(value, dict) else ()
+        if (not re.fullmatch(r"[A-Za-z0-9_.-]+", key) or re.search(r"[\r\n]", str(value) if not nested else "")
+                or any(not re.fullmatch(r"[A-Za-z0-9_.-]+", str(k)) or isinstance(v, (dict, list)) or re.search(r"[\r\n]", str(v))
+                       for k, v in nested)):
+            raise ValueError(f"cannot write option {key!r} of section [{section}]: keys are words, values one line, "
+                             "and a nested value one level of key = value")
+
+
+def profile_of_section(section: str) -> Optional[str]:
+    """The profile that a config file's section is to botocore: [default], [profile NAME], [profile "NAME"], [profile 'A B']."""
+    if section == "default":
+        return section
+    if not section.startswith("profile"):
+        return None
+    try:
+        parts = shlex.split(section)
+    except ValueError:
+        return None
+    return parts[1] if len(parts) == 2 else None
+
+
+def config_section(ini: "IniFile", profile: str) -> str:
+    """The config file's section for ``profile``: the one botocore reads (the last that names it), else the one aws-cli writes.
+
+    aws-cli quotes a name with blanks (``[profile 'team a']``); botocore ignores ``[profile team a]``.
+    """
+    named = [s for s in ini.names() if profile_of_section(s) == profile]
+    if named:
+        return named[-1]
+    if profile == "default":
+        return profile
+    return "profile " + (shlex.quote(profile) if re.search(r"[ \t]", profile) else profile)
 
 
 def _classify(lines: List[str]) -> List[Tuple[str, Optional[str]]]:
@@ -160,7 +194,7 @@ class IniFile:
             number += len(section.lines)
         return None
 
-    def set(self, name: str, values: Dict[str, str], remove: Iterable[str] = ()) -> bool:
+    def set(self, name: str, values: Dict[str, Value], remove: Iterable[str] = ()) -> bool:
         """Set options of section ``name`` (added at the end if missing) and drop ``remove``; True if the text changed.
 
         Only the lines of that section change: a set option's line (and its continuation lines)
@@ -174,7 +208,7 @@ class IniFile:
             if not values:
                 return False
             section = self._append(name)
-        wanted = {k.lower(): (k, str(v)) for k, v in values.items()}
+        wanted = {k.lower(): (k, v if isinstance(v, dict) else str(v)) for k, v in values.items()}
         dropped = {k.lower() for k in remove} - set(wanted)
         head = section.lines[:1] if section.name is not None else []
         body: List[str] = []
@@ -185,7 +219,7 @@ class IniFile:
             if key in wanted:
                 spelled, value = wanted.pop(key)
                 indent = lines[0][:len(lines[0]) - len(lines[0].lstrip())]  # the indentation decides what continues what
-                lines = [f"{indent}{spelled} = {value}{self._eol}"]
+                lines = self._option_lines(indent, spelled, value)
             body.extend(lines)
             if key is not None:
                 insert_at = len(body)
@@ -196,12 +230,18 @@ class IniFile:
                     body[insert_at - 1] += self._eol
                 else:
                     head[0] += self._eol
-            body[insert_at:insert_at] = [f"{spelled} = {value}{self._eol}" for spelled, value in wanted.values()]
+            body[insert_at:insert_at] = [line for spelled, value in wanted.values() for line in self._option_lines("", spelled, value)]
         new_lines = head + body
         changed = new_lines != section.lines
         section.lines = new_lines
         self._parser = _validate(self.text, self.path)
         return changed
+
+    def _option_lines(self, indent: str, key: str, value: Value) -> List[str]:
+        """``key = value``, or for a nested value ``key =`` and its ``key = value`` lines indented four spaces more (as aws-cli)."""
+        if not isinstance(value, dict):
+            return [f"{indent}{key} = {value}{self._eol}"]
+        return [f"{indent}{key} ={self._eol}"] + [f"{indent}    {k} = {v}{self._eol}" for k, v in value.items()]
 
     def remove(self, name: str) -> bool:
         """Remove section ``name`` with its lines; True if it was there."""

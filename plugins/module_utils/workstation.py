@@ -235,7 +235,7 @@ def key_expiration_days(option: Optional[int], files: Optional[Files] = None, en
 
 def find_mfa_serial(name: str, long_term: str, files: Files) -> Tuple[Optional[str], List[str]]:
     """The MFA device ARN of a profile, and every place looked at, in order: config first, then credentials."""
-    places = [(files.config, files.config_path, f"profile {long_term}"), (files.config, files.config_path, long_term),
+    places = [(files.config, files.config_path, awsfiles.config_section(files.config, long_term)), (files.config, files.config_path, long_term),
               (files.credentials, files.credentials_path, long_term)]
     looked = []
     for ini, path, section in places:
@@ -269,7 +269,7 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX) -> Dic
     for name in sorted(found):
         long_term, values = found[name]
         serial, places = find_mfa_serial(name, long_term, files)
-        config = files.config.get(f"profile {long_term}") or files.config.get(long_term) or {}
+        config = files.config.get(awsfiles.config_section(files.config, long_term)) or files.config.get(long_term) or {}
         region = values.get("region") or config.get("region") or (files.env.get("AWS_DEFAULT_REGION") if long_term == files.env_path else None)
         state, expires = session_state(files.credentials.get(name), now)
         profiles[name] = Profile(name, long_term, values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip(),

@@ -20,7 +20,11 @@ author:
 options:
   name:
     description:
-      - The profile name. In the config file, a profile other than C(default) is written as C([profile NAME]).
+      - The profile name. In the config file, the profile's section is found as botocore finds it (C([profile NAME]),
+        C([profile "NAME"]), C([profile 'NAME']); the last one wins), and a new one is written as the aws CLI writes it,
+        C([profile NAME]), quoted when the name has blanks (C([profile 'team a'])). C(default) is C([default]).
+      - A name that could break out of its section header (with C([), C(]), a carriage return or a line feed), an empty
+        name and a name that starts or ends with a blank are refused.
     type: str
     required: true
   file:
@@ -32,7 +36,9 @@ options:
     description: The file's path. Defaults to E(AWS_SHARED_CREDENTIALS_FILE) or E(AWS_CONFIG_FILE), else C(~/.aws/credentials) or C(~/.aws/config).
     type: path
   values:
-    description: Options to set, such as C(aws_access_key_id), C(aws_secret_access_key), C(mfa_serial), C(region).
+    description:
+      - Options to set, such as C(aws_access_key_id), C(aws_secret_access_key), C(mfa_serial), C(region).
+      - A dictionary value is a nested option, written as botocore reads it (C(s3 =) then indented C(key = value) lines).
     type: dict
     default: {}
   remove:
@@ -58,12 +64,14 @@ EXAMPLES = r"""
       aws_secret_access_key: "{{ prod_secret }}"
       mfa_serial: arn:aws:iam::123456789012:mfa/alice
 
-- name: Give the prod session profile a region
+- name: Give the prod session profile a region, and S3 a signature version (a nested option)
   awssec.mfa.aws_profile:
     name: prod
     file: config
     values:
       region: eu-west-1
+      s3:
+        signature_version: s3v4
 """
 
 RETURN = r"""
@@ -85,7 +93,8 @@ option_names:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, IniFile, check_name, check_values, default_paths, update
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import (
+    FileError, IniFile, check_name, check_values, config_section, default_paths, update)
 
 
 SECRET_OPTIONS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
@@ -96,7 +105,8 @@ def masked(ini: IniFile, section: str) -> str:
     values = ini.get(section)
     if values is None:
         return ""
-    return f"[{section}]\n" + "".join(f"{k} = {'********' if k in SECRET_OPTIONS else v}\n" for k, v in values.items())
+    shown = {k: "********" if k in SECRET_OPTIONS else v.replace("\n", "\n    ") for k, v in values.items()}  # nested: indented
+    return f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in shown.items())
 
 
 def main():
@@ -111,16 +121,16 @@ def main():
     p = module.params
     credentials_path, config_path = default_paths()
     path = p["path"] or (credentials_path if p["file"] == "credentials" else config_path)
-    section = f"profile {p['name']}" if p["file"] == "config" and p["name"] != "default" else p["name"]
-    values = {str(k): "" if v is None else str(v) for k, v in p["values"].items()}
+    values = {str(k): v if isinstance(v, dict) else "" if v is None else str(v) for k, v in p["values"].items()}
     try:  # before update(), which locks (creating FILE.lock): a refused call leaves nothing behind
         check_name(p["name"])
-        check_values(section, values)
+        check_values(p["name"], values)
     except ValueError as e:
         module.fail_json(msg=f"{e}. Nothing was written.")
     seen = {}
 
     def edit(ini):
+        seen["section"] = section = config_section(ini, p["name"]) if p["file"] == "config" else p["name"]
         seen["before"] = masked(ini, section)
         changed = ini.remove(section) if p["state"] == "absent" else ini.set(section, values, p["remove"])
         seen["after"] = masked(ini, section)
@@ -130,6 +140,7 @@ def main():
         changed, dummy, dummy = update(path, edit, module.check_mode)
     except (FileError, ValueError) as e:
         module.fail_json(msg=str(e))
+    section = seen["section"]
     diff = {"before": seen["before"], "after": seen["after"], "before_header": f"{path} [{section}]", "after_header": f"{path} [{section}]"}
     module.exit_json(changed=changed, path=path, section=section, option_names=sorted(values), diff=diff)
 

@@ -11,7 +11,7 @@ import os
 import stat
 
 from tests.integration.conftest import BIN, run
-from tests.integration.workstation import CODES
+from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, task
 
 
 def _cli_identity(station, profile="prod"):
@@ -65,3 +65,40 @@ def test_a_read_only_file_is_refused_and_left_as_it_is(station):
     assert process.returncode != 0 and station.server.actions["GetSessionToken"] == 0  # refused before the code was spent
     assert f"{station.credentials}: the file is read-only (mode 0400): nothing was written" in process.stdout
     assert station.credentials.read_bytes() == before and stat.S_IMODE(station.credentials.stat().st_mode) == 0o400
+
+
+def _aws_configure_get(station, name, profile):
+    return run([str(BIN / "aws"), "configure", "get", name, "--profile", profile], station.env, check=False).stdout.strip()
+
+
+def _aws_profile(station, **arguments):
+    return run(["ansible", "localhost", "-m", "awssec.mfa.aws_profile", "-a", json.dumps(arguments)], station.env)
+
+
+def test_quoted_and_spaced_config_profiles_are_found_and_written_as_botocore_and_aws_cli_name_them(station):
+    station.write(credentials=CREDENTIALS_TEMPLATE.replace("mfa_serial = {serial}\n", ""),
+                  config='# by aws-cli\n[profile "prod-long-term"]\nmfa_serial = {serial}\nregion = us-east-1\n\n[profile "prod"]\noutput = json\n')
+    # The MFA device is found in [profile "prod-long-term"], as botocore names that section.
+    process = station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]})
+    assert task(process, "Get the MFA sessions")["profiles"][0]["status"] == "authenticated"
+
+    _aws_profile(station, name="prod", file="config", values={"region": "eu-west-2"})
+    config = station.config.read_text()
+    assert config.count("prod\"]") == 1 and "[profile prod]" not in config
+    assert _aws_configure_get(station, "region", "prod") == "eu-west-2" and _aws_configure_get(station, "output", "prod") == "json"
+
+    _aws_profile(station, name="team a", file="config", values={"region": "ap-south-1"})
+    assert "\n[profile 'team a']\nregion = ap-south-1\n" in station.config.read_text()
+    assert _aws_configure_get(station, "region", "team a") == "ap-south-1"
+    again = _aws_profile(station, name="team a", file="config", values={"region": "ap-south-1"})
+    assert '"changed": false' in again.stdout
+
+
+def test_nested_values_are_written_as_botocore_reads_them(station):
+    _aws_profile(station, name="prod", file="config", values={"region": "eu-west-1", "s3": {"signature_version": "s3v4"}})
+    assert "[profile prod]\nregion = eu-west-1\ns3 =\n    signature_version = s3v4\n" in station.config.read_text()
+    assert _aws_configure_get(station, "s3.signature_version", "prod") == "s3v4"
+    script = ("import boto3; s = boto3.Session(profile_name='prod'); c = s.client('s3', endpoint_url='http://127.0.0.1:9'); "
+              "print(s._session.get_scoped_config()['s3'], c.meta.config.signature_version)")
+    out = run([str(BIN / "python"), "-c", script], station.env).stdout
+    assert out.strip() == "{'signature_version': 's3v4'} s3v4"

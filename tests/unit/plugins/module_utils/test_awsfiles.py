@@ -295,3 +295,34 @@ def test_a_read_only_file_is_refused_and_kept(tmp_path):
         awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "2"}))
     assert path.read_text() == "[prod]\nx = 1\n" and stat.S_IMODE(path.stat().st_mode) == 0o400
     assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))[0] is False  # no change asked: no refusal
+
+
+@pytest.mark.parametrize("section, profile", [("default", "default"), ("profile prod", "prod"), ('profile "prod"', "prod"),
+                                              ("profile 'team a'", "team a"), ("profile   prod", "prod"), ("profile team a", None),
+                                              ("prod", None), ("sso-session x", None), ("profile 'unclosed", None)])
+def test_config_sections_name_profiles_as_botocore_reads_them(section, profile):
+    assert awsfiles.profile_of_section(section) == profile
+
+
+def test_the_config_section_of_a_profile_is_the_one_botocore_reads_or_the_one_aws_cli_writes():
+    ini = awsfiles.IniFile('[profile "prod"]\nregion = eu-west-1\n[profile dev]\n')
+    assert awsfiles.config_section(ini, "prod") == 'profile "prod"'
+    assert awsfiles.config_section(ini, "dev") == "profile dev"
+    assert awsfiles.config_section(ini, "team a") == "profile 'team a'"
+    assert awsfiles.config_section(ini, "qa") == "profile qa" and awsfiles.config_section(ini, "default") == "default"
+    ini.set(awsfiles.config_section(ini, "prod"), {"mfa_serial": "arn:aws:iam::1:mfa/a"})
+    assert ini.text.startswith('[profile "prod"]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::1:mfa/a\n')
+
+
+def test_nested_values_are_written_as_botocore_reads_them(tmp_path):
+    from botocore.configloader import raw_config_parse
+
+    path = tmp_path / "config"
+    path.write_text("[profile prod]\nregion = eu-west-1\ns3 =\n  addressing_style = path\noutput = json\n")
+    awsfiles.update(str(path), lambda ini: ini.set("profile prod", {"s3": {"signature_version": "s3v4"}, "sts": {"a": "1", "b": "2"}}))
+    assert path.read_text() == ("[profile prod]\nregion = eu-west-1\ns3 =\n    signature_version = s3v4\noutput = json\n"
+                                "sts =\n    a = 1\n    b = 2\n")
+    assert raw_config_parse(str(path))["profile prod"]["s3"] == {"signature_version": "s3v4"}
+    for bad in ({"s3": {"x": {"deeper": "1"}}}, {"s3": {"x": "1\n[evil]"}}, {"s3": {"x y": "1"}}):
+        with pytest.raises(ValueError, match="a nested value one level of key = value"):
+            awsfiles.IniFile("").set("profile prod", bad)
