@@ -28,10 +28,13 @@ import re
 import shlex
 import stat
 import tempfile
+import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+EDIT_ATTEMPTS = 20  # reads that must settle, and edits made again after another program changed the file
+SETTLE_SECONDS = 0.005
 _SECTION = re.compile(r"\[(?P<header>.+)\]")  # configparser's SECTCRE, matched on the stripped line
 _OPTION = re.compile(r"(?P<key>.*?)\s*[=:]")  # configparser's OPTCRE, up to the delimiter
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # lines, each with its own ending, as universal newlines split them
@@ -305,20 +308,43 @@ def _validate(text: str, path: str) -> configparser.RawConfigParser:
     return parser
 
 
-def read(path: str) -> IniFile:
-    """The file parsed; an empty file if it does not exist."""
+def _read_bytes(path: str) -> Optional[bytes]:
+    """The file's bytes; None if it does not exist."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except FileNotFoundError:
-        return IniFile("", path)
+        return None
     except OSError as e:
         raise FileError(path, f"cannot read: {e.strerror}")
+
+
+def _parse(data: Optional[bytes], path: str) -> IniFile:
     try:
-        text = data.decode("utf-8")
+        return IniFile((data or b"").decode("utf-8"), path)
     except UnicodeDecodeError as e:
         raise FileError(path, f"not UTF-8 text (byte {e.start})")
-    return IniFile(text, path)
+
+
+def read(path: str) -> IniFile:
+    """The file parsed; an empty file if it does not exist."""
+    return _parse(_read_bytes(path), path)
+
+
+def _settled(path: str, read_now: Callable[[], Optional[bytes]]) -> Optional[bytes]:
+    """What ``read_now()`` returns once two reads a moment apart agree.
+
+    Other writers (the aws CLI) truncate and rewrite the file in place, without a lock: a read in
+    the middle of that sees part of the file, which must never be edited and written back.
+    """
+    data = read_now()
+    for dummy in range(EDIT_ATTEMPTS):
+        time.sleep(SETTLE_SECONDS)
+        again = read_now()
+        if again == data:
+            return data
+        data = again
+    raise FileError(path, f"another program kept changing the file ({EDIT_ATTEMPTS} reads in a row differed): nothing was written")
 
 
 def ensure_dir(path: str) -> None:
@@ -359,35 +385,67 @@ def remove_stale_temporaries(path: str) -> None:
                     os.unlink(os.path.join(folder, name))
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Replace ``path`` with ``text``, mode 0600: a temporary file in the same folder, fsync, rename."""
+def atomic_write(path: str, text: str, expected=None, check: bool = False) -> Tuple[bool, Optional[bytes]]:
+    """Replace ``path`` with ``text``, mode 0600: a temporary file in the same folder, fsync, rename.
+
+    Returns (written, other writer's bytes or None). With ``check``, the file is replaced only if
+    it still holds ``expected`` (the bytes an edit started from; None for no file), compared right
+    before the rename; otherwise (False, the file's bytes), and nothing is written. After the
+    rename, the replaced file is watched a moment: a writer without a lock that opened it before
+    the rename writes there, and (True, those bytes) tells that the new file lacks them.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
+    replaced = None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), FILE_MODE)
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
+        if check:
+            with contextlib.suppress(FileNotFoundError):
+                replaced = open(path, "rb")  # pylint: disable=consider-using-with
+            current = replaced.read() if replaced else None
+            if current != expected:
+                os.unlink(temporary)
+                return False, current
         os.replace(temporary, path)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        if replaced:
+            time.sleep(SETTLE_SECONDS)
+
+            def replaced_now():
+                replaced.seek(0)
+                return replaced.read()
+
+            late = _settled(path, replaced_now)
+            if late != expected:
+                return True, late
+        return True, None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
     finally:
-        os.close(directory)
+        if replaced:
+            replaced.close()
 
 
 def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False) -> Tuple[bool, str, str]:
     """Read ``path``, apply ``edit`` (which returns whether it changed anything) and write it back.
 
     The read, the edit and the write happen under the file's lock, so concurrent updates of
-    different sections all survive. A symbolic link is followed (its target is what is locked,
-    edited and replaced, so the link stays); a file without write permission is refused.
-    In check mode nothing is created, locked or written. Returns (changed, text before, text after).
+    different sections all survive. Writers that take no lock (the aws CLI) are not lost either:
+    the file is read once it has settled, and replaced only if it still holds what was read;
+    otherwise the edit is made again on the new content (``edit`` may run more than once).
+    A symbolic link is followed (its target is what is locked, edited and replaced, so the link
+    stays); a file without write permission is refused. In check mode nothing is created, locked
+    or written. Returns (changed, text before, text after).
     """
     target = os.path.realpath(path)  # a dangling link's target is created where the link points
     if check_mode:
@@ -396,14 +454,24 @@ def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False)
         return bool(edit(ini)), before, ini.text
     try:
         with locked(target):
-            ini = read(target)
-            before = ini.text
-            changed = bool(edit(ini))
-            if changed:
-                check_writable(path)
-                remove_stale_temporaries(target)
-                atomic_write(target, ini.text)
-            return changed, before, ini.text
+            data = expected = _settled(target, lambda: _read_bytes(target))
+            for attempt in range(EDIT_ATTEMPTS):
+                ini = _parse(data, path)
+                before = ini.text
+                if not edit(ini):
+                    return False, before, ini.text
+                if attempt == 0:
+                    check_writable(path)
+                    remove_stale_temporaries(target)
+                written, other = atomic_write(target, ini.text, expected, check=True)
+                if other is None:
+                    return True, before, ini.text
+                if written:  # another writer's change went to the file just replaced: edit its version, replace ours
+                    data, expected = other, ini.text.encode("utf-8")
+                else:  # changed before the rename: edit what is there now
+                    data = expected = _settled(target, lambda: _read_bytes(target))
+            raise FileError(path, f"another program changed the file during each of {EDIT_ATTEMPTS} attempts to edit it: "
+                                  "nothing was written")
     except OSError as e:
         raise FileError(path, f"cannot write: {e.strerror or e}")
 

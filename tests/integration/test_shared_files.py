@@ -10,6 +10,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from tests.integration.conftest import BIN, run
 from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, task
 
@@ -102,3 +104,57 @@ def test_nested_values_are_written_as_botocore_reads_them(station):
               "print(s._session.get_scoped_config()['s3'], c.meta.config.signature_version)")
     out = run([str(BIN / "python"), "-c", script], station.env).stdout
     assert out.strip() == "{'signature_version': 's3v4'} s3v4"
+
+
+PROJECT_WRITER = """
+import json, os, sys
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+path, stop = sys.argv[1], sys.argv[2]
+last, rounds = {}, 0
+while not os.path.exists(stop):
+    for i in range(100):
+        name, value = f"proj-{i}", f"round-{rounds}"
+        awsfiles.update(path, lambda ini: ini.set(name, {"aws_session_token": value}))
+        last[name] = value
+    rounds += 1
+print(json.dumps({"last": last, "rounds": rounds}))
+"""
+
+
+@pytest.mark.ansible_independent
+def test_aws_cli_writes_racing_the_projects_writes_lose_nothing(station, tmp_path):
+    # The aws CLI rewrites the file in place, without a lock; this project's writer races 100 of its writes.
+    import subprocess
+    import sys
+    import threading
+
+    from botocore.configloader import raw_config_parse
+
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", PROJECT_WRITER, str(station.credentials), str(stop)], stdout=subprocess.PIPE,
+                              text=True, env=station.env)
+    unreadable, sampling = [], threading.Event()
+
+    def sample():
+        while not sampling.wait(0.02):
+            try:
+                raw_config_parse(str(station.credentials))
+            except Exception as e:  # pylint: disable=broad-except
+                unreadable.append(repr(e))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        for i in range(100):
+            run([str(BIN / "aws"), "configure", "set", "aws_access_key_id", f"AKIACLI{i:05d}", "--profile", f"cli-{i}"], station.env)
+    finally:
+        stop.touch()
+        out, dummy = writer.communicate(timeout=120)
+        sampling.set()
+        sampler.join()
+    written = json.loads(out)
+    sections = raw_config_parse(str(station.credentials))
+    lost_cli = [i for i in range(100) if sections.get(f"cli-{i}", {}).get("aws_access_key_id") != f"AKIACLI{i:05d}"]
+    lost_project = [n for n, v in written["last"].items() if sections.get(n, {}).get("aws_session_token") != v]
+    assert written["rounds"] >= 2 and (lost_cli, lost_project, unreadable) == ([], [], [])
+    assert sections["prod-long-term"]["aws_access_key_id"] == station.key  # what was there before is still there

@@ -326,3 +326,46 @@ def test_nested_values_are_written_as_botocore_reads_them(tmp_path):
     for bad in ({"s3": {"x": {"deeper": "1"}}}, {"s3": {"x": "1\n[evil]"}}, {"s3": {"x y": "1"}}):
         with pytest.raises(ValueError, match="a nested value one level of key = value"):
             awsfiles.IniFile("").set("profile prod", bad)
+
+
+def test_a_change_made_by_another_writer_during_the_edit_is_kept_and_the_edit_made_again(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[a]\nx = 1\n")
+    edits = []
+
+    def edit(ini):
+        if not edits:  # the aws CLI rewrites the file in place, without the lock, while this edit is made
+            with open(path, "r+") as f:
+                f.write("[a]\nx = 1\n[cli]\ny = 2\n")
+        edits.append(ini.text)
+        return ini.set("ours", {"z": "3"})
+
+    changed, before, after = awsfiles.update(str(path), edit)
+    assert changed and edits == ["[a]\nx = 1\n", "[a]\nx = 1\n[cli]\ny = 2\n"]
+    assert path.read_text() == after == "[a]\nx = 1\n[cli]\ny = 2\n\n[ours]\nz = 3\n" and before == edits[1]
+
+
+def test_a_write_into_the_file_just_replaced_is_edited_again(tmp_path, monkeypatch):
+    path = tmp_path / "credentials"
+    path.write_text("[a]\nx = 1\n")
+    replaced = []
+
+    def replace(source, destination, real=os.replace):
+        late = None if replaced else open(destination, "r+")  # opened before the rename by a writer without a lock
+        real(source, destination)
+        replaced.append(destination)
+        if late:
+            late.write("[a]\nx = 1\n[cli]\ny = 2\n")  # ... which writes after it, into the replaced file
+            late.close()
+
+    monkeypatch.setattr(awsfiles.os, "replace", replace)
+    assert awsfiles.update(str(path), lambda ini: ini.set("ours", {"z": "3"}))[0] is True
+    assert len(replaced) == 2 and path.read_text() == "[a]\nx = 1\n[cli]\ny = 2\n\n[ours]\nz = 3\n"
+
+
+def test_a_file_read_while_another_writer_rewrites_it_is_read_again_until_it_settles(tmp_path):
+    reads = iter([b"", b"[a]\nx", b"[a]\nx = 1\n", b"[a]\nx = 1\n"])  # truncated, half-written, whole, whole
+    assert awsfiles._settled(str(tmp_path / "f"), lambda: next(reads)) == b"[a]\nx = 1\n"  # pylint: disable=protected-access
+    with pytest.raises(awsfiles.FileError, match="another program kept changing the file"):
+        counter = iter(range(1000))
+        awsfiles._settled(str(tmp_path / "f"), lambda: str(next(counter)).encode())  # pylint: disable=protected-access
