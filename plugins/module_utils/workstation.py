@@ -30,6 +30,8 @@ LONG_TERM_SUFFIX = "-long-term"
 EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S"  # broamski/aws-mfa's, in UTC
 SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "expiration")
 MFA_SERIAL_KEYS = ("mfa_serial", "aws_mfa_device")
+# What an earlier aws-mfa role session leaves in [NAME] and a GetSessionToken session must not keep.
+STALE_SESSION_KEYS = ("assumed_role_arn",)
 MIN_DURATION, MAX_DURATION = 900, 129600
 DEFAULT_DURATION = 43200
 DEFAULT_KEY_EXPIRATION_DAYS = 365
@@ -51,6 +53,7 @@ class Profile:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     region: Optional[str] = None
+    output: Optional[str] = None
     mfa_serial: Optional[str] = None
     mfa_serial_places: List[str] = field(default_factory=list)
     session: str = "never"  # never, valid, expired, unknown
@@ -273,7 +276,7 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX) -> Dic
         region = values.get("region") or config.get("region") or (files.env.get("AWS_DEFAULT_REGION") if long_term == files.env_path else None)
         state, expires = session_state(files.credentials.get(name), now)
         profiles[name] = Profile(name, long_term, values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip(),
-                                 region, serial, places, state, expires)
+                                 region, values.get("output") or config.get("output"), serial, places, state, expires)
     return profiles
 
 
@@ -295,7 +298,11 @@ def select(profiles: Dict[str, Profile], wanted, files: Files, suffix: str) -> L
 
 
 def session_values(credentials: dict) -> Dict[str, str]:
-    """The section written for a session; ``aws_security_token`` repeats the token, since botocore reads it first."""
+    """The section written for a session; ``aws_security_token`` repeats the token, since botocore reads it first.
+
+    ``assumed_role = False`` is aws-mfa's mark of a GetSessionToken session: without it, aws-mfa
+    takes the session for invalid, asks for a new code and rewrites the whole file.
+    """
     expires = credentials["Expiration"]
     expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
     return {
@@ -304,7 +311,18 @@ def session_values(credentials: dict) -> Dict[str, str]:
         "aws_session_token": credentials["SessionToken"],
         "aws_security_token": credentials["SessionToken"],
         "expiration": format_expiration(expires),
+        "assumed_role": "False",
     }
+
+
+def inherited_values(profile: Profile, files: Files) -> Dict[str, str]:
+    """The long-term profile's region and output, for a session profile that has none of its own.
+
+    botocore reads [NAME] of the credentials file as part of profile NAME, so ``aws --profile NAME``
+    then works with no region configured elsewhere.
+    """
+    own = {**(files.config.get(awsfiles.config_section(files.config, profile.name)) or {}), **(files.credentials.get(profile.name) or {})}
+    return {key: value for key, value in (("region", profile.region), ("output", profile.output)) if value and not own.get(key)}
 
 
 # --- the login ------------------------------------------------------------------------------
@@ -391,8 +409,9 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
     except (BotoCoreError, ClientError) as e:
         return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {_reason(e)}"), False
     values = session_values(response["Credentials"])
+    written = {**values, **inherited_values(profile, files)}
     try:
-        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values))
+        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, written, remove=STALE_SESSION_KEYS))
     except awsfiles.FileError as e:
         return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
     profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])

@@ -163,7 +163,7 @@ def test_login_writes_the_session_and_checks_the_user_with_it(tmp_path):
     parser = configparser.RawConfigParser()
     parser.read(f.credentials_path)
     assert dict(parser.items("prod")) == {"aws_access_key_id": "ASIANEW", "aws_secret_access_key": "sessionsecret", "aws_session_token": "tok",
-                                          "aws_security_token": "tok", "expiration": "2026-11-24 00:00:00"}
+                                          "aws_security_token": "tok", "expiration": "2026-11-24 00:00:00", "assumed_role": "False"}
     assert "sessionsecret" not in repr(result) and "246810" not in repr(result)
     assert ws.render_login(result)[3:6] == ["ℹ Requesting session token for 12 hours, 0 minutes...",
                                             "✓ Authentication successful! (use profile: prod)", "ℹ User: alice | Account: 111111111111"]
@@ -181,6 +181,24 @@ def test_a_valid_session_costs_no_call_and_a_rejected_code_writes_nothing(tmp_pa
     assert result["profiles"][0]["status"] == "failed" and "AccessDenied" in result["profiles"][0]["error"]
     assert result["changed"] is False and open(f.credentials_path).read() == LONG_TERM
     assert sessions.calls == [("GetSessionToken", "246810")]  # sent once, never retried
+
+
+def test_a_session_inherits_region_and_output_it_lacks_and_drops_an_aws_mfa_role_arn(tmp_path):
+    stale = "[prod]\naws_access_key_id = ASIAOLD\nassumed_role = True\nassumed_role_arn = arn:aws:iam::1:role/admin\n"
+    f = files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\noutput = json\nmfa_serial") + stale, tmp_path=tmp_path)
+    ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}, force=True), FakeSessions(), lambda: NOW)
+    parser = configparser.RawConfigParser()
+    parser.read(f.credentials_path)
+    session = dict(parser.items("prod"))
+    assert session["assumed_role"] == "False" and "assumed_role_arn" not in session
+    assert session["region"] == "eu-west-3" and session["output"] == "json"
+
+    # The session profile's own region (in the config file) wins: nothing is copied over it.
+    f = files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\nmfa_serial"), config="[profile prod]\nregion = us-west-2\n", tmp_path=tmp_path)
+    ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), FakeSessions(), lambda: NOW)
+    parser = configparser.RawConfigParser()
+    parser.read(f.credentials_path)
+    assert "region" not in dict(parser.items("prod"))
 
 
 def test_key_expiration_days_option_then_environment_then_env_file():
