@@ -12,6 +12,7 @@ the same code as the aws_mfa_session and access_key_rotate modules.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
@@ -64,9 +65,10 @@ def setup_logging(debug: bool) -> Path:
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if debug else logging.INFO)
     handler.setLevel(logging.DEBUG if debug else logging.INFO)
-    if debug:
+    if debug:  # the debug records only: Console prints the others already
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.DEBUG)
+        console.addFilter(lambda record: record.levelno < logging.INFO)
         log.addHandler(console)
     return path
 
@@ -82,17 +84,19 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("-d", "--duration", type=int, default=DEFAULT_DURATION, help="Session duration in seconds (default: 43200)")
     parse.add_argument("-q", "--quiet", action="store_true", help="Minimal output")
     parse.add_argument("--debug", action="store_true", help="Enable debug mode with verbose logging")
+    parse.add_argument("--endpoint-url", help="AWS endpoint URL for STS and IAM (default: AWS_ENDPOINT_URL, else AWS's)")
     return parse
 
 
-def ask(prompt: str) -> str:
+def ask(prompt: str, secret: bool = False) -> str:
+    """A line from the user; a secret (an MFA code) is not echoed on a terminal."""
     try:
-        return input(prompt)
+        return getpass.getpass(prompt) if secret and sys.stdin.isatty() else input(prompt)
     except EOFError:
         return ""
 
 
-def offer_rotation(out: Console, entry: dict, expiration_days: int) -> None:
+def offer_rotation(out: Console, entry: dict, expiration_days: int, endpoint_url: Optional[str]) -> None:
     """The seed's rotation offer, for a key that is due; then its extra-key prompt."""
     if entry.get("key_rotation") in ("recommended", "required"):
         out.line("=" * 60, True)
@@ -101,7 +105,7 @@ def offer_rotation(out: Console, entry: dict, expiration_days: int) -> None:
         out.line(f"  Profile: {entry['name']}\n  Current key: {entry['access_key_id']}\n"
                  f"  Key age: {entry['key_age_days']} days (limit: {expiration_days} days)", True)
         if ask("  Do you want to rotate this key? (yes/no): ").strip().lower() in ("y", "yes"):
-            run_rotation(out, entry["name"], RotateOptions(force=True))
+            run_rotation(out, entry["name"], RotateOptions(force=True), endpoint_url)
             return
     for extra in entry.get("extra_keys", []):
         if extra["status"] != "Active":
@@ -114,12 +118,12 @@ def offer_rotation(out: Console, entry: dict, expiration_days: int) -> None:
         warning = "PERMANENTLY delete" if choice == "delete" else "deactivate"
         if ask(f"\u26a0 WARNING: This will {warning} key {extra['access_key_id']}!\n  Type '{choice}' again to confirm: ").strip().lower() == choice:
             # No rotation is due here (an age out of reach): only the extra key is handled.
-            run_rotation(out, entry["name"], RotateOptions(max_age_days=10 ** 6, extra_keys=choice))
+            run_rotation(out, entry["name"], RotateOptions(max_age_days=10 ** 6, extra_keys=choice), endpoint_url)
 
 
-def run_rotation(out: Console, name: str, options: RotateOptions) -> None:
+def run_rotation(out: Console, name: str, options: RotateOptions, endpoint_url: Optional[str]) -> None:
     try:
-        result = rotate_profile(name, options, False, utcnow())
+        result = rotate_profile(name, options, False, utcnow(), endpoint_url=endpoint_url)
     except (RotateError, WorkstationError, FileError) as e:
         out.line(f"\u2717 {e}", True)
         return
@@ -170,10 +174,10 @@ def authenticate(out: Console, args) -> int:
         out.line("\n" + "=" * 60 + f"\nProfile: {name}\n" + "=" * 60)
         codes = {}
         if any(p.name == name for p in refresh):
-            codes[name] = ask(f"Enter MFA token for {name}: ").strip()
+            codes[name] = ask(f"Enter MFA token for {name}: ", secret=True).strip()
         options = LoginOptions(profiles=[name], token_codes=codes, duration_seconds=args.duration, force=args.force)
         try:
-            result = login(read_files(credentials, config, env_file), options, Sessions(), utcnow)
+            result = login(read_files(credentials, config, env_file), options, Sessions(args.endpoint_url), utcnow)
         except WorkstationError as e:
             out.line(f"\u2717 {e}", True)
             failures += 1
@@ -184,7 +188,7 @@ def authenticate(out: Console, args) -> int:
         if entry["status"] == "failed":
             failures += 1
         elif entry["status"] == "authenticated":
-            offer_rotation(out, entry, result["key_expiration_days"])
+            offer_rotation(out, entry, result["key_expiration_days"], args.endpoint_url)
     log.info("requested %s for %s", format_duration(args.duration), ", ".join(names))
     return 1 if failures else 0
 

@@ -501,12 +501,15 @@ class Sessions:
 
     def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: str):
         import boto3
+        import botocore.session
+        from botocore.configprovider import ConstantProvider
 
-        # The keys are explicit; a profile named by AWS_PROFILE (maybe the one being created) must not be looked up.
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            os.environ.pop(name, None)
+        # The keys are explicit: no profile is looked up, whatever AWS_PROFILE names (maybe the one being created),
+        # and the process's environment is left as it is.
+        core = botocore.session.Session()
+        core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
         session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                                        aws_session_token=token, region_name=region)
+                                        aws_session_token=token, region_name=region, botocore_session=core)
         return _Session(session, self)
 
 
@@ -518,7 +521,8 @@ class _Session:
     def client(self, service: str, once: bool = False):
         from botocore.config import Config
 
-        config = Config(retries={"max_attempts": 1 if once else 5, "mode": "standard"})
+        # total_max_attempts counts the first request: botocore's max_attempts of 1 still allowed one retry.
+        config = Config(retries={"total_max_attempts": 1 if once else 6, "mode": "standard"})
         client = self._session.client(service, endpoint_url=self._sessions.endpoint_url, config=config)
         if self._sessions.counter is not None:
             self._sessions.counter.watch(client)

@@ -12,10 +12,11 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import pexpect
 import pytest
 
 from tests.integration.conftest import BIN, ROOT, adhoc_result, run
-from tests.integration.workstation import CODES, age_key
+from tests.integration.workstation import CODES, Collect, age_key
 from tests.support.demo_account import EXCLUDE_USERS, expected_counts
 
 SEED_EXCLUDE = "svc-backup,svc-monitoring"
@@ -161,3 +162,37 @@ def test_script_wrapper_and_help(station, tmp_path):
 def test_aws_mfa_login_names_bad_input(station, tmp_path, args, message):
     result = login(station, *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stdout
+
+
+def test_aws_mfa_login_reads_the_code_without_echo_on_a_terminal(station, tmp_path):
+    child = pexpect.spawn(str(BIN / "aws-mfa-login"), ["-p", "prod"], env=station.env, cwd=str(tmp_path), encoding="utf-8", timeout=120)
+    transcript = []
+    child.logfile_read = Collect(transcript)
+    child.expect("Enter MFA token for prod")
+    child.sendline(CODES["prod"])
+    child.expect(r"Do you want to rotate this key\? \(yes/no\)")
+    child.sendline("no")
+    child.expect(pexpect.EOF)
+    child.close()
+    output = "".join(transcript)
+    assert child.exitstatus == 0 and "✓ Authentication successful! (use profile: prod)" in output, output
+    assert CODES["prod"] not in output  # the terminal did not echo it
+
+
+def test_aws_mfa_login_debug_prints_each_line_once_and_takes_an_endpoint_url(station, tmp_path):
+    env = {k: v for k, v in station.env.items() if k != "AWS_ENDPOINT_URL"}
+    result = subprocess.run([str(BIN / "aws-mfa-login"), "-p", "prod", "--debug", "--endpoint-url", station.server.url], env=env,
+                            cwd=tmp_path, input=f"{CODES['prod']}\nno\n", capture_output=True, text=True, timeout=300, check=False)
+    both = result.stdout + result.stderr
+    assert result.returncode == 0, both
+    assert both.count("✓ Authentication successful! (use profile: prod)") == 1 and both.count("Found 1 profile(s)") == 1
+    assert "arguments: " in result.stderr and station.server.url in result.stderr  # the debug records, on stderr
+    assert CODES["prod"] not in both and station.section("prod")["aws_session_token"]
+
+
+def test_the_mfa_code_is_sent_once_even_when_aws_answers_a_retryable_error(station, tmp_path):
+    station.server.before("GetSessionToken", lambda params: (500, "InternalError", "We encountered an internal error. Please try again."))
+    station.server.reset_counts()
+    result = login(station, "-p", "prod", answers=f"{CODES['prod']}\n", cwd=tmp_path)
+    assert result.returncode == 1 and "InternalError" in result.stdout, result.stdout
+    assert station.server.actions["GetSessionToken"] == 1  # a TOTP code is never accepted twice: never retried

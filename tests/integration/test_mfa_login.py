@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from tests.integration.conftest import BIN, ROOT, adhoc_result, run
-from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, MFA_SERIAL, task
+from tests.integration.workstation import CODES, CREDENTIALS_TEMPLATE, MFA_SERIAL, Collect, task
 
 
 def test_login_writes_sessions_the_aws_cli_and_boto3_use_then_skips_them(station, monkeypatch):
@@ -74,7 +74,7 @@ def test_prompts_once_per_profile_that_needs_a_session(station):
     child = pexpect.spawn(str(BIN / "ansible-playbook"), ["awssec.mfa.mfa_login", "-e", extra], env=station.env,
                           cwd=str(ROOT), encoding="utf-8", timeout=120)
     transcript = []
-    child.logfile_read = _Collect(transcript)
+    child.logfile_read = Collect(transcript)
     child.expect("Enter MFA token for prod")
     child.sendline(CODES["prod"])
     child.expect(r"Do you want to rotate this key\? \(yes/no\)")  # prod's key is 350 days old: rotation recommended
@@ -88,17 +88,6 @@ def test_prompts_once_per_profile_that_needs_a_session(station):
     assert "KEY ROTATION AVAILABLE" in output and "Rotate the access keys" not in output
     assert CODES["prod"] not in output
     assert station.section("prod")["aws_session_token"]
-
-
-class _Collect:
-    def __init__(self, into):
-        self.into = into
-
-    def write(self, text):
-        self.into.append(text)
-
-    def flush(self):
-        pass
 
 
 def test_check_mode_lists_who_would_be_refreshed_and_changes_nothing(station):

@@ -101,3 +101,16 @@ def age_key(key_id, days):
     user = iam_backend().users["moto"]
     key = next(k for k in user.access_keys if k.access_key_id == key_id)
     key.create_date = (datetime.now(timezone.utc) - timedelta(days=days)).replace(tzinfo=None)
+
+
+class Collect:
+    """A pexpect log file that keeps what the child printed."""
+
+    def __init__(self, into):
+        self.into = into
+
+    def write(self, text):
+        self.into.append(text)
+
+    def flush(self):
+        pass

@@ -5,6 +5,7 @@
 """Workstation logic: session states, MFA serial lookup, key age, planning, and login with plain fakes."""
 
 import configparser
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -209,3 +210,17 @@ def test_key_expiration_days_option_then_environment_then_env_file():
     assert ws.key_expiration_days(None, files(), {}) == 365
     with pytest.raises(ws.WorkstationError, match="AWS_KEY_EXPIRATION_DAYS='soon' is not a whole number"):
         ws.key_expiration_days(None, files(), {"AWS_KEY_EXPIRATION_DAYS": "soon"})
+
+
+def test_sessions_use_the_keys_given_whatever_aws_profile_names_and_leave_the_environment_alone(tmp_path, monkeypatch):
+    (tmp_path / "config").write_text("[profile other]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "prod")  # the session profile about to be written: it does not exist yet
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "prod")
+    before = dict(os.environ)
+    client = ws.Sessions("http://127.0.0.1:9")("AKIAGIVEN", "secret", None, "eu-central-1").client("sts", once=True)
+    credentials = client._request_signer._credentials  # pylint: disable=protected-access
+    assert credentials.access_key == "AKIAGIVEN" and client.meta.region_name == "eu-central-1"
+    assert client.meta.config.retries["total_max_attempts"] == 1  # a code is never sent twice
+    assert dict(os.environ) == before
