@@ -4,8 +4,9 @@
 
 """Access key rotation that never leaves the user without a working key.
 
-Order: make room (IAM allows two keys, inactive ones count), create the new key, store it,
-wait until it works, retire the old key, back the old key up. When a step fails, what can be
+Order: make room (IAM allows two keys, inactive ones count; the backup of a key deleted for it
+goes too), create the new key, store it, wait until it works, back the old key up, retire the
+old key (so a failed backup never leaves an inactive key whose secret is lost). When a step fails, what can be
 undone is undone (a new key never put in use is deleted; the old key goes back into the file)
 and the steps say exactly what state was left. Deciding is pure (``plan_room``, ``is_due``);
 ``rotate`` runs the steps through callables, so the workstation and admin modes share it.
@@ -99,6 +100,7 @@ class Hooks:
     store: Optional[Callable[[str, str], None]] = None
     restore: Optional[Callable[[], None]] = None
     backup: Optional[Callable[[], str]] = None  # returns the section written
+    forget: Optional[Callable[[str], None]] = None  # removes the backup of a key deleted in IAM
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
@@ -130,7 +132,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     result["steps"] = steps.items
     if not is_due(age, options):
         steps.add("rotate", "skipped", f"the key is {age} days old, under max_age_days={options.max_age_days} (force rotates anyway)")
-        _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result)
+        _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, lambda key_id: _forget(hooks, key_id, backed_up, steps))
         result["state"] = "unchanged: the key in use was not rotated"
         return result
     room = plan_room(keys, old_id, backed_up, options.extra_keys)  # raises before any change
@@ -138,14 +140,16 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     if check_mode:
         if room:
             steps.add("make_room", "would do", f"delete {room['access_key_id']} ({room['why']})")
+            if hooks.forget and room["access_key_id"] in backed_up:
+                steps.add("forget_backup", "would do", f"remove the backup of {room['access_key_id']}")
         steps.add("create", "would do", "create a new access key")
         if hooks.store:
             steps.add("write", "would do", "write the new key into the long-term profile")
         steps.add("verify", "would do", f"wait until the new key works ({VERIFY_SUCCESSES} successes in a row, at most {options.verify_timeout:g} s)")
-        if options.old_key != "keep":
-            steps.add("retire_old", "would do", f"{options.old_key} {old_id}")
         if hooks.backup and options.old_key == "deactivate":
             steps.add("backup", "would do", "back the old key up")
+        if options.old_key != "keep":
+            steps.add("retire_old", "would do", f"{options.old_key} {old_id}")
         result["changed"] = True
         result["state"] = "check mode: nothing was changed"
         return result
@@ -160,6 +164,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
             return _failed(result)
         steps.add("make_room", "done", f"deleted {room['access_key_id']} ({room['why']})")
         result["changed"] = True
+        _forget(hooks, room["access_key_id"], backed_up, steps)
     # 2. create
     try:
         new = iam.create_access_key(UserName=user)["AccessKey"]
@@ -207,11 +212,20 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     result["rotated"] = True
     if not hooks.store:
         result["secret_access_key"] = new_secret
-    # 5. retire the old key
     if options.old_key == "keep":
         steps.add("retire_old", "skipped", f"old_key=keep: {old_id} stays active")
         result["state"] = f"{new_id} is in use; {old_id} is still active"
         return result
+    # 5. back the old key up, while it is still active: a failed backup then loses no secret
+    if hooks.backup and options.old_key == "deactivate":
+        try:
+            result["backup_section"] = hooks.backup()
+            steps.add("backup", "done", f"[{result['backup_section']}]")
+        except Exception as e:
+            steps.add("backup", "failed", str(e))
+            result["state"] = f"{new_id} is in use; {old_id} is still ACTIVE: its backup could not be written, so it was not deactivated"
+            return _failed(result)
+    # 6. retire the old key
     try:
         if options.old_key == "delete":
             iam.delete_access_key(UserName=user, AccessKeyId=old_id)
@@ -222,17 +236,19 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         result["state"] = f"{new_id} is in use and works; the old key {old_id} is still ACTIVE: {options.old_key} it by hand"
         return _failed(result)
     steps.add("retire_old", "done", f"{old_id} {'deleted' if options.old_key == 'delete' else 'deactivated'}")
-    # 6. back the old key up
-    if hooks.backup and options.old_key == "deactivate":
-        try:
-            result["backup_section"] = hooks.backup()
-            steps.add("backup", "done", f"[{result['backup_section']}]")
-        except Exception as e:
-            steps.add("backup", "failed", str(e))
-            result["state"] = f"{new_id} is in use; {old_id} is inactive but its backup could not be written"
-            return _failed(result)
     result["state"] = f"{new_id} is in use; {old_id} is {'deleted' if options.old_key == 'delete' else 'inactive'}"
     return result
+
+
+def _forget(hooks: Hooks, key_id: str, backed_up: List[str], steps: _Steps) -> None:
+    """Remove the backup of a key just deleted in IAM: its secret has no use left, and must not stay on disk."""
+    if not hooks.forget or key_id not in backed_up:
+        return
+    try:
+        hooks.forget(key_id)
+        steps.add("forget_backup", "done", f"removed the backup of {key_id}, deleted in IAM")
+    except Exception as e:  # the key is gone either way; say where its secret still is
+        steps.add("forget_backup", "failed", f"the backup of {key_id} (deleted in IAM) could not be removed, remove it by hand: {e}")
 
 
 def _failed(result: dict) -> dict:
@@ -260,7 +276,7 @@ def _verify(hooks: Hooks, key_id: str, secret: str, timeout: float) -> Optional[
         delay = min(delay * 2, 8.0)
 
 
-def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result) -> None:
+def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, forget) -> None:
     """The seed's handling of a second key, when no rotation happens: deactivate or delete it, per extra_keys."""
     for key in (k for k in keys if k["AccessKeyId"] != old_id):
         if options.extra_keys == "keep" or (options.extra_keys == "deactivate" and key["Status"] == "Inactive"):
@@ -273,6 +289,7 @@ def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result) -> 
         try:
             if action == "delete":
                 iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+                forget(key["AccessKeyId"])
             else:
                 iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
             steps.add("extra_key", "done", f"{action}d {key['AccessKeyId']}")
@@ -350,6 +367,12 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
         awsfiles.update(backup_path, lambda ini: ini.set(section, backup_values(old_id, old_secret, long_term, moment)))
         return section
 
+    def forget(key_id):
+        def edit(ini):
+            sections = [s for s in ini.names() if BACKUP_SUFFIX in s and (ini.get(s) or {}).get("aws_access_key_id", "").strip() == key_id]
+            return [ini.remove(s) for s in sections] != []
+        awsfiles.update(backup_path, edit)
+
     hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
-                  store=store, restore=lambda: store(old_id, old_secret), backup=backup)
+                  store=store, restore=lambda: store(old_id, old_secret), backup=backup, forget=forget)
     return rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)

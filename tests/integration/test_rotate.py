@@ -46,7 +46,7 @@ def test_rotation_keeps_the_profile_and_backs_the_old_key_up(logged_in):
     result = task(process, "Rotate the access keys")["results"][0]
     assert result["rotated"] is True and result["old_access_key_id"] == station.key
     new_id = result["new_access_key_id"]
-    assert [s["step"] for s in result["steps"]] == ["create", "write", "verify", "retire_old", "backup"]
+    assert [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]  # backed up while active
 
     text = station.credentials.read_text()
     assert station.stored_key() == (new_id, station.section(PROFILE)["aws_secret_access_key"])
@@ -88,7 +88,7 @@ def test_check_mode_lists_the_steps_and_changes_nothing(logged_in):
     result, process = station.module("access_key_rotate", {"profile": "prod"}, "--check", "--diff")
     assert result["changed"] is True and result["rotated"] is False
     assert {s["result"] for s in result["steps"]} == {"would do"}
-    assert [s["step"] for s in result["steps"]] == ["create", "write", "verify", "retire_old", "backup"]
+    assert [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]  # backed up while active
     assert {p.name: p.read_bytes() for p in station.credentials.parent.iterdir() if p.is_file()} == files
     assert station.keys() == keys
 
@@ -120,10 +120,12 @@ def test_rotating_twice_deletes_the_first_backed_up_key_to_make_room(logged_in):
     first = rotate(station, force=True)
     second = rotate(station, force=True)
     assert second["steps"][0]["step"] == "make_room" and station.key in second["steps"][0]["detail"]
+    assert second["steps"][1] == {"step": "forget_backup", "result": "done", "detail": f"removed the backup of {station.key}, deleted in IAM"}
     assert station.keys() == {first["new_access_key_id"]: "Inactive", second["new_access_key_id"]: "Active"}
     assert_safe(station)
+    # The first backup held the secret of a key that no longer exists: it is gone; the second one stays.
     backup = station.credentials.with_name("credentials.deactivated").read_text()
-    assert backup.count("_deactivated_") == 2
+    assert backup.count("_deactivated_") == 1 and station.secret not in backup and first["new_access_key_id"] in backup
 
 
 def test_login_then_rotation_sends_the_code_once(station):
@@ -206,8 +208,10 @@ def test_fault_backup_cannot_be_written(logged_in):
     finally:
         shutil.rmtree(lock)
     new_id = result["new_access_key_id"]
-    assert result["failed_step"] == "backup" and "its backup could not be written" in result["state"]
-    assert station.stored_key()[0] == new_id and station.keys() == {station.key: "Inactive", new_id: "Active"}
+    assert result["failed_step"] == "backup" and "still ACTIVE: its backup could not be written, so it was not deactivated" in result["state"]
+    # Backed up before deactivating: the old key stays active rather than inactive with its secret lost.
+    assert station.stored_key()[0] == new_id and station.keys() == {station.key: "Active", new_id: "Active"}
+    assert [s["step"] for s in result["steps"]][-1] == "backup"
     assert_safe(station)
 
 
