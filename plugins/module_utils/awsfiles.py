@@ -470,8 +470,8 @@ def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False)
                     data, expected = other, ini.text.encode("utf-8")
                 else:  # changed before the rename: edit what is there now
                     data = expected = _settled(target, lambda: _read_bytes(target))
-            raise FileError(path, f"another program changed the file during each of {EDIT_ATTEMPTS} attempts to edit it: "
-                                  "nothing was written")
+            raise FileError(path, f"another program changed the file during each of {EDIT_ATTEMPTS} attempts to edit it; "
+                                  "check that it holds this edit")
     except OSError as e:
         raise FileError(path, f"cannot write: {e.strerror or e}")
 

@@ -370,7 +370,9 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     def forget(key_id):
         def edit(ini):
             sections = [s for s in ini.names() if BACKUP_SUFFIX in s and (ini.get(s) or {}).get("aws_access_key_id", "").strip() == key_id]
-            return [ini.remove(s) for s in sections] != []
+            for section in sections:
+                ini.remove(section)
+            return bool(sections)
         awsfiles.update(backup_path, edit)
 
     hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
