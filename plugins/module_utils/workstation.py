@@ -318,8 +318,10 @@ def session_values(credentials: dict) -> Dict[str, str]:
 def inherited_values(profile: Profile, files: Files) -> Dict[str, str]:
     """The long-term profile's region and output, for a session profile that has none of its own.
 
-    botocore reads [NAME] of the credentials file as part of profile NAME, so ``aws --profile NAME``
-    then works with no region configured elsewhere.
+    They go to the session profile's section of the config file, where ``aws configure set`` and
+    aws_profile write them, so ``aws --profile NAME`` works with no region configured elsewhere.
+    (In [NAME] of the credentials file, which botocore also reads, they would shadow a region
+    set later in the config file.)
     """
     own = {**(files.config.get(awsfiles.config_section(files.config, profile.name)) or {}), **(files.credentials.get(profile.name) or {})}
     return {key: value for key, value in (("region", profile.region), ("output", profile.output)) if value and not own.get(key)}
@@ -409,13 +411,18 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
     except (BotoCoreError, ClientError) as e:
         return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {_reason(e)}"), False
     values = session_values(response["Credentials"])
-    written = {**values, **inherited_values(profile, files)}
     try:
-        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, written, remove=STALE_SESSION_KEYS))
+        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS))
     except awsfiles.FileError as e:
         return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
     profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])
     entry = _result(profile, now(), "authenticated")
+    inherited = inherited_values(profile, files)
+    if inherited:
+        try:
+            awsfiles.update(files.config_path, lambda ini: ini.set(awsfiles.config_section(ini, profile.name), inherited))
+        except awsfiles.FileError as e:
+            entry["warnings"].append(f"the long-term profile's {' and '.join(inherited)} could not be given to the session profile: {e}")
     session = session_factory(values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"], region)
     try:
         arn = session.client("sts").get_caller_identity()

@@ -61,7 +61,7 @@ def test_a_refresh_here_replaces_an_aws_mfa_role_session_so_both_agree(station):
 def test_the_session_inherits_the_long_term_region_so_the_aws_cli_needs_none_elsewhere(station):
     station.write(config="[profile prod-long-term]\nregion = eu-west-1\noutput = text\n")
     station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]})
-    assert station.section("prod")["region"] == "eu-west-1" and station.section("prod")["output"] == "text"
+    assert station.section("profile prod", station.config) == {"region": "eu-west-1", "output": "text"}
     env = {k: v for k, v in station.env.items() if not k.startswith("AWS_") or k in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")}
     cli = subprocess.run([str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "prod", "--endpoint-url", station.server.url,
                           "--query", "Account"], env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -184,22 +184,29 @@ def test_a_valid_session_costs_no_call_and_a_rejected_code_writes_nothing(tmp_pa
     assert sessions.calls == [("GetSessionToken", "246810")]  # sent once, never retried
 
 
+def _with_config(f, tmp_path, text):
+    """``f`` with a real config file in tmp_path."""
+    (tmp_path / "config").write_text(text)
+    return ws.Files(f.credentials_path, str(tmp_path / "config"), f.credentials, awsfiles.IniFile(text), f.env_path, f.env)
+
+
 def test_a_session_inherits_region_and_output_it_lacks_and_drops_an_aws_mfa_role_arn(tmp_path):
     stale = "[prod]\naws_access_key_id = ASIAOLD\nassumed_role = True\nassumed_role_arn = arn:aws:iam::1:role/admin\n"
-    f = files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\noutput = json\nmfa_serial") + stale, tmp_path=tmp_path)
+    f = _with_config(files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\noutput = json\nmfa_serial") + stale, tmp_path=tmp_path),
+                     tmp_path, '# mine\n[profile "prod"]\ncli_pager =\n')
     ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}, force=True), FakeSessions(), lambda: NOW)
     parser = configparser.RawConfigParser()
     parser.read(f.credentials_path)
     session = dict(parser.items("prod"))
-    assert session["assumed_role"] == "False" and "assumed_role_arn" not in session
-    assert session["region"] == "eu-west-3" and session["output"] == "json"
+    assert session["assumed_role"] == "False" and "assumed_role_arn" not in session and "region" not in session
+    # In the config file's section for prod (the quoted one botocore reads), where a later region edit goes too.
+    assert (tmp_path / "config").read_text() == '# mine\n[profile "prod"]\ncli_pager =\nregion = eu-west-3\noutput = json\n'
 
-    # The session profile's own region (in the config file) wins: nothing is copied over it.
-    f = files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\nmfa_serial"), config="[profile prod]\nregion = us-west-2\n", tmp_path=tmp_path)
+    # The session profile's own region wins: nothing is copied over it.
+    f = _with_config(files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\nmfa_serial"), tmp_path=tmp_path), tmp_path,
+                     "[profile prod]\nregion = us-west-2\n")
     ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), FakeSessions(), lambda: NOW)
-    parser = configparser.RawConfigParser()
-    parser.read(f.credentials_path)
-    assert "region" not in dict(parser.items("prod"))
+    assert (tmp_path / "config").read_text() == "[profile prod]\nregion = us-west-2\n"
 
 
 def test_key_expiration_days_option_then_environment_then_env_file():
