@@ -385,12 +385,12 @@ def remove_stale_temporaries(path: str) -> None:
                     os.unlink(os.path.join(folder, name))
 
 
-def atomic_write(path: str, text: str, expected=None, check: bool = False) -> Tuple[bool, Optional[bytes]]:
+def atomic_write(path: str, text: str, expected: Optional[bytes]) -> Tuple[bool, Optional[bytes]]:
     """Replace ``path`` with ``text``, mode 0600: a temporary file in the same folder, fsync, rename.
 
-    Returns (written, other writer's bytes or None). With ``check``, the file is replaced only if
-    it still holds ``expected`` (the bytes an edit started from; None for no file), compared right
-    before the rename; otherwise (False, the file's bytes), and nothing is written. After the
+    Returns (written, other writer's bytes or None). The file is replaced only if it still holds
+    ``expected`` (the bytes an edit started from; None for no file), compared right before the
+    rename; otherwise (False, the file's bytes), and nothing is written. After the
     rename, the replaced file is watched a moment: a writer without a lock that opened it before
     the rename writes there, and (True, those bytes) tells that the new file lacks them.
     """
@@ -403,13 +403,12 @@ def atomic_write(path: str, text: str, expected=None, check: bool = False) -> Tu
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        if check:
-            with contextlib.suppress(FileNotFoundError):
-                replaced = open(path, "rb")  # pylint: disable=consider-using-with
-            current = replaced.read() if replaced else None
-            if current != expected:
-                os.unlink(temporary)
-                return False, current
+        with contextlib.suppress(FileNotFoundError):
+            replaced = open(path, "rb")  # pylint: disable=consider-using-with
+        current = replaced.read() if replaced else None
+        if current != expected:
+            os.unlink(temporary)
+            return False, current
         os.replace(temporary, path)
         directory = os.open(folder, os.O_RDONLY)
         try:
@@ -463,7 +462,7 @@ def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False)
                 if attempt == 0:
                     check_writable(path)
                     remove_stale_temporaries(target)
-                written, other = atomic_write(target, ini.text, expected, check=True)
+                written, other = atomic_write(target, ini.text, expected)
                 if other is None:
                     return True, before, ini.text
                 if written:  # another writer's change went to the file just replaced: edit its version, replace ours
