@@ -137,7 +137,7 @@ def main():
         return changed
 
     try:
-        changed, dummy, dummy = update(path, edit, module.check_mode)
+        changed = update(path, edit, module.check_mode)
     except (FileError, ValueError) as e:
         module.fail_json(msg=str(e))
     section = seen["section"]

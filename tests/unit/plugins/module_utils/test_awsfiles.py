@@ -5,6 +5,7 @@
 """Editing AWS INI files: byte-for-byte preservation (a property test), locking, atomic writes, malformed files."""
 
 import configparser
+import io
 import multiprocessing
 import os
 import random
@@ -13,6 +14,7 @@ import stat
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -120,6 +122,132 @@ def test_an_edit_changes_only_its_own_section(generated, data):
         assert ini.text.startswith(kept)
 
 
+# --- any text at all: the reader must agree with configparser (botocore's parser) on every file, good or bad ---
+
+BLANKS = ["", " ", "\t", "\x0c", "\x0b", "\xa0", "\x85", "\u2028", "\u3000", "\x1c"]  # str.strip() removes them all; only CR and LF end lines
+NAME_PARTS = st.sampled_from(["a", "b", "B", "DEFAULT", "default", "profile a", "profile 'x y'", "a]b", " a ", "é", "[a", ""])
+VALUE_PARTS = st.sampled_from(["", "1", " x ", "a=b", "a:b", "#no", "[s]", "\u00e9", "v v"])
+
+
+@st.composite
+def any_line(draw):
+    indent = draw(st.sampled_from(["", "", "", " ", "  ", "\t", "    ", "\xa0"]))
+    kind = draw(st.sampled_from(["header", "header", "option", "option", "option", "option", "comment", "blank", "junk", "continuation"]))
+    if kind == "header":
+        body = "[" + draw(NAME_PARTS) + draw(st.sampled_from(["]", "]", "]", "] x", "]]", ""]))
+    elif kind == "option":
+        key = draw(st.sampled_from(["x", "X", "y", "a b", "", "k.1", "[k]", "s3", "# not", "\u00e9"]))
+        body = key + draw(st.sampled_from(BLANKS)) + draw(st.sampled_from(["=", ":", " = ", "=:", ":="])) + draw(VALUE_PARTS)
+    elif kind == "comment":
+        body = draw(st.sampled_from(["#", ";", "# [x]", "; y = 1"]))
+    elif kind == "blank":
+        body = draw(st.sampled_from(BLANKS))
+    elif kind == "junk":
+        body = draw(st.sampled_from(["junk", "wJalrXUt", "]", "[", "[]"]))
+    else:
+        body = draw(VALUE_PARTS) or "more"
+        indent = "      "
+    return indent + body + draw(st.sampled_from(BLANKS))
+
+
+@st.composite
+def any_text(draw):
+    lines = draw(st.lists(any_line(), max_size=14))
+    if draw(st.integers(0, 4)):  # most files start with a header, or nothing but errors before one would be drawn
+        lines.insert(0, "[" + draw(NAME_PARTS) + "]")
+    endings = draw(st.lists(st.sampled_from(["\n", "\n", "\r\n", "\r"]), min_size=len(lines), max_size=len(lines)))
+    text = "".join(line + eol for line, eol in zip(lines, endings))
+    return text[:-1] if text.endswith("\n") and draw(st.booleans()) else text
+
+
+CONFIGPARSER_ERRORS = {configparser.MissingSectionHeaderError: "an option before any [section] header",
+                       configparser.DuplicateSectionError: "appears twice (", configparser.DuplicateOptionError: "appears twice in section",
+                       configparser.ParsingError: "neither a [section] header"}
+
+
+def configparser_reading(text):
+    """What botocore's parser makes of ``text``: {section: options} or (what the error says, its line)."""
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_file(io.StringIO(text, newline=None))
+    except configparser.Error as e:
+        line = e.lineno if hasattr(e, "lineno") else e.errors[0][0]
+        return next(message for error, message in CONFIGPARSER_ERRORS.items() if isinstance(e, error)), line
+    return {name: dict(parser.items(name, raw=True)) for name in parser.sections()}
+
+
+def our_reading(text):
+    try:
+        ini = awsfiles.IniFile(text, "f")
+    except awsfiles.FileError as e:
+        return next(message for message in CONFIGPARSER_ERRORS.values() if message in str(e)), e.line
+    assert ini.text == text and ini.get("DEFAULT") is None
+    return {name: ini.get(name) for name in dict.fromkeys(ini.names()) if name != "DEFAULT"}
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_text())
+def test_the_reader_agrees_with_configparser_on_any_text(text):
+    expected = configparser_reading(text)
+    assert our_reading(text) == expected
+    if isinstance(expected, dict):
+        assert list(our_reading(text)) == list(expected)  # and in the same order
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_text(), st.data())
+def test_edits_of_any_readable_text_change_only_their_section_or_nothing(text, data):
+    before = configparser_reading(text)
+    if not isinstance(before, dict):
+        return
+    ini = awsfiles.IniFile(text)
+    for dummy in range(data.draw(st.integers(1, 3), label="edits")):
+        text = ini.text
+        names = [n for n in ini.names() if awsfiles._NOT_IN_NAMES.search(n) is None and n == n.strip() and n]  # pylint: disable=protected-access
+        target = data.draw(st.sampled_from(names + ["new", "DEFAULT"]), label="section")
+        values = data.draw(st.dictionaries(st.sampled_from(["x", "y", "z"]), st.sampled_from(["1", "a b", ""]), max_size=2), label="values")
+        remove = data.draw(st.lists(st.sampled_from(["x", "a b", "s3"]), max_size=2), label="remove")
+        try:
+            changed = ini.remove(target) if data.draw(st.booleans(), label="remove section") else ini.set(target, values, remove)
+        except awsfiles.FileError as e:
+            assert "would change how the sections next to it are read" in str(e) and ini.text == text
+            continue
+        after = configparser_reading(ini.text)
+        assert isinstance(after, dict), after
+        if target != "DEFAULT":  # [DEFAULT]'s options are every section's
+            assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
+        assert changed == (ini.text != text)
+        assert our_reading(ini.text) == after == {name: ini.get(name) for name in dict.fromkeys(ini.names()) if name != "DEFAULT"}
+        assert ini.names() == awsfiles.IniFile(ini.text).names()  # what the edit kept of the headers is what a new reading finds
+        before = after
+
+
+def test_an_edit_that_would_turn_the_next_header_into_a_continuation_is_refused():
+    text = "[a]\nx = 1\n[b]\n  y = 2\n  [c]\nz = 3\n"  # [c] is a header: it is not indented deeper than y
+    ini = awsfiles.IniFile(text)
+    with pytest.raises(awsfiles.FileError, match=r"would change how the sections next to it are read: nothing was changed"):
+        ini.remove("b")  # [c] would follow x = 1 and continue it
+    assert ini.text == text and ini.names() == ["a", "b", "c"]
+    assert ini.set("b", {"w": "4"}) and ini.text == "[a]\nx = 1\n[b]\n  y = 2\n  w = 4\n  [c]\nz = 3\n"  # indented like y
+    assert configparser_reading(ini.text) == {"a": {"x": "1"}, "b": {"y": "2", "w": "4"}, "c": {"z": "3"}}
+
+
+def test_an_edit_of_a_big_file_holds_memory_linear_in_its_size(tmp_path):
+    """About 4 times the file's size at the peak (the text, its edited copy, and the section headers); it was 43 times."""
+    path = tmp_path / "credentials"
+    path.write_text("".join(f"[user{i}-long-term]\naws_access_key_id = AKIA{i:016d}\naws_secret_access_key = {i:040d}\n\n"
+                            for i in range(20000)))  # 2 MB in 20,000 sections; bench/awsfiles_scale.py times 50 MB
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        assert awsfiles.update(str(path), lambda ini: ini.set("user10000-long-term", {"aws_session_token": "t"})) is True
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * size, f"peak {peak / size:.1f} times the file's size"
+    assert "[user10000-long-term]\naws_access_key_id = AKIA0000000000010000\n" in path.read_text()
+
+
 def test_set_replaces_in_place_and_keeps_comments_and_other_lines():
     text = "# mine\n[prod-long-term]\naws_access_key_id=OLD\n# rotated yearly\nmfa_serial = arn:x\n\n[dev]\nregion = eu\n"
     ini = awsfiles.IniFile(text)
@@ -169,8 +297,8 @@ def test_section_names_that_could_break_out_of_their_header_are_refused(name):
 
 def test_update_creates_the_folder_0700_and_file_0600_and_never_writes_a_malformed_file(tmp_path):
     path = tmp_path / "home" / ".aws" / "credentials"
-    changed, before, after = awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))
-    assert changed and before == "" and path.read_text() == after == "[prod]\nx = 1\n"
+    assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"})) is True
+    assert path.read_text() == "[prod]\nx = 1\n"
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -182,8 +310,9 @@ def test_update_creates_the_folder_0700_and_file_0600_and_never_writes_a_malform
 
 def test_check_mode_creates_locks_and_writes_nothing(tmp_path):
     path = tmp_path / "aws" / "credentials"
-    changed, dummy, after = awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}), check_mode=True)
-    assert changed and after == "[prod]\nx = 1\n"
+    seen = []
+    assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}) and not seen.append(ini.text), check_mode=True) is True
+    assert seen == ["[prod]\nx = 1\n"]
     assert not (tmp_path / "aws").exists()
 
 
@@ -294,7 +423,7 @@ def test_a_read_only_file_is_refused_and_kept(tmp_path):
     with pytest.raises(awsfiles.FileError, match=r"credentials: the file is read-only \(mode 0400\): nothing was written"):
         awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "2"}))
     assert path.read_text() == "[prod]\nx = 1\n" and stat.S_IMODE(path.stat().st_mode) == 0o400
-    assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"}))[0] is False  # no change asked: no refusal
+    assert awsfiles.update(str(path), lambda ini: ini.set("prod", {"x": "1"})) is False  # no change asked: no refusal
 
 
 @pytest.mark.parametrize("section, profile", [("default", "default"), ("profile prod", "prod"), ('profile "prod"', "prod"),
@@ -340,9 +469,9 @@ def test_a_change_made_by_another_writer_during_the_edit_is_kept_and_the_edit_ma
         edits.append(ini.text)
         return ini.set("ours", {"z": "3"})
 
-    changed, before, after = awsfiles.update(str(path), edit)
-    assert changed and edits == ["[a]\nx = 1\n", "[a]\nx = 1\n[cli]\ny = 2\n"]
-    assert path.read_text() == after == "[a]\nx = 1\n[cli]\ny = 2\n\n[ours]\nz = 3\n" and before == edits[1]
+    assert awsfiles.update(str(path), edit) is True
+    assert edits == ["[a]\nx = 1\n", "[a]\nx = 1\n[cli]\ny = 2\n"]
+    assert path.read_text() == "[a]\nx = 1\n[cli]\ny = 2\n\n[ours]\nz = 3\n"
 
 
 def test_a_write_into_the_file_just_replaced_is_edited_again(tmp_path, monkeypatch):
@@ -359,7 +488,7 @@ def test_a_write_into_the_file_just_replaced_is_edited_again(tmp_path, monkeypat
             late.close()
 
     monkeypatch.setattr(awsfiles.os, "replace", replace)
-    assert awsfiles.update(str(path), lambda ini: ini.set("ours", {"z": "3"}))[0] is True
+    assert awsfiles.update(str(path), lambda ini: ini.set("ours", {"z": "3"})) is True
     assert len(replaced) == 2 and path.read_text() == "[a]\nx = 1\n[cli]\ny = 2\n\n[ours]\nz = 3\n"
 
 
