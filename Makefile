@@ -131,6 +131,7 @@ bench: setup
 	$(BIN)/python bench/report_scale.py
 	$(BIN)/python bench/enforce_scale.py
 	$(BIN)/python bench/org_scale.py
+	$(BIN)/python bench/awsfiles_scale.py
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) $(COLLECTIONS) tests/output
