@@ -24,9 +24,10 @@ from typing import List, Optional
 import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import RotateError, RotateOptions, render_rotation, rotate_profile
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    DEFAULT_DURATION, LoginOptions, Sessions, WorkstationError, discover, format_duration, login, plan, profile_listing,
-    read_files, render_login, utcnow)
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.login import login, read_files, utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import DEFAULT_DURATION, LoginOptions, WorkstationError, discover, plan
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_duration, profile_listing, render_login
 
 EPILOG = """Examples:
   aws_mfa_login.py --list                    List all profiles and their MFA status

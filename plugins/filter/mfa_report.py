@@ -10,7 +10,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import render_rotation
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import render_login
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import render_login
 
 
 def mfa_report(facts, output_format="table", previous=None):

@@ -82,8 +82,9 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    WorkstationError, check_names, discover, profile_listing, read_files, utcnow)
+from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files, utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, discover
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import profile_listing
 
 
 class LookupModule(LookupBase):

@@ -21,8 +21,9 @@ from typing import Callable, Dict, List, Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    Sessions, WorkstationError, check_names, read_files, session_state)
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
+from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, session_state
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -113,12 +114,6 @@ class _Steps:
         self.items.append({"step": step, "result": result, "detail": detail})
 
 
-def _reason(e) -> str:
-    error = getattr(e, "response", None) or {}
-    error = error.get("Error", {}) if isinstance(error, dict) else {}
-    return f"{error.get('Code')}: {error.get('Message')}" if error else str(e)
-
-
 def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], options: RotateOptions, hooks: Hooks,
            now: datetime, check_mode: bool = False) -> dict:
     """Rotate ``old_id`` of ``user``. Returns the result: changed, rotated, steps, new key, and the secret for admin mode."""
@@ -159,7 +154,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         try:
             iam.delete_access_key(UserName=user, AccessKeyId=room["access_key_id"])
         except (BotoCoreError, ClientError) as e:
-            steps.add("make_room", "failed", f"delete {room['access_key_id']}: {_reason(e)}")
+            steps.add("make_room", "failed", f"delete {room['access_key_id']}: {error_reason(e)}")
             result["state"] = f"unchanged: {old_id} is still in use; {room['access_key_id']} could not be deleted"
             return _failed(result)
         steps.add("make_room", "done", f"deleted {room['access_key_id']} ({room['why']})")
@@ -169,7 +164,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     try:
         new = iam.create_access_key(UserName=user)["AccessKey"]
     except (BotoCoreError, ClientError) as e:
-        steps.add("create", "failed", _reason(e))
+        steps.add("create", "failed", error_reason(e))
         result["state"] = f"{old_id} is still in use and active; no new key was created"
         return _failed(result)
     new_id, new_secret = new["AccessKeyId"], new["SecretAccessKey"]
@@ -183,7 +178,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
             result["new_access_key_id"] = None
             result["state"] = f"{old_id} is still in use and active; {why}"
         except (BotoCoreError, ClientError) as e:
-            steps.add("undo", "failed", f"the new key {new_id} could not be deleted ({_reason(e)}); delete it by hand")
+            steps.add("undo", "failed", f"the new key {new_id} could not be deleted ({error_reason(e)}); delete it by hand")
             result["state"] = f"{old_id} is still in use and active; {why}; the unused key {new_id} remains"
         return _failed(result)
 
@@ -232,7 +227,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         else:
             iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive")
     except (BotoCoreError, ClientError) as e:
-        steps.add("retire_old", "failed", f"{options.old_key} {old_id}: {_reason(e)}")
+        steps.add("retire_old", "failed", f"{options.old_key} {old_id}: {error_reason(e)}")
         result["state"] = f"{new_id} is in use and works; the old key {old_id} is still ACTIVE: {options.old_key} it by hand"
         return _failed(result)
     steps.add("retire_old", "done", f"{old_id} {'deleted' if options.old_key == 'delete' else 'deactivated'}")
@@ -269,7 +264,7 @@ def _verify(hooks: Hooks, key_id: str, secret: str, timeout: float) -> Optional[
             hooks.sleep(0.5)
             continue
         except Exception as e:  # IAM is eventually consistent: a new key may fail for a while
-            streak, last = 0, _reason(e)
+            streak, last = 0, error_reason(e)
         if hooks.clock() + delay > deadline:
             return f"{key_id} did not work within {timeout:g} s (last error: {last})"
         hooks.sleep(delay)
@@ -295,7 +290,7 @@ def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, for
             steps.add("extra_key", "done", f"{action}d {key['AccessKeyId']}")
             result["changed"] = True
         except (BotoCoreError, ClientError) as e:
-            steps.add("extra_key", "failed", f"{action} {key['AccessKeyId']}: {_reason(e)}")
+            steps.add("extra_key", "failed", f"{action} {key['AccessKeyId']}: {error_reason(e)}")
             _failed(result)
 
 

@@ -2,12 +2,14 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Workstation profiles: long-term keys under ``NAME-long-term``, MFA sessions under ``NAME``.
+"""Workstation profiles, the decisions: long-term keys under ``NAME-long-term``, MFA sessions under ``NAME``.
 
-Pure functions decide (which profiles exist, their session state, where the MFA serial is,
-what key age means); ``login`` runs the one call made with long-term keys
-(sts:GetSessionToken), writes the session, and checks the user and key with the session.
-Every time is timezone-aware UTC.
+Functions of the parsed files and the time, with no call to AWS and no write: which profiles
+exist, their session state, where the MFA serial is, what key age means, what a session section
+holds, and which profiles a login refreshes (``plan``, which also checks every input and that
+the credentials file may be written). Every time is timezone-aware UTC.
+The other homes: ``login`` (reading the files, the call, the write), ``clients`` (the boto3
+sessions), ``workstation_render`` (the lines and listings printed).
 """
 
 from __future__ import annotations
@@ -16,19 +18,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # the module reports the missing SDK
-    BotoCoreError = ClientError = Exception
 
 LONG_TERM_SUFFIX = "-long-term"
 EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S"  # broamski/aws-mfa's, in UTC
-SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "expiration")
 MFA_SERIAL_KEYS = ("mfa_serial", "aws_mfa_device")
 # What an earlier aws-mfa role session leaves in [NAME] and a GetSessionToken session must not keep.
 STALE_SESSION_KEYS = ("assumed_role_arn",)
@@ -84,18 +79,6 @@ def format_expiration(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(EXPIRATION_FORMAT)
 
 
-def format_remaining(seconds: int) -> str:
-    """``8h 42m`` (``0m`` for less than a minute)."""
-    seconds = max(0, int(seconds))
-    hours, minutes = seconds // 3600, seconds % 3600 // 60
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
-
-
-def format_duration(seconds: int) -> str:
-    """``12 hours, 0 minutes``, as the seed announces a request."""
-    return f"{seconds // 3600} hours, {seconds % 3600 // 60} minutes"
-
-
 def session_state(section: Optional[Dict[str, str]], now: datetime) -> Tuple[str, Optional[datetime]]:
     """(never | valid | expired | unknown, expiry) of a session section."""
     if not section or not (section.get("aws_session_token") or section.get("aws_security_token")):
@@ -112,17 +95,6 @@ def remaining_seconds(profile: Profile, now: datetime) -> int:
 
 def needs_session(profile: Profile, now: datetime, min_remaining: int, force: bool) -> bool:
     return force or profile.session != "valid" or remaining_seconds(profile, now) <= min_remaining
-
-
-def status_label(profile: Profile, now: datetime) -> str:
-    """The seed's ``--list`` label."""
-    if profile.session == "never":
-        return "Never logged in"
-    if profile.session == "valid":
-        return f"MFA Valid: {format_remaining(remaining_seconds(profile, now))} remaining"
-    if profile.session == "unknown":
-        return "Session without expiration"
-    return "MFA session expired"
 
 
 # --- pure: keys ------------------------------------------------------------------------------
@@ -191,7 +163,7 @@ def check_duration(seconds: int) -> int:
     return int(seconds)
 
 
-# --- reading the local files -----------------------------------------------------------------
+# --- profiles in the parsed files ------------------------------------------------------------
 
 
 @dataclass
@@ -202,23 +174,6 @@ class Files:
     config: awsfiles.IniFile
     env_path: Optional[str] = None
     env: Dict[str, str] = field(default_factory=dict, repr=False)
-
-
-def read_env_file(path: str) -> Dict[str, str]:
-    """The .env values this tool uses, read with python-dotenv."""
-    if not os.path.isfile(path):
-        raise WorkstationError(f"env_file {path} does not exist")
-    try:
-        from dotenv import dotenv_values
-    except ImportError:
-        raise WorkstationError("env_file needs the python-dotenv package")
-    values = dotenv_values(path)
-    return {k: str(v) for k, v in values.items() if k in ENV_FILE_KEYS and v is not None}
-
-
-def read_files(credentials_path: str, config_path: str, env_path: Optional[str] = None) -> Files:
-    env = read_env_file(env_path) if env_path else {}
-    return Files(credentials_path, config_path, awsfiles.read(credentials_path), awsfiles.read(config_path), env_path, env)
 
 
 def key_expiration_days(option: Optional[int], files: Optional[Files] = None, environ=None) -> int:
@@ -327,7 +282,7 @@ def inherited_values(profile: Profile, files: Files) -> Dict[str, str]:
     return {key: value for key, value in (("region", profile.region), ("output", profile.output)) if value and not own.get(key)}
 
 
-# --- the login ------------------------------------------------------------------------------
+# --- what a login does -------------------------------------------------------------------------
 
 
 @dataclass
@@ -340,22 +295,6 @@ class LoginOptions:
     key_expiration_days: Optional[int] = None
     long_term_suffix: str = LONG_TERM_SUFFIX
     region: Optional[str] = None
-
-
-def _result(profile: Profile, now: datetime, status: str, **extra) -> dict:
-    entry = {
-        "name": profile.name,
-        "long_term_profile": profile.long_term,
-        "status": status,
-        "access_key_id": profile.access_key_id,
-        "expires_at": profile.expires_at.isoformat() if profile.expires_at else None,
-        "remaining_seconds": remaining_seconds(profile, now),
-        "remaining": format_remaining(remaining_seconds(profile, now)) if profile.expires_at else None,
-        "user": None, "account": None, "key_age_days": None, "key_rotation": None, "key_expires_in_days": None,
-        "extra_keys": [], "warnings": [], "error": None,
-    }
-    entry.update(extra)
-    return entry
 
 
 def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -> Tuple[List[Profile], List[Profile]]:
@@ -376,165 +315,3 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
     return refresh, [p for p in profiles if p not in refresh]
 
 
-def login(files: Files, options: LoginOptions, session_factory: Callable, now: Callable[[], datetime],
-          check_mode: bool = False) -> dict:
-    """Get a session for each profile that needs one, write it to ``[NAME]``, and check the user and key.
-
-    ``session_factory(access_key, secret_key, token, region)`` returns a boto3 Session. Bad input
-    raises WorkstationError before any call or write; a failing profile is reported and the others go on.
-    """
-    started = now()
-    refresh, valid = plan(files, options, started, check_mode)
-    expiration_days = key_expiration_days(options.key_expiration_days, files)
-    order = {p.name: i for i, p in enumerate(refresh + valid)}
-    results = [_result(p, started, "valid") for p in valid]
-    changed = False
-    for profile in refresh:
-        if check_mode:
-            results.append(_result(profile, started, "pending"))
-            continue
-        entry, wrote = _login_one(profile, files, options, session_factory, now, expiration_days)
-        changed = changed or wrote
-        results.append(entry)
-    results.sort(key=lambda r: order[r["name"]])
-    return {"changed": changed, "profiles": results, "key_expiration_days": expiration_days,
-            "duration_seconds": options.duration_seconds, "credentials_file": files.credentials_path}
-
-
-def _login_one(profile: Profile, files: Files, options: LoginOptions, session_factory, now, expiration_days) -> Tuple[dict, bool]:
-    region = options.region or profile.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    long_term = session_factory(profile.access_key_id, profile.secret_access_key, None, region)
-    try:
-        response = long_term.client("sts", once=True).get_session_token(
-            DurationSeconds=options.duration_seconds, SerialNumber=profile.mfa_serial,
-            TokenCode=options.token_codes[profile.name])
-    except (BotoCoreError, ClientError) as e:
-        return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {_reason(e)}"), False
-    values = session_values(response["Credentials"])
-    try:
-        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS))
-    except awsfiles.FileError as e:
-        return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
-    profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])
-    entry = _result(profile, now(), "authenticated")
-    inherited = inherited_values(profile, files)
-    if inherited:
-        try:
-            awsfiles.update(files.config_path, lambda ini: ini.set(awsfiles.config_section(ini, profile.name), inherited))
-        except awsfiles.FileError as e:
-            entry["warnings"].append(f"the long-term profile's {' and '.join(inherited)} could not be given to the session profile: {e}")
-    session = session_factory(values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"], region)
-    try:
-        arn = session.client("sts").get_caller_identity()
-        entry["account"] = arn["Account"]
-        entry["user"] = user_name_from_arn(arn["Arn"])
-        if entry["user"] is None:
-            entry["warnings"].append(f"the session is not an IAM user's ({arn['Arn']}): key age not checked")
-            return entry, True
-        keys = session.client("iam").list_access_keys(UserName=entry["user"])["AccessKeyMetadata"]
-    except (BotoCoreError, ClientError) as e:
-        entry["warnings"].append(f"could not check the user and access key with the session: {_reason(e)}")
-        return entry, True
-    findings = key_findings(keys, profile.access_key_id, expiration_days, now())
-    entry["warnings"].extend(findings.pop("warnings"))
-    entry.update(findings)
-    return entry, True
-
-
-def _reason(exception) -> str:
-    error = getattr(exception, "response", {}).get("Error", {}) if hasattr(exception, "response") else {}
-    if error:
-        return f"{error.get('Code')}: {error.get('Message')}"
-    return str(exception)
-
-
-def render_login(result: dict, quiet: bool = False) -> List[str]:
-    """The seed's per-profile lines for a login result (also for check mode: who would be asked for a code)."""
-    lines = []
-    for p in result.get("profiles", []):
-        if not quiet:
-            lines += ["=" * 60, f"Profile: {p['name']}", "=" * 60]
-        if p["status"] == "valid":
-            lines.append(f"✓ Session still valid for {p['remaining']}")
-        elif p["status"] == "pending":
-            lines.append("→ Would request a new session (needs an MFA code)")
-        elif p["status"] == "failed":
-            lines.append(f"✗ {p['error']}")
-        else:
-            lines.append(f"ℹ Requesting session token for {format_duration(result.get('duration_seconds', DEFAULT_DURATION))}...")
-            lines.append(f"✓ Authentication successful! (use profile: {p['name']})")
-            if p.get("user") or p.get("account"):
-                lines.append(f"ℹ User: {p.get('user')} | Account: {p.get('account')}")
-            lines.extend(_key_line(p, result.get("key_expiration_days", DEFAULT_KEY_EXPIRATION_DAYS)))
-        lines.extend(f"⚠ {w}" for w in p.get("warnings", []))
-    return lines
-
-
-def _key_line(p: dict, expiration_days: int) -> List[str]:
-    age = p.get("key_age_days")
-    if age is None:
-        return []
-    if p.get("key_rotation") == "required":
-        return [f"⚠ Access key age: {age} days - KEY ROTATION REQUIRED (exceeded {expiration_days} days)"]
-    if p.get("key_rotation") == "recommended":
-        return [f"⚠ Access key age: {age} days - KEY ROTATION RECOMMENDED (expires in {p['key_expires_in_days']} days)"]
-    return [f"ℹ Access key age: {age} days"]
-
-
-def profile_listing(profiles: Dict[str, Profile], now: datetime) -> List[dict]:
-    """The seed's ``--list``: one entry per long-term profile with its session state."""
-    return [{
-        "name": p.name,
-        "long_term_profile": p.long_term,
-        "session": p.session,
-        "expires_at": p.expires_at.isoformat() if p.expires_at else None,
-        "remaining_seconds": remaining_seconds(p, now),
-        "remaining": format_remaining(remaining_seconds(p, now)) if p.session == "valid" else None,
-        "mfa_serial": p.mfa_serial,
-        "label": f"{p.name} [{status_label(p, now)}]",
-    } for p in profiles.values()]
-
-
-class Sessions:
-    """Makes boto3 sessions from explicit keys (never a profile), counting every request their clients send.
-
-    ``Sessions(...)(key, secret, token, region).client("sts", once=True)`` gives a client that never retries:
-    a request carrying a TOTP code must not be sent twice (AWS rejects a reused code).
-    """
-
-    def __init__(self, endpoint_url: Optional[str] = None, counter=None) -> None:
-        self.endpoint_url = endpoint_url
-        self.counter = counter
-
-    def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: str):
-        import boto3
-        import botocore.session
-        from botocore.configprovider import ConstantProvider
-
-        # The keys are explicit: no profile is looked up, whatever AWS_PROFILE names (maybe the one being created),
-        # and the process's environment is left as it is.
-        core = botocore.session.Session()
-        core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
-        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                                        aws_session_token=token, region_name=region, botocore_session=core)
-        return _Session(session, self)
-
-
-class _Session:
-    def __init__(self, session, sessions: Sessions) -> None:
-        self._session = session
-        self._sessions = sessions
-
-    def client(self, service: str, once: bool = False):
-        from botocore.config import Config
-
-        # total_max_attempts counts the first request: botocore's max_attempts of 1 still allowed one retry.
-        config = Config(retries={"total_max_attempts": 1 if once else 6, "mode": "standard"})
-        client = self._session.client(service, endpoint_url=self._sessions.endpoint_url, config=config)
-        if self._sessions.counter is not None:
-            self._sessions.counter.watch(client)
-        return client
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

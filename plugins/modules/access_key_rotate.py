@@ -167,7 +167,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import Hooks, RotateError, RotateOptions, rotate, rotate_profile, verify_identity
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import Sessions, WorkstationError, key_expiration_days, utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.login import utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, key_expiration_days
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError

@@ -216,8 +216,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    LoginOptions, Sessions, WorkstationError, login, read_files, utcnow)
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.login import login, read_files, utcnow
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import LoginOptions, WorkstationError
 
 ARGUMENT_SPEC = dict(
     profiles=dict(type="list", elements="str", default=["all"]),

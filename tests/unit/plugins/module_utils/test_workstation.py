@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, workstation as ws
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, clients, login as lg, workstation as ws
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import render_login, status_label
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
@@ -48,9 +49,9 @@ def test_session_state_compares_aware_utc_times():
 
 def test_labels_are_the_seeds():
     profile = ws.Profile("dev", "dev-long-term", "AKIA", "s", session="valid", expires_at=NOW + timedelta(hours=8, minutes=42, seconds=30))
-    assert ws.status_label(profile, NOW) == "MFA Valid: 8h 42m remaining"
-    assert ws.status_label(ws.Profile("p", "p-long-term", "A", "s"), NOW) == "Never logged in"
-    assert ws.status_label(ws.Profile("p", "p-long-term", "A", "s", session="expired"), NOW) == "MFA session expired"
+    assert status_label(profile, NOW) == "MFA Valid: 8h 42m remaining"
+    assert status_label(ws.Profile("p", "p-long-term", "A", "s"), NOW) == "Never logged in"
+    assert status_label(ws.Profile("p", "p-long-term", "A", "s", session="expired"), NOW) == "MFA session expired"
 
 
 @pytest.mark.parametrize("age, rotation, left", [(None, "ok", None), (334, "ok", 31), (335, "recommended", 30), (365, "recommended", 0),
@@ -156,7 +157,7 @@ class FakeSessions:
 def test_login_writes_the_session_and_checks_the_user_with_it(tmp_path):
     f = files(LONG_TERM, tmp_path=tmp_path)
     sessions = FakeSessions()
-    result = ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
+    result = lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
     entry = result["profiles"][0]
     assert entry["status"] == "authenticated" and entry["user"] == "alice" and entry["key_age_days"] == 87 and entry["key_rotation"] == "ok"
     assert sessions.calls == [("GetSessionToken", "246810"), ("GetCallerIdentity", None), ("ListAccessKeys", "alice")]
@@ -166,19 +167,19 @@ def test_login_writes_the_session_and_checks_the_user_with_it(tmp_path):
     assert dict(parser.items("prod")) == {"aws_access_key_id": "ASIANEW", "aws_secret_access_key": "sessionsecret", "aws_session_token": "tok",
                                           "aws_security_token": "tok", "expiration": "2026-11-24 00:00:00", "assumed_role": "False"}
     assert "sessionsecret" not in repr(result) and "246810" not in repr(result)
-    assert ws.render_login(result)[3:6] == ["ℹ Requesting session token for 12 hours, 0 minutes...",
+    assert render_login(result)[3:6] == ["ℹ Requesting session token for 12 hours, 0 minutes...",
                                             "✓ Authentication successful! (use profile: prod)", "ℹ User: alice | Account: 111111111111"]
 
 
 def test_a_valid_session_costs_no_call_and_a_rejected_code_writes_nothing(tmp_path):
     valid = LONG_TERM + "[prod]\naws_session_token = t\nexpiration = 2026-11-23 20:42:00\n"
     sessions = FakeSessions()
-    result = ws.login(files(valid, tmp_path=tmp_path), ws.LoginOptions(profiles=["prod"]), sessions, lambda: NOW)
+    result = lg.login(files(valid, tmp_path=tmp_path), ws.LoginOptions(profiles=["prod"]), sessions, lambda: NOW)
     assert result["profiles"][0]["status"] == "valid" and result["profiles"][0]["remaining"] == "8h 42m" and sessions.made == []
 
     sessions = FakeSessions(fail=True)
     f = files(LONG_TERM, tmp_path=tmp_path)
-    result = ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
+    result = lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
     assert result["profiles"][0]["status"] == "failed" and "AccessDenied" in result["profiles"][0]["error"]
     assert result["changed"] is False and open(f.credentials_path).read() == LONG_TERM
     assert sessions.calls == [("GetSessionToken", "246810")]  # sent once, never retried
@@ -194,7 +195,7 @@ def test_a_session_inherits_region_and_output_it_lacks_and_drops_an_aws_mfa_role
     stale = "[prod]\naws_access_key_id = ASIAOLD\nassumed_role = True\nassumed_role_arn = arn:aws:iam::1:role/admin\n"
     f = _with_config(files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\noutput = json\nmfa_serial") + stale, tmp_path=tmp_path),
                      tmp_path, '# mine\n[profile "prod"]\ncli_pager =\n')
-    ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}, force=True), FakeSessions(), lambda: NOW)
+    lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}, force=True), FakeSessions(), lambda: NOW)
     parser = configparser.RawConfigParser()
     parser.read(f.credentials_path)
     session = dict(parser.items("prod"))
@@ -205,7 +206,7 @@ def test_a_session_inherits_region_and_output_it_lacks_and_drops_an_aws_mfa_role
     # The session profile's own region wins: nothing is copied over it.
     f = _with_config(files(LONG_TERM.replace("mfa_serial", "region = eu-west-3\nmfa_serial"), tmp_path=tmp_path), tmp_path,
                      "[profile prod]\nregion = us-west-2\n")
-    ws.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), FakeSessions(), lambda: NOW)
+    lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), FakeSessions(), lambda: NOW)
     assert (tmp_path / "config").read_text() == "[profile prod]\nregion = us-west-2\n"
 
 
@@ -226,7 +227,7 @@ def test_sessions_use_the_keys_given_whatever_aws_profile_names_and_leave_the_en
     monkeypatch.setenv("AWS_PROFILE", "prod")  # the session profile about to be written: it does not exist yet
     monkeypatch.setenv("AWS_DEFAULT_PROFILE", "prod")
     before = dict(os.environ)
-    client = ws.Sessions("http://127.0.0.1:9")("AKIAGIVEN", "secret", None, "eu-central-1").client("sts", once=True)
+    client = clients.Sessions("http://127.0.0.1:9")("AKIAGIVEN", "secret", None, "eu-central-1").client("sts", once=True)
     credentials = client._request_signer._credentials  # pylint: disable=protected-access
     assert credentials.access_key == "AKIAGIVEN" and client.meta.region_name == "eu-central-1"
     assert client.meta.config.retries["total_max_attempts"] == 1  # a code is never sent twice

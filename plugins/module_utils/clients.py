@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""boto3 sessions and clients made from explicit keys, for the workstation modules and command lines.
+
+Nothing here reads a profile or changes the process's environment: the keys given are the keys
+used. The client that sends an MFA code never retries (AWS accepts a code once).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class Sessions:
+    """Makes boto3 sessions from explicit keys (never a profile), counting every request their clients send.
+
+    ``Sessions(...)(key, secret, token, region).client("sts", once=True)`` gives a client that never retries:
+    a request carrying a TOTP code must not be sent twice (AWS rejects a reused code).
+    """
+
+    def __init__(self, endpoint_url: Optional[str] = None, counter=None) -> None:
+        self.endpoint_url = endpoint_url
+        self.counter = counter
+
+    def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: str):
+        import boto3
+        import botocore.session
+        from botocore.configprovider import ConstantProvider
+
+        # The keys are explicit: no profile is looked up, whatever AWS_PROFILE names (maybe the one being created),
+        # and the process's environment is left as it is.
+        core = botocore.session.Session()
+        core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                        aws_session_token=token, region_name=region, botocore_session=core)
+        return _Session(session, self)
+
+
+class _Session:
+    def __init__(self, session, sessions: Sessions) -> None:
+        self._session = session
+        self._sessions = sessions
+
+    def client(self, service: str, once: bool = False):
+        from botocore.config import Config
+
+        # total_max_attempts counts the first request: botocore's max_attempts of 1 still allowed one retry.
+        config = Config(retries={"total_max_attempts": 1 if once else 6, "mode": "standard"})
+        client = self._session.client(service, endpoint_url=self._sessions.endpoint_url, config=config)
+        if self._sessions.counter is not None:
+            self._sessions.counter.watch(client)
+        return client
+
+
+def error_reason(exception) -> str:
+    """``Code: Message`` of an AWS error answer; the exception's text for anything else (no connection, bad endpoint)."""
+    error = getattr(exception, "response", None) or {}
+    error = error.get("Error", {}) if isinstance(error, dict) else {}
+    return f"{error.get('Code')}: {error.get('Message')}" if error else str(exception)
