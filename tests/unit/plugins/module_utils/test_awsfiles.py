@@ -9,12 +9,14 @@ import io
 import multiprocessing
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -246,6 +248,33 @@ def test_an_edit_of_a_big_file_holds_memory_linear_in_its_size(tmp_path):
         tracemalloc.stop()
     assert peak < 6 * size, f"peak {peak / size:.1f} times the file's size"
     assert "[user10000-long-term]\naws_access_key_id = AKIA0000000000010000\n" in path.read_text()
+
+
+CORPUS = sorted((Path(__file__).resolve().parents[3] / "data" / "aws_ini").glob("*/*"))  # botocore's own test files, see its README
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_botocores_test_files_read_as_configparser_reads_them_and_each_edit_stays_in_its_section(path):
+    text = path.read_bytes().decode("utf-8")
+    before = configparser_reading(text)
+    assert our_reading(text) == before
+    if not isinstance(before, dict):
+        return
+    for name in awsfiles.IniFile(text).names():
+        header = re.search(r"^[ \t]*\[" + re.escape(name) + r"\][^\n]*\n", text, re.M)
+        following = re.compile(r"^[ \t]*\[", re.M).search(text, header.end())
+        prefix, suffix = text[:header.start()], text[following.start():] if following else ""
+        for edit in (lambda ini: ini.set(name, {"aws_session_token": "new", "region": "eu-west-1"}),
+                     lambda ini: ini.set(name, {}, remove=list(before[name])[:1]), lambda ini: ini.remove(name)):
+            ini = awsfiles.IniFile(text)
+            edit(ini)
+            assert ini.text.startswith(prefix) and ini.text.endswith(suffix)
+            after = configparser_reading(ini.text)
+            assert {k: v for k, v in after.items() if k != name} == {k: v for k, v in before.items() if k != name}
+
+
+def test_the_corpus_of_botocores_test_files_is_there():
+    assert len(CORPUS) == 15  # an empty glob would leave the test above with nothing to check
 
 
 def test_set_replaces_in_place_and_keeps_comments_and_other_lines():
