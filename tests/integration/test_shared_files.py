@@ -106,6 +106,21 @@ def test_nested_values_are_written_as_botocore_reads_them(station):
     assert out.strip() == "{'signature_version': 's3v4'} s3v4"
 
 
+def test_a_big_credentials_file_is_edited_in_memory_linear_in_its_size(station, tmp_path):
+    """6.4 MB of 50,000 profiles, edited by a module process limited to 200 MB of address space (it needs under
+    100 MB; two configparser parses per edit needed over 200). bench/awsfiles_scale.py times 50 MB."""
+    text = "".join(f"[user{i}-long-term]\naws_access_key_id = AKIA{i:016d}\naws_secret_access_key = {i:040d}\n\n" for i in range(50000))
+    station.credentials.write_text(text)
+    limited = tmp_path / "python-200mb"
+    limited.write_text(f"#!/bin/sh\nulimit -v 200000\nexec {BIN / 'python'} \"$@\"\n")
+    limited.chmod(0o755)
+    run(["ansible", "localhost", "-m", "awssec.mfa.aws_profile", "-e", f"ansible_python_interpreter={limited}",
+         "-a", json.dumps({"name": "user25000-long-term", "values": {"aws_session_token": "t0ken"}})], station.env)
+    section = "[user25000-long-term]\naws_access_key_id = AKIA0000000000025000\naws_secret_access_key = " + "0" * 35 + "25000\n"
+    assert station.credentials.read_text() == text.replace(section, section + "aws_session_token = t0ken\n")
+    assert _aws_configure_get(station, "aws_session_token", "user25000-long-term") == "t0ken"
+
+
 PROJECT_WRITER = """
 import json, os, sys
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
