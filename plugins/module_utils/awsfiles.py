@@ -43,7 +43,6 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line with its end, a
 _ODD_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines() ends lines there too
 _CHUNK = 1 << 20  # characters split into lines at a time
 _EOL = re.compile(r"\r\n|\r|\n")
-_FINAL_EOL = re.compile(r"(?:\r\n|\r|\n)\Z")
 _NOT_IN_NAMES = re.compile(r"[\[\]\r\n]")
 
 
@@ -373,10 +372,9 @@ class IniFile:
         text = self._text
         if not text:
             return ""
-        eol = _FINAL_EOL.search(text)
-        last_end = eol.start() if eol else len(text)
+        last_end = len(text) - (2 if text.endswith("\r\n") else 1 if _ends_line(text) else 0)
         last_start = max(text.rfind("\n", 0, last_end), text.rfind("\r", 0, last_end)) + 1
-        separator = "" if eol else self._eol
+        separator = "" if last_end < len(text) else self._eol
         return separator + self._eol if text[last_start:last_end].strip() else separator
 
     def _splice(self, number: int, start: int, end: int, new: str, name: Optional[str], lead: str = "") -> None:

@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
+from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, session_state
 
 try:
