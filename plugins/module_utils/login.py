@@ -130,4 +130,3 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-

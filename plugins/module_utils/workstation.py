@@ -313,5 +313,3 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
         if profile.name in options.token_codes or not check_mode:
             check_token_code(profile.name, options.token_codes.get(profile.name))
     return refresh, [p for p in profiles if p not in refresh]
-
-

@@ -81,4 +81,3 @@ def profile_listing(profiles: Dict[str, Profile], now: datetime) -> List[dict]:
         "mfa_serial": p.mfa_serial,
         "label": f"{p.name} [{status_label(p, now)}]",
     } for p in profiles.values()]
-

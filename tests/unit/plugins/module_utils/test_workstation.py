@@ -168,7 +168,7 @@ def test_login_writes_the_session_and_checks_the_user_with_it(tmp_path):
                                           "aws_security_token": "tok", "expiration": "2026-11-24 00:00:00", "assumed_role": "False"}
     assert "sessionsecret" not in repr(result) and "246810" not in repr(result)
     assert render_login(result)[3:6] == ["ℹ Requesting session token for 12 hours, 0 minutes...",
-                                            "✓ Authentication successful! (use profile: prod)", "ℹ User: alice | Account: 111111111111"]
+                                         "✓ Authentication successful! (use profile: prod)", "ℹ User: alice | Account: 111111111111"]
 
 
 def test_a_valid_session_costs_no_call_and_a_rejected_code_writes_nothing(tmp_path):
