@@ -12,7 +12,8 @@ description:
     for MFA-authenticated IAM users who manage their own credentials. Users may set up their own MFA device
     and get an MFA session (C(sts:GetSessionToken)) without MFA, and everything else is denied
     (a C(Deny) with C(NotAction) and C(BoolIfExists aws:MultiFactorAuthPresent false)) until they sign in with MFA.
-  - An identity policy, so there is no C(Principal). Resources are per user (C(arn:aws:iam::*:user/${aws:username})).
+  - An identity policy, so there is no C(Principal). Resources are per user (C(arn:aws:iam::*:user/${aws:username})), in the
+    partition given by O(partition).
   - Returns one item, the document as a dictionary; pipe it to C(to_json) for a JSON string.
 author:
   - awssec.mfa contributors (@awssec)
@@ -32,6 +33,13 @@ options:
     description: Let users create, rotate and delete their own access keys, once signed in with MFA.
     type: bool
     default: true
+  partition:
+    description:
+      - The partition of the account the policy is for, which the resources' ARNs name, such as V(aws-us-gov) for
+        GovCloud or V(aws-cn) for China. An ARN of another partition matches nothing in that account.
+      - M(awssec.mfa.iam_mfa_enforce) takes it from the caller's ARN.
+    type: str
+    default: aws
 seealso:
   - module: awssec.mfa.iam_mfa_enforce
 """
@@ -47,6 +55,10 @@ EXAMPLES = r"""
     content: "{{ lookup('awssec.mfa.mfa_policy', allow_without_mfa=['iam:GetAccountSummary']) | to_nice_json }}"
     dest: require-mfa.json
     mode: "0644"
+
+- name: The same policy for an account in AWS GovCloud (US)
+  ansible.builtin.debug:
+    msg: "{{ lookup('awssec.mfa.mfa_policy', partition='aws-us-gov') }}"
 """
 
 RETURN = r"""
@@ -72,6 +84,7 @@ class LookupModule(LookupBase):
                 allow_without_mfa=self.get_option("allow_without_mfa"),
                 allow_password_change=self.get_option("allow_password_change"),
                 allow_access_key_self_service=self.get_option("allow_access_key_self_service"),
+                partition=self.get_option("partition"),
             )
         except ValueError as e:
             raise AnsibleLookupError(f"mfa_policy: {e}")

@@ -30,7 +30,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     retry,
     user_tags,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat, user_name_from_arn
+from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat, partition_of, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
 
 TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
@@ -191,12 +191,17 @@ def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
     _call(f"tag {username}", _aws, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
-def ensure_policy(iam, account_id: str, name: str, document: Dict, check_mode: bool) -> Dict:
-    """Create the managed policy, or give it a new default version when its document differs.
+def policy_arn(gathered: Gathered, name: str) -> str:
+    """The ARN of the customer managed policy ``name`` in the caller's account and partition (aws-us-gov, aws-cn ...)."""
+    return f"arn:{partition_of(gathered.caller_arn)}:iam::{gathered.account_id}:policy/{name}"
+
+
+def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
+    """Create the managed policy ``arn``, or give it a new default version when its document differs.
 
     Returns ``{"arn", "change"}`` where change is ``none``, ``create`` or ``update``.
     """
-    arn = f"arn:aws:iam::{account_id}:policy/{name}"
+    name = arn.rsplit("/", 1)[1]
     try:
         policy = _call(f"get policy {arn}", _aws, iam.get_policy, PolicyArn=arn)["Policy"]
     except MFAError as e:
@@ -335,10 +340,10 @@ def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, do
 
     if options.attach_policy:
         if options.state == "enforced":
-            policy = ensure_policy(iam, gathered.account_id, options.policy_name, document, check_mode)
+            policy = ensure_policy(iam, policy_arn(gathered, options.policy_name), document, check_mode)
             result["policy_arn"], result["policy_change"] = policy["arn"], policy["change"]
         else:
-            result["policy_arn"] = f"arn:aws:iam::{gathered.account_id}:policy/{options.policy_name}"
+            result["policy_arn"] = policy_arn(gathered, options.policy_name)
 
     for target in selected["caller"]:
         result["actions"].append(dict(target, actions=[], result="skipped", reason="caller_identity", error=None))

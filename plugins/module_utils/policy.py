@@ -15,7 +15,8 @@ import json
 import re
 from typing import Dict, List, Sequence
 
-OWN_USER = "arn:aws:iam::*:user/${aws:username}"
+from ansible_collections.awssec.mfa.plugins.module_utils.records import PARTITION
+
 # Actions a user needs, without MFA, to see and set up an MFA device and then get an MFA session.
 MFA_SETUP_ACTIONS = (
     "iam:CreateVirtualMFADevice",
@@ -59,17 +60,22 @@ def mfa_policy(
     allow_without_mfa: Sequence[str] = (),
     allow_password_change: bool = True,
     allow_access_key_self_service: bool = True,
+    partition: str = "aws",
 ) -> Dict:
-    """The enforcement policy document, as a dict.
+    """The enforcement policy document, as a dict, for an account in ``partition`` (its resources' ARNs).
 
     ``allow_without_mfa`` adds actions to those a user may call before signing in with MFA
     (the ``NotAction`` of the Deny). ``allow_password_change`` lets users change their own password
     without MFA (needed at first sign-in). ``allow_access_key_self_service`` lets users manage their
-    own access keys once signed in with MFA.
+    own access keys once signed in with MFA. ``partition`` is the account's: ``aws``, ``aws-us-gov``,
+    ``aws-cn`` ... (an ARN of another partition matches nothing there).
     """
     problems = check_actions(allow_without_mfa)
+    if not PARTITION.match(str(partition)):
+        problems.append(f"partition {partition!r} is not an AWS partition (aws, aws-us-gov, aws-cn, ...)")
     if problems:
         raise ValueError("; ".join(problems))
+    own_user = f"arn:{partition}:iam::*:user/${{aws:username}}"
     statements = [
         {
             "Sid": "AllowViewAccountInfo",
@@ -81,19 +87,19 @@ def mfa_policy(
             "Sid": "AllowManageOwnVirtualMFADevice",
             "Effect": "Allow",
             "Action": ["iam:CreateVirtualMFADevice"],
-            "Resource": "arn:aws:iam::*:mfa/*",
+            "Resource": f"arn:{partition}:iam::*:mfa/*",
         },
         {
             "Sid": "AllowManageOwnUserMFA",
             "Effect": "Allow",
             "Action": ["iam:DeactivateMFADevice", "iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
-            "Resource": OWN_USER,
+            "Resource": own_user,
         },
     ]
     if allow_password_change:
-        statements.append({"Sid": "AllowManageOwnPasswords", "Effect": "Allow", "Action": ["iam:ChangePassword"], "Resource": OWN_USER})
+        statements.append({"Sid": "AllowManageOwnPasswords", "Effect": "Allow", "Action": ["iam:ChangePassword"], "Resource": own_user})
     if allow_access_key_self_service:
-        statements.append({"Sid": "AllowManageOwnAccessKeys", "Effect": "Allow", "Action": list(ACCESS_KEY_ACTIONS), "Resource": OWN_USER})
+        statements.append({"Sid": "AllowManageOwnAccessKeys", "Effect": "Allow", "Action": list(ACCESS_KEY_ACTIONS), "Resource": own_user})
     allowed = set(MFA_SETUP_ACTIONS) | set(allow_without_mfa)
     if allow_password_change:
         allowed |= set(PASSWORD_ACTIONS)

@@ -28,6 +28,7 @@ REASONS = (
     "virtual_mfa_only",
 )
 MFA_TYPES = ("virtual", "hardware", "unknown")
+PARTITION = re.compile(r"^aws(-[a-z]+)*$")  # aws, aws-us-gov, aws-cn, aws-iso-b ...
 
 
 @dataclass
@@ -118,6 +119,14 @@ def days_between(earlier: Optional[datetime], later: datetime) -> Optional[int]:
 
 def isoformat(when: Optional[datetime]) -> Optional[str]:
     return as_utc(when).isoformat() if when is not None else None
+
+
+def partition_of(arn: str) -> str:
+    """The partition of an ARN: ``aws``, ``aws-us-gov``, ``aws-cn`` ... (``arn:PARTITION:service:...``)."""
+    parts = (arn or "").split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not PARTITION.match(parts[1]):
+        raise ValueError(f"{arn!r} is not an ARN")
+    return parts[1]
 
 
 def user_name_from_arn(arn: Optional[str]) -> Optional[str]:

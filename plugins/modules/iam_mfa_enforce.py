@@ -239,6 +239,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTI
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
+from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
 
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
 
@@ -263,7 +264,7 @@ def main():
     if params["max_affected"] < 0:
         problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
     try:
-        document = mfa_policy(**(params["policy_options"] or {}))
+        mfa_policy(**(params["policy_options"] or {}))  # the options are checked before any call
     except ValueError as e:
         problems.append(f"policy_options: {e}")
     if problems:
@@ -283,6 +284,7 @@ def main():
     sts = counter.watch(module.client("sts", region=region))
     try:
         gathered = gather(iam, sts, params["source"], selection)
+        document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))
         result = run(iam, gathered, selection, options, document, module.check_mode, datetime.now(timezone.utc))
     except MFAError as e:
         module.fail_json_aws_error(e)

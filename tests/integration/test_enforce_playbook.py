@@ -293,3 +293,34 @@ def test_email_notifications_reach_each_user_through_smtp(demo, env):
     for message in sink.messages:
         assert message["From"] == "security@example.com" and message["Subject"].startswith("Action required: set up MFA")
         assert "Assign MFA device" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
+def test_enforcement_in_another_partition_is_applied_once_and_restored(moto_server, env, region, partition):
+    """GovCloud and China: the policy is found again by its ARN in that partition (an arn:aws: ARN made the second run
+    fail with EntityAlreadyExists), and its resources are that partition's (arn:aws: ones match nothing there)."""
+    import boto3
+
+    from tests.support.moto_server import CREDENTIALS
+
+    iam = boto3.client("iam", endpoint_url=moto_server.url, region_name=region, aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    iam.create_user(UserName="ana.console")
+    iam.create_login_profile(UserName="ana.console", Password="Initial-Passw0rd!")
+    arn = f"arn:{partition}:iam::123456789012:policy/RequireMFA"
+    options = {"mfa_enforce_aws_region": region, "mfa_enforce_grace_period_days": 0}
+
+    first, dummy, dummy = enforce(moto_server, env, **options)
+    assert first["changed"] and first["policy_arn"] == arn and first["policy_change"] == "create"
+    assert [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="ana.console")["AttachedPolicies"]] == [arn]
+    version = iam.get_policy_version(PolicyArn=arn, VersionId=iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"])
+    resources = {s["Resource"] for s in version["PolicyVersion"]["Document"]["Statement"]} - {"*"}
+    assert resources == {f"arn:{partition}:iam::*:mfa/*", f"arn:{partition}:iam::*:user/${{aws:username}}"}
+
+    again, dummy, dummy = enforce(moto_server, env, **options)
+    assert again["changed"] is False and again["policy_change"] == "none"
+
+    _enable_mfa(iam, "ana.console")  # restoring is for users who set up MFA
+    restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
+    assert restored["changed"] and restored["policy_arn"] == arn and planned(restored) == {"ana.console": ["detach_policy", "remove_tags"]}
+    assert iam.list_attached_user_policies(UserName="ana.console")["AttachedPolicies"] == []

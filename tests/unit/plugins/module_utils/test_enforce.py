@@ -197,18 +197,18 @@ def _document(iam, arn):
 def test_ensure_policy_creates_then_keeps_then_updates(aws):
     iam = aws[0]
     document = mfa_policy()
-    assert ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=True)["change"] == "create"
+    assert ensure_policy(iam, POLICY_ARN, document, check_mode=True)["change"] == "create"
     assert iam.list_policies(Scope="Local")["Policies"] == []
-    created = ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=False)
+    created = ensure_policy(iam, POLICY_ARN, document, check_mode=False)
     assert created == {"arn": POLICY_ARN, "change": "create"}
     assert _document(iam, POLICY_ARN) == document
-    assert ensure_policy(iam, "123456789012", "RequireMFA", document, check_mode=False)["change"] == "none"
+    assert ensure_policy(iam, POLICY_ARN, document, check_mode=False)["change"] == "none"
 
     # Changed options: a new default version, and IAM's limit of five versions is respected.
     for extra in ("iam:GetAccountSummary", "iam:ListGroups", "iam:ListRoles", "iam:ListPolicies", "iam:ListUsers"):
         changed = mfa_policy(allow_without_mfa=[extra])
-        assert ensure_policy(iam, "123456789012", "RequireMFA", changed, check_mode=True)["change"] == "update"
-        assert ensure_policy(iam, "123456789012", "RequireMFA", changed, check_mode=False)["change"] == "update"
+        assert ensure_policy(iam, POLICY_ARN, changed, check_mode=True)["change"] == "update"
+        assert ensure_policy(iam, POLICY_ARN, changed, check_mode=False)["change"] == "update"
         assert _document(iam, POLICY_ARN) == changed
     assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 5
 

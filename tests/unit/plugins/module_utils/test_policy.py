@@ -68,3 +68,26 @@ def test_iam_accepts_the_document():
     for number, options in enumerate(VARIANTS):
         arn = iam.create_policy(PolicyName=f"RequireMFA{number}", PolicyDocument=policy_json(mfa_policy(**options)))["Policy"]["Arn"]
         assert arn.endswith(f":policy/RequireMFA{number}")
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-us-gov", "aws-cn"])
+def test_the_resources_are_in_the_accounts_partition(partition):
+    resources = {s["Resource"] for s in mfa_policy(partition=partition)["Statement"]} - {"*"}
+    assert resources == {f"arn:{partition}:iam::*:mfa/*", f"arn:{partition}:iam::*:user/${{aws:username}}"}
+
+
+@pytest.mark.parametrize("partition", ["", "arn:aws", "aws us-gov", "AWS"])
+def test_a_partition_that_is_not_one_is_refused(partition):
+    with pytest.raises(ValueError, match="is not an AWS partition"):
+        mfa_policy(partition=partition)
+
+
+def test_the_partition_comes_from_the_callers_arn():
+    from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+
+    assert partition_of("arn:aws-us-gov:iam::123456789012:user/ana") == "aws-us-gov"
+    assert partition_of("arn:aws-cn:sts::123456789012:assumed-role/Audit/s") == "aws-cn"
+    assert partition_of("arn:aws:iam::123456789012:root") == "aws"
+    for bad in ("", "aws:iam::1:user/x", "arn:AWS:iam::1:user/x"):
+        with pytest.raises(ValueError, match="is not an ARN"):
+            partition_of(bad)
