@@ -109,9 +109,9 @@ def config_section(ini: "IniFile", profile: str) -> str:
 
     aws-cli quotes a name with blanks (``[profile 'team a']``); botocore ignores ``[profile team a]``.
     """
-    named = [s for s in ini.names() if profile_of_section(s) == profile]
+    named = ini.profile_sections().get(profile)
     if named:
-        return named[-1]
+        return named
     if profile == "default":
         return profile
     return "profile " + (shlex.quote(profile) if re.search(r"[ \t]", profile) else profile)
@@ -310,7 +310,12 @@ class IniFile:
         self._index.clear()
         for number, name in enumerate(self._names):
             self._index.setdefault(name, number)  # [DEFAULT] may repeat: the first one is edited
+        self._forget_derived()
+
+    def _forget_derived(self) -> None:
+        """Drop what is derived from the sections, read again when asked for: [DEFAULT]'s values, the profiles' sections."""
         self._defaults: Optional[Dict[str, str]] = None
+        self._profiles: Optional[Dict[str, str]] = None
 
     @property
     def text(self) -> str:
@@ -322,6 +327,16 @@ class IniFile:
     def _span(self, number: int) -> Tuple[int, int]:
         following = number + 1
         return self._starts[number], self._starts[following] if following < len(self._starts) else len(self._text)
+
+    def profile_sections(self) -> Dict[str, str]:
+        """{profile: its section} as botocore names them in a config file (the last section that names a profile wins)."""
+        if self._profiles is None:
+            self._profiles = {}
+            for section in self._names:
+                profile = profile_of_section(section)
+                if profile is not None:
+                    self._profiles[profile] = section
+        return self._profiles
 
     def get(self, name: str) -> Optional[Dict[str, str]]:
         """The section's options (keys lowercased, as botocore reads them, with [DEFAULT]'s), or None if there is no such section."""
@@ -413,7 +428,7 @@ class IniFile:
             names[number:following] = [name]
             starts[number:] = array("q", [start + len(lead)]) + moved
             self._index.setdefault(name, number)
-            self._defaults = None
+            self._forget_derived()
         self._text = text
 
 

@@ -470,6 +470,10 @@ def test_the_config_section_of_a_profile_is_the_one_botocore_reads_or_the_one_aw
     assert awsfiles.config_section(ini, "qa") == "profile qa" and awsfiles.config_section(ini, "default") == "default"
     ini.set(awsfiles.config_section(ini, "prod"), {"mfa_serial": "arn:aws:iam::1:mfa/a"})
     assert ini.text.startswith('[profile "prod"]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::1:mfa/a\n')
+    ini.set('profile "ops"', {"region": "eu-west-2"})  # what an edit adds is found at once
+    assert awsfiles.config_section(ini, "ops") == 'profile "ops"'
+    ini.remove('profile "prod"')
+    assert awsfiles.config_section(ini, "prod") == "profile prod"
 
 
 def test_nested_values_are_written_as_botocore_reads_them(tmp_path):
