@@ -49,7 +49,7 @@ def clients(profile: Optional[str] = None, region: Optional[str] = None, endpoin
     """IAM and STS clients from the usual AWS configuration, counting their requests."""
     session = boto3.session.Session(profile_name=profile)
     counter = CallCounter()
-    region = region or session.region_name or "us-east-1"
+    region = region or session.region_name
     iam = counter.watch(session.client("iam", region_name=region, endpoint_url=endpoint_url))
     sts = counter.watch(session.client("sts", region_name=region, endpoint_url=endpoint_url))
     return iam, sts, counter

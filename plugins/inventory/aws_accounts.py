@@ -138,7 +138,7 @@ class InventoryModule(AWSInventoryBase):
         accounts, management_id = [], None
         if self.get_option("organization"):
             try:
-                client = self.client("organizations", region=self.region or "us-east-1")
+                client = self.client("organizations")
                 management_id = client.describe_organization()["Organization"]["MasterAccountId"]
                 for page in client.get_paginator("list_accounts").paginate():
                     accounts.extend(page["Accounts"])

@@ -24,7 +24,7 @@ class Sessions:
         self.endpoint_url = endpoint_url
         self.counter = counter
 
-    def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: str):
+    def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: Optional[str]):
         import boto3
         import botocore.session
         from botocore.configprovider import ConstantProvider

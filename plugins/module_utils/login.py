@@ -89,7 +89,7 @@ def login(files: Files, options: LoginOptions, session_factory: Callable, now: C
 
 
 def _login_one(profile: Profile, files: Files, options: LoginOptions, session_factory, now, expiration_days) -> Tuple[dict, bool]:
-    region = options.region or profile.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = options.region or profile.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     long_term = session_factory(profile.access_key_id, profile.secret_access_key, None, region)
     try:
         response = long_term.client("sts", once=True).get_session_token(

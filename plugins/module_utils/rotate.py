@@ -325,7 +325,7 @@ def verify_identity(sts, user: str) -> None:
 
 def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: Optional[str] = None,
                    session_profile: Optional[str] = None, long_term_suffix: str = "-long-term", backup_file: Optional[str] = None,
-                   region: str = "us-east-1", endpoint_url: Optional[str] = None, counter=None) -> dict:
+                   region: Optional[str] = None, endpoint_url: Optional[str] = None, counter=None) -> dict:
     """Rotate the key stored in ``[PROFILE-long-term]``, using the MFA session of ``[PROFILE]`` (or ``session_profile``) for IAM.
 
     Raises WorkstationError or RotateError (before any change) when the profile, the session or the keys do not allow it.

@@ -181,13 +181,13 @@ def workstation(module, options, counter, now):
     p = module.params
     return rotate_profile(p["profile"], options, module.check_mode, now, credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
-                          region=module.region or "us-east-1", endpoint_url=p["endpoint_url"], counter=counter)
+                          region=module.region, endpoint_url=p["endpoint_url"], counter=counter)
 
 
 def admin(module, options, counter, now):
     p = module.params
-    region = module.region or "us-east-1"
-    iam = counter.watch(module.client("iam", region=region))
+    region = module.region
+    iam = counter.watch(module.client("iam"))
     keys = iam.list_access_keys(UserName=p["user_name"])["AccessKeyMetadata"]
     old_id = p["access_key_id"]
     if old_id is None:

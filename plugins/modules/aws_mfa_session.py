@@ -82,7 +82,8 @@ options:
     type: int
   region:
     description:
-      - Region for STS and IAM. Defaults to the long-term profile's C(region), then E(AWS_DEFAULT_REGION), else C(us-east-1).
+      - Region for STS and IAM. Defaults to the long-term profile's C(region), then E(AWS_DEFAULT_REGION);
+        with none, botocore uses STS's and IAM's global endpoints, which are in the C(aws) partition (GovCloud and China need a region).
     type: str
   endpoint_url:
     description: Send requests to this endpoint (for example a local test server). Defaults to E(AWS_ENDPOINT_URL).

@@ -279,9 +279,8 @@ def main():
     )
 
     counter = CallCounter()
-    region = module.region or "us-east-1"  # IAM is global; custom endpoints still need a region to sign for
-    iam = counter.watch(module.client("iam", region=region))
-    sts = counter.watch(module.client("sts", region=region))
+    iam = counter.watch(module.client("iam"))
+    sts = counter.watch(module.client("sts"))
     try:
         gathered = gather(iam, sts, params["source"], selection)
         document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))

@@ -237,10 +237,9 @@ def main():
         module.fail_json(msg="; ".join(problems))
 
     counter = CallCounter()
-    # IAM is global: when no region is set, sign for us-east-1 (custom endpoints need a region).
-    region = module.region or "us-east-1"
-    iam = counter.watch(module.client("iam", region=region))
-    sts = counter.watch(module.client("sts", region=region))
+    # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
+    iam = counter.watch(module.client("iam"))
+    sts = counter.watch(module.client("sts"))
     try:
         gathered = gather(iam, sts, module.params["source"], options)
     except MFAError as e:
