@@ -87,14 +87,25 @@ from ansible.errors import AnsibleParserError
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
 
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # AWSInventoryBase reports the missing SDK
 
 
+@RETRY
+def _organization_accounts(client):
+    return client.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]
+
+
 def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws"):
-    """The accounts as host records (pure): Organization accounts first, then static ones (which win on the same ID)."""
+    """The accounts as host records (pure): Organization accounts first, then static ones (which win on the same ID).
+
+    ``partition`` is the Organization's (from its ARN): role ARNs in GovCloud and China are not ``arn:aws:``.
+    """
     hosts = {}
     for account in organization_accounts:
         if (account.get("Status") or account.get("State")) != "ACTIVE":
@@ -135,18 +146,18 @@ class InventoryModule(AWSInventoryBase):
         self._populate(hosts)
 
     def _read_accounts(self):
-        accounts, management_id = [], None
+        accounts, management_id, partition = [], None, "aws"
         if self.get_option("organization"):
             try:
-                client = self.client("organizations")
-                management_id = client.describe_organization()["Organization"]["MasterAccountId"]
-                for page in client.get_paginator("list_accounts").paginate():
-                    accounts.extend(page["Accounts"])
+                client = self.client("organizations", retry_decorator=RETRY)
+                organization = client.describe_organization(aws_retry=True)["Organization"]
+                management_id, partition = organization["MasterAccountId"], partition_of(organization["Arn"])
+                accounts = _organization_accounts(client)
             except (BotoCoreError, ClientError) as e:
                 raise AnsibleParserError(f"{self.NAME}: could not list the Organization's accounts: {e}")
         try:
             return account_hosts(self.get_option("accounts"), accounts, management_id, self.get_option("role_name"),
-                                 self.get_option("include_management_account"))
+                                 self.get_option("include_management_account"), partition)
         except ValueError as e:
             raise AnsibleParserError(f"{self.NAME}: {e}")
 

@@ -5,12 +5,18 @@
 """boto3 sessions and clients made from explicit keys, for the workstation modules and command lines.
 
 Nothing here reads a profile or changes the process's environment: the keys given are the keys
-used. The client that sends an MFA code never retries (AWS accepts a code once).
+used. Every other client is amazon.aws's retrying wrapper: a call made with ``aws_retry=True`` is
+retried on throttling with jittered backoff. The client that sends an MFA code never retries
+(AWS accepts a code once).
 """
 
 from __future__ import annotations
 
 from typing import Optional
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+
+RETRY = AWSRetry.jittered_backoff()  # throttling and AWS's transient errors; never LimitExceeded (see gather.py)
 
 
 class Sessions:
@@ -44,14 +50,15 @@ class _Session:
         self._sessions = sessions
 
     def client(self, service: str, once: bool = False):
+        """A client whose calls retry when given ``aws_retry=True``; with ``once``, one that never sends a request twice."""
         from botocore.config import Config
 
         # total_max_attempts counts the first request: botocore's max_attempts of 1 still allowed one retry.
-        config = Config(retries={"total_max_attempts": 1 if once else 6, "mode": "standard"})
+        config = Config(retries={"total_max_attempts": 1, "mode": "standard"}) if once else None
         client = self._session.client(service, endpoint_url=self._sessions.endpoint_url, config=config)
         if self._sessions.counter is not None:
             self._sessions.counter.watch(client)
-        return client
+        return client if once else RetryingBotoClientWrapper(client, RETRY)
 
 
 def error_reason(exception) -> str:

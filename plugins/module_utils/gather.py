@@ -28,6 +28,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     AccessKey,
     Gathered,
@@ -44,7 +45,10 @@ REPORT_NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
 REPORT_EMPTY = ("", "N/A", "no_information", "not_supported")
 NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts keys without a creation date last
 
-retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
+retry = RETRY
+# LimitExceeded is temporary for GenerateCredentialReport only (asked again too soon); elsewhere, such as
+# AttachUserPolicy at a user's quota of ten policies, it is final and must fail at once.
+report_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
 
 
 class MFAError(AnsibleAWSError):
@@ -82,7 +86,7 @@ def _call(what: str, function: Callable, *args, **kwargs):
 # --- raw calls, each retried with jittered backoff --------------------------------------------
 
 
-@retry
+@report_retry
 def _generate_credential_report(iam) -> str:
     return iam.generate_credential_report()["State"]
 
@@ -133,8 +137,8 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, poll_seconds: flo
     """Generate the credential report and return (CSV text, GeneratedTime).
 
     GenerateCredentialReport is polled until it says COMPLETE; a GetCredentialReport that still
-    finds the report in progress goes back to polling. LimitExceeded and throttling are retried
-    with jittered backoff by the raw calls.
+    finds the report in progress goes back to polling. Throttling, and LimitExceeded of
+    GenerateCredentialReport, are retried with jittered backoff by the raw calls.
     """
     for dummy in range(max_polls):
         state = _call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)

@@ -112,13 +112,13 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
             entry["warnings"].append(f"the long-term profile's {' and '.join(inherited)} could not be given to the session profile: {e}")
     session = session_factory(values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"], region)
     try:
-        arn = session.client("sts").get_caller_identity()
+        arn = session.client("sts").get_caller_identity(aws_retry=True)
         entry["account"] = arn["Account"]
         entry["user"] = user_name_from_arn(arn["Arn"])
         if entry["user"] is None:
             entry["warnings"].append(f"the session is not an IAM user's ({arn['Arn']}): key age not checked")
             return entry, True
-        keys = session.client("iam").list_access_keys(UserName=entry["user"])["AccessKeyMetadata"]
+        keys = session.client("iam").list_access_keys(UserName=entry["user"], aws_retry=True)["AccessKeyMetadata"]
     except (BotoCoreError, ClientError) as e:
         entry["warnings"].append(f"could not check the user and access key with the session: {error_reason(e)}")
         return entry, True

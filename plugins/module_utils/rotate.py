@@ -152,7 +152,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     # 1. make room
     if room:
         try:
-            iam.delete_access_key(UserName=user, AccessKeyId=room["access_key_id"])
+            iam.delete_access_key(UserName=user, AccessKeyId=room["access_key_id"], aws_retry=True)
         except (BotoCoreError, ClientError) as e:
             steps.add("make_room", "failed", f"delete {room['access_key_id']}: {error_reason(e)}")
             result["state"] = f"unchanged: {old_id} is still in use; {room['access_key_id']} could not be deleted"
@@ -162,7 +162,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         _forget(hooks, room["access_key_id"], backed_up, steps)
     # 2. create
     try:
-        new = iam.create_access_key(UserName=user)["AccessKey"]
+        new = iam.create_access_key(UserName=user, aws_retry=True)["AccessKey"]
     except (BotoCoreError, ClientError) as e:
         steps.add("create", "failed", error_reason(e))
         result["state"] = f"{old_id} is still in use and active; no new key was created"
@@ -173,7 +173,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
 
     def undo_new(why: str) -> dict:
         try:
-            iam.delete_access_key(UserName=user, AccessKeyId=new_id)
+            iam.delete_access_key(UserName=user, AccessKeyId=new_id, aws_retry=True)
             steps.add("undo", "done", f"deleted the new key {new_id}, never put in use")
             result["new_access_key_id"] = None
             result["state"] = f"{old_id} is still in use and active; {why}"
@@ -223,9 +223,9 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     # 6. retire the old key
     try:
         if options.old_key == "delete":
-            iam.delete_access_key(UserName=user, AccessKeyId=old_id)
+            iam.delete_access_key(UserName=user, AccessKeyId=old_id, aws_retry=True)
         else:
-            iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive")
+            iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive", aws_retry=True)
     except (BotoCoreError, ClientError) as e:
         steps.add("retire_old", "failed", f"{options.old_key} {old_id}: {error_reason(e)}")
         result["state"] = f"{new_id} is in use and works; the old key {old_id} is still ACTIVE: {options.old_key} it by hand"
@@ -283,10 +283,10 @@ def _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, for
             continue
         try:
             if action == "delete":
-                iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+                iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], aws_retry=True)
                 forget(key["AccessKeyId"])
             else:
-                iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+                iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive", aws_retry=True)
             steps.add("extra_key", "done", f"{action}d {key['AccessKeyId']}")
             result["changed"] = True
         except (BotoCoreError, ClientError) as e:
@@ -345,11 +345,11 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
                                "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
     sessions = Sessions(endpoint_url, counter)
     mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
-    user = user_name_from_arn(mfa.client("sts").get_caller_identity()["Arn"])
+    user = user_name_from_arn(mfa.client("sts").get_caller_identity(aws_retry=True)["Arn"])
     if user is None:
         raise WorkstationError(f"the session in [{session_name}] is not an IAM user's: cannot rotate its keys")
     iam = mfa.client("iam")
-    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    keys = iam.list_access_keys(UserName=user, aws_retry=True)["AccessKeyMetadata"]
     backup_path = backup_file or credentials_path + ".deactivated"
     old_id, old_secret = stored["aws_access_key_id"].strip(), stored["aws_secret_access_key"].strip()
 

@@ -167,7 +167,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import Hooks, RotateError, RotateOptions, rotate, rotate_profile, verify_identity
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.login import utcnow
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, key_expiration_days
 
@@ -187,8 +187,8 @@ def workstation(module, options, counter, now):
 def admin(module, options, counter, now):
     p = module.params
     region = module.region
-    iam = counter.watch(module.client("iam"))
-    keys = iam.list_access_keys(UserName=p["user_name"])["AccessKeyMetadata"]
+    iam = counter.watch(module.client("iam", retry_decorator=RETRY))
+    keys = iam.list_access_keys(UserName=p["user_name"], aws_retry=True)["AccessKeyMetadata"]
     old_id = p["access_key_id"]
     if old_id is None:
         active = sorted((k for k in keys if k["Status"] == "Active"), key=lambda k: k["CreateDate"])

@@ -84,14 +84,17 @@ class FakeIAM:
     def __init__(self):
         self.calls = []
 
-    def create_access_key(self, UserName):
+    def create_access_key(self, UserName, aws_retry=False):
+        assert aws_retry, "every change is retried on throttling"
         self.calls.append("create")
         return {"AccessKey": {"AccessKeyId": "AKIANEW", "SecretAccessKey": "newsecret"}}
 
-    def update_access_key(self, **kwargs):
+    def update_access_key(self, aws_retry=False, **kwargs):
+        assert aws_retry, "every change is retried on throttling"
         self.calls.append(("update", kwargs["AccessKeyId"], kwargs["Status"]))
 
-    def delete_access_key(self, **kwargs):
+    def delete_access_key(self, aws_retry=False, **kwargs):
+        assert aws_retry, "every change is retried on throttling"
         self.calls.append(("delete", kwargs["AccessKeyId"]))
 
 

@@ -116,6 +116,7 @@ class FakeSTS:
         self.calls, self.fail = calls, fail
 
     def get_session_token(self, **kwargs):
+        assert "aws_retry" not in kwargs, "a code is sent once"
         self.calls.append(("GetSessionToken", kwargs["TokenCode"]))
         if self.fail:
             from botocore.exceptions import ClientError
@@ -123,7 +124,8 @@ class FakeSTS:
         return {"Credentials": {"AccessKeyId": "ASIANEW", "SecretAccessKey": "sessionsecret", "SessionToken": "tok",
                                 "Expiration": NOW + timedelta(hours=12)}}
 
-    def get_caller_identity(self):
+    def get_caller_identity(self, aws_retry=False):
+        assert aws_retry, "reads are retried on throttling"
         self.calls.append(("GetCallerIdentity", None))
         return {"Account": "111111111111", "Arn": "arn:aws:iam::111111111111:user/alice"}
 
@@ -132,7 +134,8 @@ class FakeIAM:
     def __init__(self, calls):
         self.calls = calls
 
-    def list_access_keys(self, UserName):
+    def list_access_keys(self, UserName, aws_retry=False):
+        assert aws_retry, "reads are retried on throttling"
         self.calls.append(("ListAccessKeys", UserName))
         return {"AccessKeyMetadata": [{"AccessKeyId": "AKIAPROD", "Status": "Active", "CreateDate": NOW - timedelta(days=87)}]}
 

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Retries that are honest: throttling is retried everywhere, LimitExceeded only where it is temporary, a code never.
+
+The calls go to an in-process moto server whose hooks answer AWS errors; the server counts the requests that
+reached it, retries included. Backoff sleeps are skipped (amazon.aws's AWSRetry sleeps through ``time.sleep``).
+"""
+
+import collections
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+
+from ansible_collections.awssec.mfa.plugins.module_utils import clients, enforce, gather, rotate
+from tests.support.moto_server import CREDENTIALS, MotoServer, reset_moto
+
+KEYS = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+NOW = datetime.now(timezone.utc)
+BOTOCORE_ATTEMPTS = 5  # botocore's default (legacy) mode tries five times before the caller sees a throttling error
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MotoServer() as running:
+        yield running
+
+
+@pytest.fixture
+def aws(server, monkeypatch):
+    import ansible_collections.amazon.aws.plugins.module_utils.cloud as cloud
+
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)
+    reset_moto()
+    server.clear_hooks()
+    iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1", **KEYS)
+    iam.create_user(UserName="alice")
+    iam.create_policy(PolicyName="RequireMFA", PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}')
+    server.reset_counts()
+    yield server, iam
+    server.clear_hooks()
+
+
+def answer_first(times, code, status=400):
+    """A hook that answers ``code`` to the first ``times`` requests of an action, then lets them through."""
+    seen = collections.Counter()
+
+    def hook(params):
+        seen["n"] += 1
+        return (status, code, f"{code} (injected)") if seen["n"] <= times else None
+    return hook
+
+
+def test_limit_exceeded_on_a_change_fails_at_once(aws):
+    """AttachUserPolicy at a user's quota of ten policies is final: it was retried about ten times, with waits up to 60 s."""
+    server, iam = aws
+    server.before("AttachUserPolicy", answer_first(100, "LimitExceeded", 409))
+    arn = "arn:aws:iam::123456789012:policy/RequireMFA"
+    with pytest.raises(gather.MFAError) as raised:
+        enforce.execute(iam, "alice", "attach_policy", arn)
+    assert gather.error_code(raised.value.exception) == "LimitExceeded"
+    assert server.actions["AttachUserPolicy"] == 1
+
+
+def test_limit_exceeded_on_generating_the_credential_report_is_waited_out(aws):
+    server, iam = aws
+    server.before("GenerateCredentialReport", answer_first(2, "LimitExceeded", 409))
+    content, dummy = gather.fetch_credential_report(iam, sleep=lambda seconds: None)
+    assert "alice" in content
+    assert server.actions["GenerateCredentialReport"] >= 3
+
+
+def test_throttling_longer_than_botocore_waits_is_retried_on_reads_and_changes(aws):
+    server, iam = aws
+    throttled = BOTOCORE_ATTEMPTS + 1
+    server.before("GetUser", answer_first(throttled, "Throttling"))
+    server.before("AttachUserPolicy", answer_first(throttled, "Throttling"))
+    assert gather._call("get user alice", gather._get_user, iam, "alice")["UserName"] == "alice"  # pylint: disable=protected-access
+    enforce.execute(iam, "alice", "attach_policy", "arn:aws:iam::123456789012:policy/RequireMFA")
+    assert server.actions["GetUser"] == server.actions["AttachUserPolicy"] == throttled + 1
+    assert [p["PolicyName"] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]] == ["RequireMFA"]
+
+
+def test_rotation_changes_and_workstation_reads_are_retried_on_throttling(aws):
+    server, iam = aws
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    session = clients.Sessions(server.url)(key["AccessKeyId"], key["SecretAccessKey"], None, "us-east-1")
+    server.reset_counts()
+    throttled = BOTOCORE_ATTEMPTS + 1
+    for action in ("ListAccessKeys", "CreateAccessKey", "UpdateAccessKey"):
+        server.before(action, answer_first(throttled, "Throttling"))
+    workstation_iam = session.client("iam")
+    keys = workstation_iam.list_access_keys(UserName="alice", aws_retry=True)["AccessKeyMetadata"]
+    hooks = rotate.Hooks(verify=lambda key_id, secret: None, sleep=lambda seconds: None)
+    result = rotate.rotate(workstation_iam, "alice", key["AccessKeyId"], keys, [], rotate.RotateOptions(force=True), hooks, NOW, False)
+    assert result["rotated"] is True, result
+    assert {a: server.actions[a] for a in ("ListAccessKeys", "CreateAccessKey", "UpdateAccessKey")} == dict.fromkeys(
+        ("ListAccessKeys", "CreateAccessKey", "UpdateAccessKey"), throttled + 1)
+
+
+def test_get_session_token_is_sent_once_even_on_a_retryable_error(aws):
+    """AWS accepts an MFA code once: a 500 (retried by botocore, by AWSRetry) must not send the code again."""
+    server, iam = aws
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    server.before("GetSessionToken", answer_first(100, "InternalError", 500))
+    sts = clients.Sessions(server.url)(key["AccessKeyId"], key["SecretAccessKey"], None, "us-east-1").client("sts", once=True)
+    with pytest.raises(Exception, match="InternalError"):
+        sts.get_session_token(SerialNumber="arn:aws:iam::123456789012:mfa/alice", TokenCode="123456")
+    assert server.actions["GetSessionToken"] == 1
