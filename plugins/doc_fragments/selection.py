@@ -12,13 +12,23 @@ options:
       - Where user data comes from.
       - V(credential_report) generates the IAM credential report and adds a few bulk calls
         (GetAccountAuthorizationDetails, ListVirtualMFADevices, GetAccountSummary), so the number of
-        API calls grows with pages, not with users. AWS may serve a report up to 4 hours old; users
-        created since are read live. The result says which source was used and when the report was generated.
+        API calls grows with pages, not with users. AWS may serve a report up to 4 hours old: users
+        created since are read live, a virtual MFA device assigned since counts (ListVirtualMFADevices is live),
+        and past O(max_report_age) the users the report calls C(non-compliant) or C(grace-period) are read live.
+        The result says which source was used, when the report was generated and how old it was.
       - V(live) asks IAM about each user (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys,
         GetAccessKeyLastUsed, ListUserTags). Exact at this moment, but five or more calls per user.
     type: str
     choices: [credential_report, live]
     default: credential_report
+  max_report_age:
+    description:
+      - With O(source=credential_report), the age in seconds past which the report is not believed for the users
+        it calls C(non-compliant) or C(grace-period). Those are read live (five or more calls each), so one who set up
+        MFA or gave up a key since is not reported or acted on by mistake. Compliant users are not re-read.
+      - V(0) re-reads them whatever the age. The default is the longest AWS serves a report without generating a new one.
+    type: int
+    default: 14400
   grace_period_days:
     description:
       - A user created fewer than this many days ago, who would otherwise be C(non-compliant),

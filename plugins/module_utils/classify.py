@@ -31,6 +31,7 @@ class Options:
     max_key_age_days: int = 90
     unused_credentials_days: int = 45
     require_hardware_mfa: bool = False
+    max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
     def from_params(cls, params: Dict) -> "Options":
@@ -42,6 +43,7 @@ class Options:
             max_key_age_days=params["max_key_age_days"],
             unused_credentials_days=params["unused_credentials_days"],
             require_hardware_mfa=params["require_hardware_mfa"],
+            max_report_age=params["max_report_age"],
         )
 
 
@@ -57,13 +59,14 @@ SELECTION_ARGSPEC = {
     "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days, "no_log": False},
     "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
     "require_hardware_mfa": {"type": "bool", "default": _DEFAULTS.require_hardware_mfa},
+    "max_report_age": {"type": "int", "default": _DEFAULTS.max_report_age},
 }
 
 
 def check_options(options: Options) -> List[str]:
     """Problems with the option values, each naming the option at fault."""
     problems = []
-    for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days"):
+    for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days", "max_report_age"):
         if getattr(options, name) < 0:
             problems.append(f"{name} must be 0 or more, not {getattr(options, name)}")
     if not options.exempt_tag:

@@ -88,6 +88,7 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
         "generated_at": isoformat(now),
         "source": gathered.source,
         "report_generated_at": isoformat(gathered.report_generated_at),
+        "report_age_seconds": None if gathered.report_generated_at is None else int((now - gathered.report_generated_at).total_seconds()),
         "api_calls": api_calls,
         "options": {
             "grace_period_days": options.grace_period_days,
@@ -97,6 +98,7 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
             "max_key_age_days": options.max_key_age_days,
             "unused_credentials_days": options.unused_credentials_days,
             "require_hardware_mfa": options.require_hardware_mfa,
+            "max_report_age": options.max_report_age,
         },
         "users": users,
         "summary": summarize(users),

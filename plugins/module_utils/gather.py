@@ -27,7 +27,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     AccessKey,
@@ -197,13 +197,15 @@ def mfa_devices_from_report(mfa_active: bool, virtual_serials: Optional[List[str
     The report says only whether MFA is active. Assigned virtual devices come from
     ListVirtualMFADevices; an active MFA with no virtual device assigned is a hardware one
     (TOTP token or FIDO key). Without the virtual device list, the type is unknown.
+    ListVirtualMFADevices is live while the report may be hours old: a virtual device assigned
+    since the report means MFA, whatever the report says.
     """
+    if virtual_serials:
+        return [MFADevice(serial=serial, type="virtual") for serial in virtual_serials]
     if not mfa_active:
         return []
     if virtual_serials is None:
         return [MFADevice(serial=None, type="unknown")]
-    if virtual_serials:
-        return [MFADevice(serial=serial, type="virtual") for serial in virtual_serials]
     return [MFADevice(serial=None, type="hardware")]
 
 
@@ -313,7 +315,7 @@ def _identity(sts) -> Dict:
     return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
 
 
-def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep) -> Gathered:
+def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None) -> Gathered:
     """Read every selected user of the account, with the given source."""
     if source not in SOURCES:
         raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -323,7 +325,7 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     if source == "live":
         users, generated_at = _gather_live(iam, options, virtual, warnings), None
     else:
-        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep)
+        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep, now or datetime.now(timezone.utc))
     return Gathered(
         account_id=identity["Account"],
         caller_arn=identity["Arn"],
@@ -362,14 +364,46 @@ def _read_unless_deleted(iam, user: Dict, serials: Optional[set], warnings: List
         return None
 
 
-def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable) -> Tuple[List[UserRecord], datetime]:
+def suspects(users: List[UserRecord], options: Options, now: datetime) -> List[str]:
+    """The users a stale report may wrong: those it calls non-compliant or in grace (a compliant one stays compliant
+    unless a credential was added, which the next report shows)."""
+    return [u.username for u in users if classify(u, options, now).status in ("non-compliant", "grace-period")]
+
+
+def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime) -> Tuple[List[UserRecord], datetime]:
+    users, generated_at, read_live = _read_report(iam, options, virtual, warnings, sleep)
+    age = (now - generated_at).total_seconds()
+    if age <= options.max_report_age:
+        return users, generated_at
+    reread = set(suspects([u for u in users if u.username not in read_live], options, now))
+    if reread:
+        warnings.append(f"the credential report was generated {int(age)} s ago, more than max_report_age={options.max_report_age}: "
+                        f"the {len(reread)} users it calls non-compliant or in grace were read live")
+    serials = _all_serials(virtual)
+    fresh = [_read_by_name(iam, u.username, serials, warnings) if u.username in reread else u for u in users]
+    return [u for u in fresh if u is not None], generated_at
+
+
+def _read_by_name(iam, name: str, serials: Optional[set], warnings: List[str]) -> Optional[UserRecord]:
+    """A user read live by name; None when it no longer exists."""
+    try:
+        user = _call(f"get user {name}", _get_user, iam, name)
+    except MFAError as e:
+        if error_code(e.exception) != "NoSuchEntity":
+            raise
+        return None
+    return _read_unless_deleted(iam, user, serials, warnings)
+
+
+def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable) -> Tuple[List[UserRecord], datetime, set]:
+    """The users as the report has them, and the names of those missing from it, read live."""
     content, generated_at = fetch_credential_report(iam, sleep=sleep)
     rows, dummy = parse_credential_report(content)
     details = _call(
         "get account authorization details (iam:GetAccountAuthorizationDetails)",
         _paginate, iam, "get_account_authorization_details", "UserDetailList", Filter=["User"],
     )
-    users = []
+    users, read_live = [], set()
     serials = _all_serials(virtual)
     for detail in details:
         name = detail["UserName"]
@@ -379,13 +413,8 @@ def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sle
             users.append(record_from_report_row(rows[name], None if virtual is None else virtual.get(name, []), _tags(detail.get("Tags"))))
         else:
             # Created after the report was generated (AWS caches it up to 4 hours): read it live.
-            try:
-                user = _call(f"get user {name}", _get_user, iam, name)
-            except MFAError as e:
-                if error_code(e.exception) != "NoSuchEntity":
-                    raise
-                continue
-            record = _read_unless_deleted(iam, user, serials, warnings)
+            record = _read_by_name(iam, name, serials, warnings)
             if record is not None:
                 users.append(record)
-    return users, generated_at
+                read_live.add(name)
+    return users, generated_at, read_live

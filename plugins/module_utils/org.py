@@ -40,6 +40,7 @@ def aggregate(results: List[Dict], generated_at: str) -> Dict:
         "generated_at": generated_at,
         "source": "/".join(sorted(s for s in sources if s)) or "none",
         "report_generated_at": None,
+        "report_age_seconds": None,
         "api_calls": sum((r.get("facts") or {}).get("api_calls", 0) for r in results),
         "options": (first or {}).get("options", {}),
         "accounts": accounts,

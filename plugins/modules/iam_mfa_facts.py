@@ -97,6 +97,13 @@ ansible_facts:
           description: The credential report's GeneratedTime; null with O(source=live).
           type: str
           sample: "2024-01-15T09:58:12+00:00"
+        report_age_seconds:
+          description:
+            - How old the credential report was when the facts were built; null with O(source=live).
+            - AWS serves the report it generated up to 4 hours ago; past O(max_report_age), the users it calls
+              C(non-compliant) or C(grace-period) were read live (see RV(ansible_facts.iam_mfa.warnings)).
+          type: int
+          sample: 7260
         api_calls:
           description: How many AWS requests the module sent (retries included).
           type: int

@@ -2,7 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -95,6 +95,8 @@ def test_report_row_without_console_uses_not_applicable_values():
         (True, ["arn:v1"], [MFADevice("arn:v1", "virtual")]),
         (True, [], [MFADevice(None, "hardware")]),
         (True, None, [MFADevice(None, "unknown")]),
+        # ListVirtualMFADevices is live, the report up to 4 hours old: a device assigned since means MFA.
+        (False, ["arn:v1"], [MFADevice("arn:v1", "virtual")]),
     ],
 )
 def test_mfa_devices_from_report(active, virtual, expected):
@@ -249,3 +251,59 @@ def test_unknown_source_is_refused(aws):
     iam, sts = aws
     with pytest.raises(MFAError, match="source must be one of credential_report, live, not 'cache'"):
         gather(iam, sts, "cache", Options())
+
+
+# --- a stale credential report (AWS serves the one it generated up to 4 hours ago) ---------------------------------------
+
+FRESH = Options(grace_period_days=0)  # the users are made now: no grace period
+
+
+@pytest.fixture
+def stale(aws, monkeypatch):
+    """A report taken when carol and dave had a password and no MFA; since then carol set up a hardware device."""
+    iam, sts = aws
+    iam.create_user(UserName="alice")
+    for name in ("carol", "dave"):
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password="Pass-word-1!")
+    content, dummy = fetch_credential_report(iam, sleep=lambda s: None)
+    generated = datetime.now(timezone.utc)  # moto dates every report 2015-02-02
+    iam.enable_mfa_device(UserName="carol", SerialNumber="GAHT00000009", AuthenticationCode1="123456", AuthenticationCode2="654321")
+    monkeypatch.setattr(gather_mod, "fetch_credential_report", lambda client, sleep: (content, generated))
+    counter = CallCounter()
+    counter.watch(iam)
+    return iam, sts, generated, counter
+
+
+def _statuses(gathered, now):
+    from ansible_collections.awssec.mfa.plugins.module_utils.classify import classify
+
+    return {u.username: classify(u, FRESH, now).status for u in gathered.users}
+
+
+def test_a_report_younger_than_max_report_age_is_believed(stale):
+    iam, sts, generated, counter = stale
+    now = generated + timedelta(hours=3)
+    got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
+    assert _statuses(got, now) == {"alice": "compliant", "carol": "non-compliant", "dave": "non-compliant"}
+    assert counter.count == 3  # ListVirtualMFADevices, GetAccountAuthorizationDetails, GetAccountSummary (the report is patched in)
+
+
+@pytest.mark.parametrize("max_report_age", [4 * 3600, 0])
+def test_past_max_report_age_only_the_users_it_calls_non_compliant_are_read_live(stale, max_report_age):
+    iam, sts, generated, counter = stale
+    now = generated + timedelta(hours=5) if max_report_age else generated + timedelta(seconds=1)
+    got = gather(iam, sts, "credential_report", Options(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
+    assert _statuses(got, now) == {"alice": "compliant", "carol": "compliant", "dave": "non-compliant"}
+    assert [d.type for d in {u.username: u for u in got.users}["carol"].mfa_devices] == ["hardware"]
+    assert counter.count == 3 + 2 * 5  # GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys, ListUserTags for carol and dave
+    assert any("the 2 users it calls non-compliant or in grace were read live" in w for w in got.warnings)
+
+
+def test_report_age_is_in_the_facts(stale):
+    from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
+
+    iam, sts, generated, dummy = stale
+    now = generated + timedelta(seconds=7260)
+    facts = build_facts(gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now), FRESH, now, 0)
+    assert facts["report_age_seconds"] == 7260 and facts["options"]["max_report_age"] == 14400
