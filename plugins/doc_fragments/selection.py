@@ -12,7 +12,7 @@ options:
       - Where user data comes from.
       - V(credential_report) generates the IAM credential report and adds a few bulk calls
         (GetAccountAuthorizationDetails, ListVirtualMFADevices, GetAccountSummary), so the number of
-        API calls grows with pages, not with users. AWS may serve a report up to 4 hours old: users
+        API calls grows with pages, not with users. AWS may serve a report up to 4 hours old; users
         created since are read live, a virtual MFA device assigned since counts (ListVirtualMFADevices is live),
         and past O(max_report_age) the users the report calls C(non-compliant) or C(grace-period) are read live.
         The result says which source was used, when the report was generated and how old it was.
