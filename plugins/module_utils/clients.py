@@ -66,3 +66,12 @@ def error_reason(exception) -> str:
     error = getattr(exception, "response", None) or {}
     error = error.get("Error", {}) if isinstance(error, dict) else {}
     return f"{error.get('Code')}: {error.get('Message')}" if error else str(exception)
+
+
+def warn(module, message: str) -> None:
+    """Warn through the AnsibleModule that an AnsibleAWSModule wraps.
+
+    amazon.aws 11's AnsibleAWSModule.warn also hands its warnings to exit_json as ``warnings``, which
+    ansible-core 2.21 deprecates: every warning would come with a deprecation warning.
+    """
+    getattr(module, "_module", module).warn(message)

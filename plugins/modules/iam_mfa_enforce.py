@@ -236,6 +236,7 @@ from datetime import datetime, timezone
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
@@ -289,7 +290,7 @@ def main():
         module.fail_json_aws_error(e)
 
     for warning in gathered.warnings + result.pop("warnings"):
-        module.warn(warning)
+        warn(module, warning)
     result["api_calls"] = counter.count
     too_many = result.pop("too_many", None)
     if too_many is not None:

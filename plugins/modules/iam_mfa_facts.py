@@ -232,6 +232,7 @@ from datetime import datetime, timezone
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 
@@ -254,7 +255,7 @@ def main():
 
     facts = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
     for warning in facts["warnings"]:
-        module.warn(warning)
+        warn(module, warning)
     module.exit_json(changed=False, ansible_facts={"iam_mfa": facts})
 
 

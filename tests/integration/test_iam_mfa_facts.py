@@ -8,11 +8,15 @@ from tests.integration.conftest import ROOT, adhoc_result, run
 from tests.support.demo_account import expected_counts
 
 
-def test_adhoc_with_only_endpoint_url(demo, env):
-    # Exactly what a user types: no endpoint or region in the environment, only the option.
+def test_adhoc_with_only_endpoint_url_and_region(demo, env):
+    # Exactly what a user types: no endpoint or region in the environment, only the options.
     for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
         env.pop(name)
-    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"endpoint_url={demo.server.url}"], env)
+    command = ["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"endpoint_url={demo.server.url}"]
+    # No region is assumed (us-east-1 would sign for the wrong partition in GovCloud and China): botocore asks for one.
+    refused = run(command, env, check=False)
+    assert refused.returncode != 0 and "You must specify a region" in refused.stdout
+    result = run(command[:-1] + [f"{command[-1]} region=us-east-1"], env)
     facts = adhoc_result(result.stdout)["ansible_facts"]["iam_mfa"]
     counts, by_name = expected_counts(demo.users, demo.today, exclude=())
     assert facts["summary"]["counts"] == counts
