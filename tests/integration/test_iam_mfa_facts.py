@@ -3,9 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 import json
+from datetime import datetime, timezone
+
+import boto3
+import pytest
 
 from tests.integration.conftest import ROOT, adhoc_result, run
-from tests.support.demo_account import expected_counts
+from tests.support.demo_account import expected_counts, seed_demo_account
+from tests.support.moto_server import CREDENTIALS, reset_moto
 
 
 def test_adhoc_with_only_endpoint_url_and_region(demo, env):
@@ -98,3 +103,19 @@ def test_readme_gate_reads_the_fact_with_facts_not_injected(demo, env, tmp_path)
     assert console_without_mfa and result.returncode == 2, result.stdout
     assert f"Console users without MFA: {', '.join(console_without_mfa)}" in result.stdout
     assert "is undefined" not in result.stdout
+
+
+@pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
+def test_the_report_is_exact_in_govcloud_and_china(moto_server, env, region, partition):
+    """The demo account in another partition: the same statuses as in aws, every ARN in that partition."""
+    reset_moto()
+    iam = boto3.client("iam", endpoint_url=moto_server.url, region_name=region, aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    users = seed_demo_account(iam)
+    env["AWS_DEFAULT_REGION"] = region
+    for source in ("credential_report", "live"):
+        facts = _facts(None, env, f"source={source}")
+        counts, by_name = expected_counts(users, datetime.now(timezone.utc).date(), exclude=())
+        assert facts["summary"]["counts"] == counts
+        assert {u["username"]: u["status"] for u in facts["users"]} == by_name
+        assert {u["arn"].split(":")[1] for u in facts["users"]} == {partition}

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 from moto.iam.models import AccessKeyLastUsed
 
-from tests.support.moto_server import ACCOUNT_ID, iam_backend
+from tests.support.moto_server import ACCOUNT_ID, iam_backend, partition_of_region
 
 EXCLUDE_USERS = ["svc-*"]
 GRACE_PERIOD_DAYS = 7
@@ -120,11 +120,11 @@ def create_user(iam, user: DemoUser, now: datetime, serial_number: int = 0, acco
         if not key.active:
             iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
         key_ids.append(key_id)
-    set_dates(user, now, key_ids, account_id)
+    set_dates(user, now, key_ids, account_id, partition_of_region(iam.meta.region_name))
 
 
-def set_dates(user: DemoUser, now: datetime, key_ids: List[str], account_id: str = ACCOUNT_ID) -> None:
-    backend_user = iam_backend(account_id).users[user.name]
+def set_dates(user: DemoUser, now: datetime, key_ids: List[str], account_id: str = ACCOUNT_ID, partition: str = "aws") -> None:
+    backend_user = iam_backend(account_id, partition).users[user.name]
     backend_user.create_date = _naive_utc(now - timedelta(days=user.age_days))
     if user.password_used_days_ago is not None:
         backend_user.password_last_used = _naive_utc(now - timedelta(days=user.password_used_days_ago))

@@ -107,11 +107,16 @@ class MotoServer(ThreadedMotoServer):
         self.stop()
 
 
-def iam_backend(account_id: str = ACCOUNT_ID):
+def partition_of_region(region: str) -> str:
+    """The partition moto keeps an account in for requests signed for ``region`` (GovCloud, China, the rest)."""
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
+
+
+def iam_backend(account_id: str = ACCOUNT_ID, partition: str = "aws"):
     """moto's in-process IAM backend, for what the API cannot do (setting dates back)."""
     from moto.iam.models import iam_backends
 
-    return iam_backends[account_id]["aws"]
+    return iam_backends[account_id][partition]
 
 
 def reset_moto() -> None:
