@@ -31,10 +31,24 @@ class Demo:
     today: object
 
 
+# How AWS behaves and moto does not, in every scenario (tests/support/aws_like.py): IAM lists in pages, a credential
+# report that is generated, dated and served again as it was. Throttling and new keys refused for a while are turned
+# on by the tests that exercise them.
+AWS_LIKE = {"paging": True, "report": True}
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def aws_like(moto_server):
+    """Each test starts with no credential report, full token buckets and the default AWS-like behaviours."""
+    moto_server.aws_like.reset(**AWS_LIKE)
+    yield moto_server.aws_like
+    moto_server.aws_like.reset(**AWS_LIKE)
 
 
 @pytest.fixture

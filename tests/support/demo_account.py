@@ -19,7 +19,8 @@ from typing import Dict, List, Optional, Tuple
 
 from moto.iam.models import AccessKeyLastUsed
 
-from tests.support.moto_server import ACCOUNT_ID, iam_backend, partition_of_region
+from tests.support.aws_like import partition_of_region
+from tests.support.moto_server import ACCOUNT_ID, iam_backend
 
 EXCLUDE_USERS = ["svc-*"]
 GRACE_PERIOD_DAYS = 7

@@ -21,7 +21,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-ACCOUNT_ID = "123456789012"
+from tests.support.aws_like import ACCOUNT_ID, AwsLike
+
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -64,13 +65,17 @@ def _error_response(start_response, status: int, code: str, message: str):
 
 
 class MotoServer(ThreadedMotoServer):
+    """``aws_like`` (tests/support/aws_like.py) sits between the counting and moto: its settings make moto behave like AWS."""
+
     def __init__(self):
         super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
         self._counting = None
+        self.aws_like = AwsLike()
 
     def _server_entry(self):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._counting = _Counting(DomainDispatcherApplication(create_backend_app))
+        self.aws_like.app = DomainDispatcherApplication(create_backend_app)
+        self._counting = _Counting(self.aws_like)
         self._server = make_server(self._ip_address, self._port, self._counting, True)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -105,11 +110,6 @@ class MotoServer(ThreadedMotoServer):
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def partition_of_region(region: str) -> str:
-    """The partition moto keeps an account in for requests signed for ``region`` (GovCloud, China, the rest)."""
-    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
 
 
 def iam_backend(account_id: str = ACCOUNT_ID, partition: str = "aws"):

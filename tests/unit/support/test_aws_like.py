@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The AWS-like test server: each behaviour is seen with it on, and is gone with it off."""
+
+import csv
+import io
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.support.moto_server import CREDENTIALS, MotoServer, reset_moto
+
+KEYS = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+ONCE = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MotoServer() as running:
+        yield running
+
+
+@pytest.fixture
+def aws(server):
+    reset_moto()
+    server.aws_like.reset()
+    server.reset_counts()
+    yield server
+    server.aws_like.reset()
+
+
+def client(server, service, region="us-east-1", **keys):
+    return boto3.client(service, endpoint_url=server.url, region_name=region, config=ONCE, **(keys or KEYS))
+
+
+def test_iam_lists_come_in_pages_of_100_at_most_1000(aws):
+    iam = client(aws, "iam")
+    for n in range(250):
+        iam.create_user(UserName=f"user{n:03d}")
+    assert len(iam.list_users()["Users"]) == 250  # moto: one page
+    aws.aws_like.configure(paging=True)
+    first = iam.list_users()
+    assert len(first["Users"]) == 100 and first["IsTruncated"] and first["Marker"]
+    aws.reset_counts()
+    names = [u["UserName"] for page in iam.get_paginator("list_users").paginate() for u in page["Users"]]
+    assert names == [f"user{n:03d}" for n in range(250)] and aws.actions["ListUsers"] == 3
+    aws.reset_counts()
+    details = iam.get_paginator("get_account_authorization_details").paginate(Filter=["User"], PaginationConfig={"PageSize": 1000})
+    assert len(details.build_full_result()["UserDetailList"]) == 250 and aws.actions["GetAccountAuthorizationDetails"] == 1
+    with pytest.raises(ClientError, match="ValidationError"):
+        iam.list_users(MaxItems=1001)
+
+
+def test_organizations_accounts_come_20_a_page(aws):
+    orgs = client(aws, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    for n in range(44):
+        orgs.create_account(AccountName=f"a{n}", Email=f"a{n}@example.com")
+    assert len(orgs.list_accounts()["Accounts"]) == 45
+    aws.aws_like.configure(paging=True)
+    assert len(orgs.list_accounts()["Accounts"]) == 20
+    aws.reset_counts()
+    accounts = orgs.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]
+    assert len(accounts) == 45 and aws.actions["AWSOrganizationsV20161128.ListAccounts"] == 3
+
+
+def _rows(response):
+    return {row["user"]: row for row in csv.DictReader(io.StringIO(response["Content"].decode()))}
+
+
+def test_the_report_is_generated_then_served_as_it_was_for_4_hours(aws):
+    iam = client(aws, "iam")
+    iam.create_user(UserName="alice")
+    aws.aws_like.configure(report=True, report_polls=2)
+    assert [iam.generate_credential_report()["State"] for dummy in range(3)] == ["STARTED", "INPROGRESS", "INPROGRESS"]
+    with pytest.raises(ClientError, match="ReportInProgress"):
+        iam.get_credential_report()
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    served = iam.get_credential_report()
+    assert abs(served["GeneratedTime"].timestamp() - time.time()) < 5
+    assert sorted(_rows(served)) == ["<root_account>", "alice"]
+    assert _rows(served)["<root_account>"]["arn"] == "arn:aws:iam::123456789012:root"
+    iam.create_user(UserName="bob")
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    assert sorted(_rows(iam.get_credential_report())) == ["<root_account>", "alice"]  # bob is not in it yet
+    aws.aws_like.advance(4 * 3600 + 1)
+    with pytest.raises(ClientError, match="ReportExpired"):
+        iam.get_credential_report()
+    while iam.generate_credential_report()["State"] != "COMPLETE":
+        pass
+    assert sorted(_rows(iam.get_credential_report())) == ["<root_account>", "alice", "bob"]
+    aws.aws_like.configure(report=False)
+    assert "<root_account>" not in _rows(iam.get_credential_report())  # moto's own: no root row, dated 2015
+    assert iam.get_credential_report()["GeneratedTime"].year == 2015
+
+
+@pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
+def test_the_report_is_in_the_signing_regions_partition(aws, region, partition):
+    iam = client(aws, "iam", region)
+    iam.create_user(UserName="alice")
+    aws.aws_like.configure(report=True, report_polls=0)
+    while iam.generate_credential_report()["State"] != "COMPLETE":
+        pass
+    rows = _rows(iam.get_credential_report())
+    assert rows["<root_account>"]["arn"] == f"arn:{partition}:iam::123456789012:root"
+    assert rows["alice"]["arn"] == f"arn:{partition}:iam::123456789012:user/alice"
+
+
+def test_throttling_past_the_rate_and_limit_exceeded_for_the_report(aws):
+    iam = client(aws, "iam")
+    iam.create_user(UserName="alice")
+    for dummy in range(5):
+        iam.get_user(UserName="alice")  # off: never throttled
+    aws.aws_like.configure(throttle=(0.01, 2))
+    iam.get_user(UserName="alice")
+    iam.get_user(UserName="alice")
+    with pytest.raises(ClientError, match="Throttling"):
+        iam.get_user(UserName="alice")
+    iam.list_users()  # a bucket per action
+    assert aws.aws_like.answered["Throttling"] == 1
+    aws.aws_like.reset(report=True, report_limit=(0.01, 1))
+    iam.generate_credential_report()
+    with pytest.raises(ClientError, match="LimitExceeded"):
+        iam.generate_credential_report()
+
+
+def test_a_new_key_is_refused_for_a_while(aws):
+    iam = client(aws, "iam")
+    iam.create_user(UserName="alice")
+    aws.aws_like.configure(new_key_delay=0.5)
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    sts = client(aws, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError, match="InvalidClientTokenId"):
+        sts.get_caller_identity()
+    time.sleep(0.6)
+    assert sts.get_caller_identity()["Arn"].endswith(":user/alice")
+    aws.aws_like.configure(new_key_delay=0)
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    sts = client(aws, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert sts.get_caller_identity()["Arn"].endswith(":user/alice")  # off: usable at once
