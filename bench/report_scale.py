@@ -13,7 +13,8 @@ runs as a real ``ansible-playbook`` on localhost:
       amazon.aws.iam_access_key_info per user, on the first K users only, scaled to N
 
 API calls are counted by the server (the same yardstick for all three); wall seconds
-cover the whole ansible-playbook run. See docs/performance.md.
+cover the whole ansible-playbook run. The server behaves like AWS where it matters here
+(IAM pages, the credential report's generation): see tests/support/aws_like.py and docs/performance.md.
 
     .venv/bin/python bench/report_scale.py --users 5000 --peer-users 200
 """
@@ -355,6 +356,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         workdir = Path(tmp)
         prepare(workdir)
         seeded = seed(server, users)
+        # From here on the server behaves like AWS (tests/support/aws_like.py): IAM lists in pages of 100 unless a
+        # caller asks for more (at most 1,000), and a credential report that is generated (STARTED, INPROGRESS) and dated.
+        server.aws_like.reset(paging=True, report=True, report_polls=1)
         extra = {"endpoint_url": server.url, "peer_users": peer}
 
         print("\n(a) iam_mfa_facts source=credential_report ...", flush=True)
@@ -387,7 +391,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     polls = report.actions["GenerateCredentialReport"] - 1
     if polls:
-        print(f"(a) includes {polls} wait(s) of 2 s for the report: moto answers the first GenerateCredentialReport with STARTED.")
+        print(f"(a) includes {polls} wait(s) of 2 s for the report: the server answers STARTED, then INPROGRESS, as AWS does.")
+    print(f"(a) server calls by action: {actions_text(report.actions)}")
     print(f"Module's own api_calls: (a) {report.tasks[0]['api_calls']}, (b) {live.tasks[0]['api_calls']}")
     counts_a = report.tasks[0]["counts"]
     counts_b = live.tasks[0]["counts"]
@@ -406,7 +411,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{label:<40} {value:>8}   target {target:<7}  {verdict(ok)}")
     if users != 5000:
         print("(the targets are set for 5,000 users)")
-    print("moto serves ListUsers and GetAccountAuthorizationDetails in one page; AWS pages hold at most 1,000 items.")
+    print("Served by the AWS-like server: IAM pages of 100 unless asked for more (at most 1,000), the credential report generated and dated.")
     return 0
 
 

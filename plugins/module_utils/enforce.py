@@ -30,10 +30,17 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     retry,
     user_tags,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, UserRecord, access, isoformat, partition_of, user_name_from_arn
+from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    TAG_ENFORCED_AT,
+    Gathered,
+    UserRecord,
+    access,
+    isoformat,
+    partition_of,
+    user_name_from_arn,
+)
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
 
-TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS)
 STATES = ("enforced", "restored")

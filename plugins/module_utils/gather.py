@@ -30,6 +30,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    TAG_ENFORCED_AT,
     AccessKey,
     Gathered,
     MFADevice,
@@ -370,15 +371,27 @@ def suspects(users: List[UserRecord], options: Options, now: datetime) -> List[s
     return [u.username for u in users if classify(u, options, now).status in ("non-compliant", "grace-period")]
 
 
+def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
+    """Did enforcement change this user after the report was generated? (its tag comes from the live user list)"""
+    try:
+        return _report_time(user.tags.get(TAG_ENFORCED_AT)) > generated_at
+    except (TypeError, ValueError):
+        return False
+
+
 def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime) -> Tuple[List[UserRecord], datetime]:
     users, generated_at, read_live = _read_report(iam, options, virtual, warnings, sleep)
+    from_report = [u for u in users if u.username not in read_live]
+    reread = {u.username for u in from_report if enforced_since(u, generated_at)}
     age = (now - generated_at).total_seconds()
-    if age <= options.max_report_age:
+    if age > options.max_report_age:
+        stale = set(suspects(from_report, options, now))
+        if stale:
+            warnings.append(f"the credential report was generated {int(age)} s ago, more than max_report_age={options.max_report_age}: "
+                            f"the {len(stale)} users it calls non-compliant or in grace were read live")
+        reread |= stale
+    if not reread:
         return users, generated_at
-    reread = set(suspects([u for u in users if u.username not in read_live], options, now))
-    if reread:
-        warnings.append(f"the credential report was generated {int(age)} s ago, more than max_report_age={options.max_report_age}: "
-                        f"the {len(reread)} users it calls non-compliant or in grace were read live")
     serials = _all_serials(virtual)
     fresh = [_read_by_name(iam, u.username, serials, warnings) if u.username in reread else u for u in users]
     return [u for u in fresh if u is not None], generated_at

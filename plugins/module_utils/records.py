@@ -28,6 +28,8 @@ REASONS = (
     "virtual_mfa_only",
 )
 MFA_TYPES = ("virtual", "hardware", "unknown")
+# Tag that enforcement writes on a user before it changes anything (see enforce.py); gathering reads it too.
+TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
 PARTITION = re.compile(r"^aws(-[a-z]+)*$")  # aws, aws-us-gov, aws-cn, aws-iso-b ...
 
 

@@ -307,3 +307,15 @@ def test_report_age_is_in_the_facts(stale):
     now = generated + timedelta(seconds=7260)
     facts = build_facts(gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now), FRESH, now, 0)
     assert facts["report_age_seconds"] == 7260 and facts["options"]["max_report_age"] == 14400
+
+
+def test_users_enforcement_changed_after_the_report_are_read_live(stale):
+    """Re-running a report after enforcement gets the same cached report: the users it changed are known by their tag."""
+    iam, sts, generated, counter = stale
+    iam.delete_login_profile(UserName="dave")
+    iam.tag_user(UserName="dave", Tags=[{"Key": "awssec:mfa-enforced-at", "Value": (generated + timedelta(minutes=1)).isoformat()}])
+    counter.count = 0
+    now = generated + timedelta(hours=1)
+    got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
+    assert _statuses(got, now) == {"alice": "compliant", "carol": "non-compliant", "dave": "compliant"}
+    assert counter.count == 3 + 5
