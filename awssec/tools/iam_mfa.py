@@ -91,5 +91,5 @@ def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exc
     result["warnings"] = gathered.warnings + result["warnings"]
     result["api_calls"] = counter.count
     if result.get("too_many") is not None:
-        raise TooManyUsers(too_many_message(result["too_many"], max_affected))
+        raise TooManyUsers(too_many_message(result["too_many"], max_affected, result.get("too_many_read_live", False)))
     return result

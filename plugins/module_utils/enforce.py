@@ -6,8 +6,11 @@
 
 Targets are the ``non-compliant`` users of a gathering run. Right before acting on one, its
 state is read again live; the plan is made from that state, so a user who enabled MFA since
-the report is left alone. What was done is recorded as tags on the user, so that
-``state: restored`` undoes exactly that.
+the report is left alone. Every target is read and planned before anything changes, so that
+``max_affected`` counts what the live plans would do. What was done is recorded as tags on the
+user, so that ``state: restored`` undoes exactly that and nothing else: a policy an administrator
+attached stays. The policy is this collection's only when it carries ``POLICY_TAG``; another
+policy of the same name is never changed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify
@@ -42,7 +45,10 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
 
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
-RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS)
+TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
+TAG_DELETED_CONSOLE = "awssec:mfa-deleted-console"  # "true": this tool deleted the password, which cannot come back
+RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE)
+POLICY_TAG = "awssec:mfa-managed"  # on the managed policy this collection created and may update
 STATES = ("enforced", "restored")
 MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 JUSTIFICATIONS = {
@@ -121,11 +127,22 @@ def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
         return []
     recorded = state.tags.get(TAG_DISABLED_KEYS, "").split()
     actions = [f"enable_key:{key}" for key in recorded if state.keys.get(key) == "Inactive"]
-    if options.attach_policy and state.policy_attached:
+    if options.attach_policy and state.policy_attached and state.tags.get(TAG_ATTACHED_POLICY) == "true":
         actions.append("detach_policy")
     if any(tag in state.tags for tag in RECORD_TAGS):
         actions.append("remove_tags")
     return actions
+
+
+def restore_notes(state: LiveState, options: EnforceOptions) -> List[str]:
+    """What restoring leaves as it is, and why (for users with MFA and a recorded enforcement)."""
+    notes = []
+    if state.mfa_enabled and TAG_ENFORCED_AT in state.tags:
+        if options.attach_policy and state.policy_attached and state.tags.get(TAG_ATTACHED_POLICY) != "true":
+            notes.append("the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)")
+        if state.tags.get(TAG_DELETED_CONSOLE) == "true":
+            notes.append("the console password deleted by enforcement cannot be restored: an administrator must set a new one")
+    return notes
 
 
 def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict[str, str]:
@@ -133,7 +150,11 @@ def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict
     disabled = state.tags.get(TAG_DISABLED_KEYS, "").split()
     newly = [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:")]
     disabled += [key for key in newly if key not in disabled]
-    return {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
+    tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
+    for tag, action in ((TAG_ATTACHED_POLICY, "attach_policy"), (TAG_DELETED_CONSOLE, "delete_login_profile")):
+        if action in actions or state.tags.get(tag) == "true":
+            tags[tag] = "true"
+    return tags
 
 
 def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
@@ -206,7 +227,8 @@ def policy_arn(gathered: Gathered, name: str) -> str:
 def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
     """Create the managed policy ``arn``, or give it a new default version when its document differs.
 
-    Returns ``{"arn", "change"}`` where change is ``none``, ``create`` or ``update``.
+    Returns ``{"arn", "change"}`` where change is ``none``, ``create`` or ``update``. A policy of that name
+    without ``POLICY_TAG`` is someone else's: used as it is when its document is the same, never changed.
     """
     name = arn.rsplit("/", 1)[1]
     try:
@@ -219,6 +241,7 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
                 f"create policy {name}", _aws, iam.create_policy,
                 PolicyName=name, PolicyDocument=policy_json(document),
                 Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
+                Tags=[{"Key": POLICY_TAG, "Value": "true"}],
             )
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
@@ -228,6 +251,10 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
         current = _decode_document(current)
     if policy_json(current) == policy_json(document):
         return {"arn": arn, "change": "none"}
+    if not any(tag["Key"] == POLICY_TAG for tag in policy.get("Tags") or []):
+        raise MFAError(message=f"{arn} exists with another document and is not this collection's (it has no {POLICY_TAG} tag): "
+                               "it is left as it is and nothing was changed. Name another policy with policy_name, or tag this one "
+                               f"{POLICY_TAG}=true to let awssec.mfa replace its document")
     if not check_mode:
         versions = _call(f"list the versions of {arn}", _paginate, iam, "list_policy_versions", "Versions", PolicyArn=arn)
         if len(versions) >= MAX_POLICY_VERSIONS:
@@ -244,8 +271,8 @@ def _decode_document(text: str) -> Dict:
 # --- one user ----------------------------------------------------------------------------------
 
 
-def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
-    """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
+def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> Tuple[LiveState, Dict]:
+    """Re-read one user and plan, changing nothing. Raises MFAError."""
     state = read_state(iam, username, policy_arn if options.attach_policy else None)
     planner = plan_enforce if options.state == "enforced" else plan_restore
     actions = planner(state, options)
@@ -254,8 +281,16 @@ def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optiona
         entry["reason"] = "mfa_enabled_since_report"
     elif options.state == "restored" and not state.mfa_enabled:
         entry["reason"] = "still_without_mfa"
-    if check_mode or not actions:
-        return entry
+    elif options.state == "restored" and restore_notes(state, options):
+        entry["notes"] = restore_notes(state, options)
+    return state, entry
+
+
+def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
+    """Do the planned actions, recording them first. Raises MFAError; partial work is in the error's ``done``."""
+    actions = entry["actions"]
+    if not actions:
+        return
     if options.state == "enforced":
         # Record first, so that whatever is done below can be undone even if a later call fails.
         tag_user(iam, username, record_tags(state, actions, now))
@@ -266,6 +301,13 @@ def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optiona
             e.done = entry["done"]
             raise
         entry["done"].append(action)
+
+
+def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
+    """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
+    state, entry = plan_user(iam, username, options, policy_arn, now)
+    if not check_mode:
+        apply_user(iam, username, state, entry, options, policy_arn, now)
     return entry
 
 
@@ -307,8 +349,11 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
     return out
 
 
-def too_many_message(users: List[str], max_affected: int) -> str:
+def too_many_message(users: List[str], max_affected: int, read_live: bool = False) -> str:
     """Why a run stopped before acting (shared by the module and the Python API)."""
+    if read_live:
+        return (f"more than max_affected={max_affected} users would be acted on as they are now (read live, stopped at "
+                f"{len(users)}); nothing was changed: {', '.join(users)}")
     return f"{len(users)} users would be acted on, more than max_affected={max_affected}; nothing was changed: {', '.join(users)}"
 
 
@@ -345,37 +390,56 @@ def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, do
         result["summary"] = summarize([], selected)
         return result
 
-    if options.attach_policy:
-        if options.state == "enforced":
-            policy = ensure_policy(iam, policy_arn(gathered, options.policy_name), document, check_mode)
-            result["policy_arn"], result["policy_change"] = policy["arn"], policy["change"]
-        else:
-            result["policy_arn"] = policy_arn(gathered, options.policy_name)
+    arn = policy_arn(gathered, options.policy_name) if options.attach_policy else None
+    result["policy_arn"] = arn
+    # Every target is read and planned before anything changes: max_affected counts what the live plans would do.
+    plans, acting = [], []
+    for target in selected["targets"]:
+        entry, state = _plan(iam, target, options, arn, now)
+        plans.append((entry, state))
+        if entry["actions"] and entry["result"] != "failed":
+            acting.append(target["username"])
+        if len(acting) > options.max_affected:
+            result.update(too_many=acting, too_many_read_live=True, summary=summarize([], selected))
+            return result
+    if options.attach_policy and options.state == "enforced":
+        policy = ensure_policy(iam, arn, document, check_mode)  # raises, before any change, for a policy that is not ours
+        result["policy_arn"], result["policy_change"] = policy["arn"], policy["change"]
 
     for target in selected["caller"]:
         result["actions"].append(dict(target, actions=[], result="skipped", reason="caller_identity", error=None))
-    for target in selected["targets"]:
-        result["actions"].append(_one(iam, target, options, result["policy_arn"], check_mode, now))
+    for entry, state in plans:
+        if entry["result"] == "done" and check_mode:
+            entry["result"] = "planned"
+        elif entry["result"] == "done":
+            _apply(iam, entry, state, options, result["policy_arn"], now)
+        result["actions"].append(entry)
     result["actions"].sort(key=lambda e: e["username"])
     result["summary"] = summarize(result["actions"], selected)
     result["changed"] = result["policy_change"] != "none" or any(_effective(e) for e in result["actions"])
     return result
 
 
-def _one(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
+def _failed(entry: Dict, e: MFAError) -> None:
+    done = getattr(e, "done", [])
+    entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {error_code(e.exception) or e.exception}")
+
+
+def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> Tuple[Dict, Optional[LiveState]]:
+    """The target's entry, planned from a live read: result ``skipped``, ``failed``, or ``done`` (to do) / ``planned``."""
     entry = dict(target, error=None)
     try:
-        found = act_on_user(iam, target["username"], options, policy_arn, check_mode, now)
+        state, found = plan_user(iam, target["username"], options, policy_arn, now)
     except MFAError as e:
-        done = getattr(e, "done", [])
-        code = error_code(e.exception)
-        entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {code or e.exception}")
-        return entry
+        _failed(entry, e)
+        return entry, None
     entry.update(found)
-    if "reason" in found:
-        entry["result"] = "skipped"
-    elif check_mode:
-        entry["result"] = "planned"
-    else:
-        entry["result"] = "done"
-    return entry
+    entry["result"] = "skipped" if "reason" in found else "done"
+    return entry, state
+
+
+def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
+    try:
+        apply_user(iam, entry["username"], state, entry, options, policy_arn, now)
+    except MFAError as e:
+        _failed(entry, e)

@@ -14,12 +14,16 @@ description:
   - For each target, by default, sets its active access keys to C(Inactive) and attaches the MFA policy
     (the document of the P(awssec.mfa.mfa_policy#lookup) lookup), which denies everything but MFA set-up until the user signs in with MFA.
   - Run it with C(--check --diff) first. Check mode reads the targets live and plans, and changes nothing.
-  - Right before acting on a target, the module reads it again live (MFA devices, access keys, login profile,
-    attached policies, tags). A user who enabled MFA since the report is skipped with reason C(mfa_enabled_since_report).
+  - Before changing anything, the module reads every target again live (MFA devices, access keys, login profile,
+    attached policies, tags) and plans from that. A user who enabled MFA since the report is skipped with reason C(mfa_enabled_since_report).
   - The identity that runs the module (sts:GetCallerIdentity) is never acted on; it is skipped with reason C(caller_identity).
-  - What was done is recorded on the user as tags C(awssec:mfa-enforced-at) and C(awssec:mfa-disabled-keys),
-    written before acting. O(state=restored) uses them to re-activate exactly the keys that enforcement
-    disabled, for users who now have MFA; users still without MFA are listed with reason C(still_without_mfa) and left as they are.
+  - What was done is recorded on the user as tags, written before acting - C(awssec:mfa-enforced-at), C(awssec:mfa-disabled-keys),
+    C(awssec:mfa-attached-policy) and C(awssec:mfa-deleted-console). O(state=restored) uses them to undo exactly what enforcement
+    did, for users who now have MFA - the keys it disabled are re-activated, the policy is detached only if it attached it;
+    users still without MFA are listed with reason C(still_without_mfa) and left as they are.
+  - The policy this module creates carries the tag C(awssec:mfa-managed=true). A policy of the same name without it is
+    someone else's. It is attached as it is when its document is the same, and never changed - the module fails, before
+    changing anything, when its document differs.
   - One user's failure does not stop the others; the module fails at the end, listing what failed and what was done.
   - Idempotent. A second run finds nothing to do and returns C(changed=false).
 author:
@@ -47,7 +51,8 @@ options:
     description:
       - Create the customer managed policy O(policy_name) if it is missing, give it a new default version
         if its document differs, and attach it to targets.
-      - With O(state=restored), detach it.
+      - With O(state=restored), detach it from the users it was attached to by enforcement (recorded in the tag
+        C(awssec:mfa-attached-policy)); a policy attached otherwise stays, with a note.
     type: bool
     default: true
   policy_name:
@@ -76,12 +81,14 @@ options:
     description:
       - Delete the login profile of targets, so they cannot sign in to the console.
       - B(Destructive) - the password is lost and O(state=restored) cannot bring it back; the user needs a new password.
+        Restoring says so in RV(actions[].notes) and in a warning.
     type: bool
     default: false
   max_affected:
     description:
       - If more users than this would be acted on, fail before changing anything and list them.
-      - Counted from the gathered data; a user already enforced with nothing left to change is not counted.
+      - Counted twice before any change - on the gathered data (a user already enforced with nothing left to change is
+        not counted), then on the plans made from the live reads, which stop as soon as the count is exceeded.
     type: int
     default: 10
 notes:
@@ -176,6 +183,13 @@ actions:
       description: For skipped users - V(mfa_enabled_since_report), V(caller_identity) or V(still_without_mfa).
       type: str
       returned: when skipped
+    notes:
+      description:
+        - When restoring, what is left as it is and why (also given as warnings). The policy stays attached where
+          this tool did not record attaching it; a console password deleted by enforcement cannot come back.
+      type: list
+      elements: str
+      returned: when restoring leaves something as it is
     error:
       description: For failed users, what failed; null otherwise.
       type: str
@@ -289,13 +303,14 @@ def main():
     except MFAError as e:
         module.fail_json_aws_error(e)
 
-    for warning in gathered.warnings + result.pop("warnings"):
+    notes = [f"{e['username']}: {note}" for e in result["actions"] for note in e.get("notes", [])]
+    for warning in gathered.warnings + result.pop("warnings") + notes:
         warn(module, warning)
     result["api_calls"] = counter.count
     too_many = result.pop("too_many", None)
     if too_many is not None:
         module.fail_json(
-            msg=too_many_message(too_many, options.max_affected),
+            msg=too_many_message(too_many, options.max_affected, result.pop("too_many_read_live", False)),
             users=too_many,
             **result,
         )

@@ -208,7 +208,7 @@ def test_restore_undoes_exactly_what_was_done_for_users_with_mfa(moto_server, ia
     assert state["ana"]["keys"] == {first["AccessKeyId"]: "Active", already_inactive: "Inactive"}
     assert state["ana"]["policies"] == [] and state["ana"]["tags"] == {"team": "data"}
     assert state["ben"] == before_restore["ben"]  # still without MFA: left as enforcement left it
-    assert set(state["ben"]["tags"]) == set(RECORD_TAGS) and state["ben"]["policies"] == [POLICY_ARN]
+    assert set(state["ben"]["tags"]) == set(RECORD_TAGS) | {"awssec:mfa-attached-policy"} and state["ben"]["policies"] == [POLICY_ARN]
 
     again, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
     assert again["changed"] is False and account_state(iam)["users"] == state
@@ -324,3 +324,75 @@ def test_enforcement_in_another_partition_is_applied_once_and_restored(moto_serv
     restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
     assert restored["changed"] and restored["policy_arn"] == arn and planned(restored) == {"ana.console": ["detach_policy", "remove_tags"]}
     assert iam.list_attached_user_policies(UserName="ana.console")["AttachedPolicies"] == []
+
+
+def test_restoring_leaves_the_policy_an_administrator_attached(moto_server, iam, env):
+    """restored detached RequireMFA wherever it was attached, also where an administrator had attached it."""
+    ana, cy = _user_with_key(iam, "ana"), _user_with_key(iam, "cy")
+    options = {"mfa_enforce_grace_period_days": 0}
+    enforce(moto_server, env, mfa_enforce_include_users=["cy"], **options)  # the policy exists, attached to cy by enforcement
+    iam.attach_user_policy(UserName="ana", PolicyArn=POLICY_ARN)  # by an administrator
+    enforced, dummy, dummy = enforce(moto_server, env, **options)
+    assert planned(enforced) == {"ana": [f"disable_key:{ana['AccessKeyId']}"]}
+    for name in ("ana", "cy"):
+        _enable_mfa(iam, name)
+
+    restored, dummy, process = enforce(moto_server, env, mfa_enforce_state="restored", **options)
+    assert planned(restored) == {"ana": [f"enable_key:{ana['AccessKeyId']}", "remove_tags"],
+                                 "cy": [f"enable_key:{cy['AccessKeyId']}", "detach_policy", "remove_tags"]}
+    state = account_state(iam)["users"]
+    assert state["ana"]["policies"] == [POLICY_ARN] and state["cy"]["policies"] == []
+    note = "the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)"
+    assert next(e for e in restored["actions"] if e["username"] == "ana")["notes"] == [note]
+    assert f"ana: {note}" in process.stdout + process.stderr
+
+
+def test_a_policy_of_the_same_name_that_is_not_ours_is_never_changed(moto_server, iam, env):
+    _user_with_key(iam, "ana")
+    theirs = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(theirs))
+    before = account_state(iam)
+    for flags in (("--check",), ()):
+        result, dummy, process = enforce(moto_server, env, *flags, check=False, mfa_enforce_grace_period_days=0)
+        assert process.returncode != 0
+        assert f"{POLICY_ARN} exists with another document and is not this collection's (it has no awssec:mfa-managed tag)" in result["msg"]
+        assert account_state(iam) == before  # no user touched, the policy has one version
+    assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
+
+
+def test_max_affected_counts_the_live_plans(moto_server, iam, env):
+    """Gathered, the users were enforced with nothing left to do; their keys were re-activated by hand since."""
+    keys = {name: _user_with_key(iam, name, login=True)["AccessKeyId"] for name in ("ana", "ben", "cy")}
+    options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
+    enforce(moto_server, env, **options)
+    for name, key in keys.items():
+        iam.update_access_key(UserName=name, AccessKeyId=key, Status="Active")
+    before = account_state(iam)
+    result, dummy, process = enforce(moto_server, env, check=False, **dict(options, mfa_enforce_max_affected=1))
+    assert process.returncode != 0 and result["users"] == ["ana", "ben"]
+    assert "more than max_affected=1 users would be acted on as they are now (read live, stopped at 2); nothing was changed" in result["msg"]
+    assert account_state(iam) == before
+
+
+def test_disable_console_access_deletes_passwords_but_not_the_callers_and_restoring_says_it_cannot(moto_server, iam, env):
+    admin = _user_with_key(iam, "ops.admin", login=True)
+    _user_with_key(iam, "ana", login=True)
+    caller_env = dict(env, AWS_ACCESS_KEY_ID=admin["AccessKeyId"], AWS_SECRET_ACCESS_KEY=admin["SecretAccessKey"])
+    options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_disable_console_access": True}
+
+    preview, dummy, dummy = enforce(moto_server, caller_env, "--check", **options)
+    assert planned(preview)["ana"][-1] == "delete_login_profile" and account_state(iam)["users"]["ana"]["console"] is True
+    enforced, dummy, dummy = enforce(moto_server, caller_env, **options)
+    results = {e["username"]: (e["result"], e.get("reason")) for e in enforced["actions"]}
+    assert results == {"ops.admin": ("skipped", "caller_identity"), "ana": ("done", None)}
+    assert enforced["summary"]["consoles_disabled"] == 1
+    state = account_state(iam)["users"]
+    assert state["ana"]["console"] is False and state["ops.admin"]["console"] is True
+    assert state["ana"]["tags"]["awssec:mfa-deleted-console"] == "true"
+
+    _enable_mfa(iam, "ana")
+    restored, dummy, process = enforce(moto_server, caller_env, mfa_enforce_state="restored", **options)
+    ana = next(e for e in restored["actions"] if e["username"] == "ana")
+    note = "the console password deleted by enforcement cannot be restored: an administrator must set a new one"
+    assert ana["result"] == "done" and ana["notes"] == [note] and f"ana: {note}" in process.stdout + process.stderr
+    assert account_state(iam)["users"]["ana"]["console"] is False and "awssec:mfa-deleted-console" not in account_state(iam)["users"]["ana"]["tags"]

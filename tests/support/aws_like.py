@@ -7,11 +7,14 @@
 Each behaviour is a setting, off by default (then requests pass through untouched):
 
 - ``paging``: IAM lists come in pages as AWS serves them (``MaxItems`` honoured, 100 by default, at most
-  1,000, ``IsTruncated``/``Marker``); Organizations ListAccounts 20 a page with ``NextToken``.
+  1,000, ``IsTruncated``/``Marker``); Organizations ListAccounts 20 a page with ``NextToken``. AWS may serve
+  fewer items than asked for while there are more: ``page_cap`` serves at most that many a page.
 - ``report``: GenerateCredentialReport answers STARTED, then INPROGRESS ``report_polls`` times, then
   COMPLETE. The report is made then, with the ``<root_account>`` row, and dated by this server's
   clock; for 4 hours it is served as it was, whatever changed since (AWS's documented behaviour).
-- ``throttle``: (rate per second, burst) of a token bucket per action; past it, ``Throttling``.
+- ``throttle``: (rate per second, burst) of a token bucket per action; past it, ``Throttling``
+  (``TooManyRequestsException`` for Organizations). ``throttle_actions`` limits it to those actions; a
+  burst of 0 throttles each action's first request.
   ``report_limit``: the same for GenerateCredentialReport alone, answered with ``LimitExceeded``.
 - ``new_key_delay``: seconds during which IAM and STS refuse a new access key (``InvalidClientTokenId``).
 
@@ -56,9 +59,11 @@ CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 @dataclass
 class Settings:
     paging: bool = False
+    page_cap: Optional[int] = None
     report: bool = False
     report_polls: int = 1
     throttle: Optional[Tuple[float, float]] = None
+    throttle_actions: Optional[Tuple[str, ...]] = None
     report_limit: Optional[Tuple[float, float]] = None
     new_key_delay: float = 0.0
 
@@ -135,7 +140,8 @@ class AwsLike:
         delay = self.settings.new_key_delay
         if delay and service in ("iam", "sts") and time.monotonic() - self.new_keys.get(key_id, -delay) < delay:
             return self._error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-        if self.settings.throttle and not self._take(action, *self.settings.throttle):
+        throttled = self.settings.throttle and (self.settings.throttle_actions is None or action in self.settings.throttle_actions)
+        if throttled and not self._take(action, *self.settings.throttle):
             if json_protocol:
                 return self._error(400, "TooManyRequestsException", "AWS Organizations can't complete your request.", json_protocol)
             return self._error(400, "Throttling", "Rate exceeded")
@@ -254,6 +260,7 @@ class AwsLike:
                 members += [(listed, member) for member in list(listed)]
                 for member in list(listed):
                     listed.remove(member)
+        size = min(size, self.settings.page_cap or size)
         for listed, member in members[start:start + size]:
             listed.append(member)
         for name in ("IsTruncated", "Marker"):

@@ -12,6 +12,9 @@ from moto import mock_aws
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
+    POLICY_TAG,
+    TAG_ATTACHED_POLICY,
+    TAG_DELETED_CONSOLE,
     TAG_DISABLED_KEYS,
     TAG_ENFORCED_AT,
     EnforceOptions,
@@ -23,10 +26,11 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     plan_enforce,
     plan_restore,
     record_tags,
+    restore_notes,
     run,
     would_act,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord, access
@@ -34,7 +38,9 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKe
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
 ENFORCE = EnforceOptions()
 RESTORE = EnforceOptions(state="restored")
-RECORDED = {TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2"}
+RECORDED = {TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true"}
+# An enforcement that did not attach the policy (an administrator had), or was recorded by an earlier version.
+RECORDED_KEYS_ONLY = {TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"}
 
 
 def state(mfa=False, keys=None, console=False, attached=False, tags=None):
@@ -65,16 +71,30 @@ def test_plan_enforce(live, options, expected):
     (state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=RECORDED), EnforceOptions(state="restored", attach_policy=False),
      ["enable_key:AKIA1", "remove_tags"]),
     (state(mfa=True, keys={"AKIA1": "Active"}), RESTORE, []),
+    # A policy this tool did not record attaching stays attached.
+    (state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=RECORDED_KEYS_ONLY), RESTORE, ["enable_key:AKIA1", "remove_tags"]),
 ])
 def test_plan_restore(live, options, expected):
     assert plan_restore(live, options) == expected
 
 
+def test_restoring_says_what_it_leaves_as_it_is():
+    assert restore_notes(state(mfa=True, attached=True, tags=RECORDED), RESTORE) == []
+    kept = restore_notes(state(mfa=True, attached=True, tags=RECORDED_KEYS_ONLY), RESTORE)
+    assert kept == ["the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)"]
+    deleted = restore_notes(state(mfa=True, tags=dict(RECORDED, **{TAG_DELETED_CONSOLE: "true"})), RESTORE)
+    assert deleted == ["the console password deleted by enforcement cannot be restored: an administrator must set a new one"]
+    assert restore_notes(state(mfa=False, attached=True, tags=RECORDED_KEYS_ONLY), RESTORE) == []  # not restored at all
+
+
 def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_date():
     earlier = state(tags={TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"})
     assert record_tags(earlier, ["disable_key:AKIA2", "attach_policy"], NOW) == {
-        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2"}
-    assert record_tags(state(), ["attach_policy"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: ""}
+        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true"}
+    assert record_tags(state(), ["attach_policy"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true"}
+    # A policy attached by someone else is not recorded as ours; a later run keeps what an earlier one recorded.
+    assert record_tags(state(attached=True), ["disable_key:AKIA1"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"}
+    assert record_tags(state(tags=RECORDED), ["delete_login_profile"], NOW) == dict(RECORDED, **{TAG_DELETED_CONSOLE: "true"})
 
 
 def test_after_applies_the_actions():
@@ -82,7 +102,7 @@ def test_after_applies_the_actions():
     done = after(before, ["disable_key:AKIA1", "attach_policy", "delete_login_profile"], NOW)
     assert done.as_dict() == {
         "mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True,
-        "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"},
+        "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true", TAG_DELETED_CONSOLE: "true"},
     }
     undone = after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
                    ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
@@ -211,6 +231,18 @@ def test_ensure_policy_creates_then_keeps_then_updates(aws):
         assert ensure_policy(iam, POLICY_ARN, changed, check_mode=False)["change"] == "update"
         assert _document(iam, POLICY_ARN) == changed
     assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 5
+    assert iam.get_policy(PolicyArn=POLICY_ARN)["Policy"]["Tags"] == [{"Key": POLICY_TAG, "Value": "true"}]
+
+
+def test_ensure_policy_never_changes_a_policy_that_is_not_ours(aws):
+    iam = aws[0]
+    theirs = mfa_policy(allow_without_mfa=["iam:ListUsers"])
+    iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(theirs))
+    assert ensure_policy(iam, POLICY_ARN, theirs, check_mode=False)["change"] == "none"  # the same document: used as it is
+    for check_mode in (True, False):
+        with pytest.raises(MFAError, match=f"{POLICY_ARN} exists with another document and is not this collection's"):
+            ensure_policy(iam, POLICY_ARN, mfa_policy(), check_mode=check_mode)
+    assert _document(iam, POLICY_ARN) == theirs and len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
 
 def test_run_skips_the_caller_and_counts_against_max_affected(aws):
@@ -233,3 +265,25 @@ def test_run_skips_the_caller_and_counts_against_max_affected(aws):
     assert iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["Status"] == "Inactive"
     assert done["summary"]["keys_disabled"] == 2 and done["summary"]["policies_attached"] == 2 and done["changed"]
     json.dumps(done)  # plain data, as a module result must be
+
+
+def test_max_affected_counts_the_live_plans_before_any_change(aws):
+    """Gathered, the three were enforced with nothing left to do; since, their keys were re-activated by hand."""
+    iam, sts = aws
+    for name in ("alice", "bob", "carol"):
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password="Pass-word-1!")  # still non-compliant once enforced
+        iam.create_access_key(UserName=name)
+    now = datetime.now(timezone.utc)
+    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)
+    run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), False, now)
+    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)  # all enforced, nothing to do
+    for name in ("alice", "bob", "carol"):
+        key = iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["AccessKeyId"]
+        iam.update_access_key(UserName=name, AccessKeyId=key, Status="Active")
+    counter = CallCounter()
+    counter.watch(iam)
+    stopped = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
+    assert stopped["too_many"] == ["alice", "bob"] and stopped["too_many_read_live"] and stopped["actions"] == []
+    assert counter.count == 2 * 5  # carol was not even read
+    assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The scenarios where AWS is less kind than moto: throttling, pages, a cached report, new keys that take a while.
+
+Every integration test runs with IAM pages and the AWS-like credential report (conftest.AWS_LIKE). Here the
+report, enforcement, Organization inventory, session and rotation scenarios also run throttled, and rotation
+with new keys refused for a while. Each test shows the behaviour was exercised: with it off, the same run
+sees a difference (requests, pages, answers).
+"""
+
+import json
+
+import pytest
+
+from tests.integration.conftest import AWS_LIKE, adhoc_result, run
+from tests.integration.test_enforce_playbook import DEMO, enforce, planned
+from tests.integration.workstation import CODES, age_key, task
+from tests.support.demo_account import expected_counts
+from tests.support.organization import seed_organization
+
+# 20 requests a second per action and none in reserve: the first request of every action is throttled.
+THROTTLED = (20.0, 0)
+
+
+def facts(env, source):
+    process = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"source={source}"], env)
+    return adhoc_result(process.stdout)["ansible_facts"]["iam_mfa"]
+
+
+@pytest.mark.parametrize("source", ["credential_report", "live"])
+def test_the_report_is_exact_when_every_action_is_throttled(demo, env, aws_like, source):
+    counts, by_name = expected_counts(demo.users, demo.today, exclude=())
+    demo.server.reset_counts()
+    plain = facts(env, source)
+    plain_requests = demo.server.requests
+    aws_like.reset(**AWS_LIKE, throttle=THROTTLED)
+    demo.server.reset_counts()
+    throttled = facts(env, source)
+    for got in (plain, throttled):
+        assert got["summary"]["counts"] == counts and {u["username"]: u["status"] for u in got["users"]} == by_name
+    retried = aws_like.answered["Throttling"]
+    assert retried >= 5 and demo.server.requests == plain_requests + retried
+    assert throttled["api_calls"] == demo.server.requests  # the module counts its retries too
+
+
+def test_the_credential_report_is_generated_polled_and_then_served_as_it_was(demo, env, aws_like):
+    """AWS: STARTED, INPROGRESS, then COMPLETE; the same report for 4 hours, so a user made since is read live."""
+    aws_like.configure(report_polls=2)
+    first = facts(env, "credential_report")
+    assert (aws_like.answered["STARTED"], aws_like.answered["INPROGRESS"], aws_like.answered["COMPLETE"]) == (1, 2, 1)
+    assert first["report_age_seconds"] < 60
+    demo.iam.create_user(UserName="zoe.new")
+    demo.iam.create_login_profile(UserName="zoe.new", Password="Zoe-password-1!")
+    demo.server.reset_counts()
+    second = facts(env, "credential_report")
+    assert second["report_generated_at"] == first["report_generated_at"] and aws_like.answered["COMPLETE"] == 2
+    assert {u["username"]: u["status"] for u in second["users"]}["zoe.new"] == "grace-period"
+    assert demo.server.actions["GetUser"] == 1  # zoe.new, missing from the cached report, was read live
+
+    aws_like.advance(5 * 3600)  # the report is now too old to be served: a new one is generated
+    demo.server.reset_counts()
+    third = facts(env, "credential_report")
+    assert third["report_generated_at"] > first["report_generated_at"] and demo.server.actions["GetUser"] == 0
+
+
+@pytest.mark.parametrize("source, listing", [("credential_report", "GetAccountAuthorizationDetails"), ("live", "ListUsers")])
+def test_the_report_follows_every_page(demo, env, aws_like, source, listing):
+    """The module asks for pages of 1,000, the most IAM serves; IAM may serve fewer while there are more."""
+    counts, by_name = expected_counts(demo.users, demo.today, exclude=())
+    calls = {}
+    for cap in (None, 10):
+        aws_like.reset(**AWS_LIKE, page_cap=cap)
+        demo.server.reset_counts()
+        got = facts(env, source)
+        assert got["summary"]["counts"] == counts and {u["username"]: u["status"] for u in got["users"]} == by_name
+        calls[cap] = demo.server.actions[listing]
+    assert calls == {None: 1, 10: 6}  # 57 users
+
+
+def test_enforcement_when_every_action_is_throttled(demo, env, aws_like):
+    aws_like.configure(throttle=THROTTLED)
+    result, dummy, dummy = enforce(demo.server, env, **DEMO)
+    targets = {name for name, status in expected_counts(demo.users, demo.today)[1].items() if status == "non-compliant"}
+    assert set(planned(result)) == targets and all(e["result"] == "done" for e in result["actions"] if e["actions"])
+    assert aws_like.answered["Throttling"] >= 8  # among them AttachUserPolicy, UpdateAccessKey, TagUser: retried
+
+
+def test_the_organization_inventory_reads_every_page_when_throttled(moto_server, iam, env, aws_like, tmp_path):
+    members = seed_organization(moto_server.url, 21, users_of=lambda index: 0)
+    inventory = tmp_path / "org.aws_accounts.yml"
+    inventory.write_text(f"plugin: awssec.mfa.aws_accounts\norganization: true\nendpoint_url: {moto_server.url}\nregion: us-east-1\n")
+    listed = {}
+    for paging, throttle in ((False, None), (True, THROTTLED)):
+        aws_like.reset(paging=paging, throttle=throttle)
+        moto_server.reset_counts()
+        hosts = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout)["aws_accounts"]["hosts"]
+        assert sorted(hosts) == sorted(m.name for m in members)
+        listed[paging] = moto_server.actions["AWSOrganizationsV20161128.ListAccounts"]
+    assert listed == {False: 1, True: 2 + 1}  # 22 accounts (the management one too): 20 a page, the first one throttled
+    assert aws_like.answered["TooManyRequestsException"] == 2  # DescribeOrganization and ListAccounts
+
+
+def test_a_session_when_its_reads_are_throttled_sends_the_code_once(station, aws_like):
+    aws_like.configure(throttle=THROTTLED, throttle_actions=("GetCallerIdentity", "ListAccessKeys", "GetSessionToken"))
+    process = station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never", check=False)
+    # GetSessionToken is never retried: its throttled answer fails the profile, and the code was sent once.
+    assert station.server.actions["GetSessionToken"] == 1 and process.returncode != 0
+    assert "Throttling" in process.stdout
+
+    aws_like.reset(**AWS_LIKE, throttle=THROTTLED, throttle_actions=("GetCallerIdentity", "ListAccessKeys"))
+    station.server.reset_counts()
+    process = station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never")
+    result = task(process, "Get the MFA sessions")["profiles"][0]
+    assert result["status"] == "authenticated" and result["user"] == "moto" and result["key_age_days"] == 350
+    assert aws_like.answered["Throttling"] == 2 and station.server.actions["GetSessionToken"] == 1
+
+
+def test_rotation_waits_for_the_new_key_and_retries_throttled_changes(station, aws_like):
+    station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never")
+    age_key(station.key, 400)
+    aws_like.configure(new_key_delay=3, throttle=THROTTLED, throttle_actions=("CreateAccessKey", "UpdateAccessKey"))
+    result, dummy = station.module("access_key_rotate", {"profile": "prod", "endpoint_url": station.server.url})
+    assert result["rotated"] is True and [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]
+    assert aws_like.answered["InvalidClientTokenId"] >= 1 and aws_like.answered["Throttling"] == 2
+    assert station.key_works() and station.stored_key()[0] == result["new_access_key_id"]
