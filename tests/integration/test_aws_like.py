@@ -97,9 +97,9 @@ def test_the_organization_inventory_reads_every_page_when_throttled(moto_server,
         moto_server.reset_counts()
         hosts = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout)["aws_accounts"]["hosts"]
         assert sorted(hosts) == sorted(m.name for m in members)
-        listed[paging] = moto_server.actions["AWSOrganizationsV20161128.ListAccounts"]
-    assert listed == {False: 1, True: 2 + 1}  # 22 accounts (the management one too): 20 a page, the first one throttled
-    assert aws_like.answered["TooManyRequestsException"] == 2  # DescribeOrganization and ListAccounts
+        listed[paging] = moto_server.actions["AWSOrganizationsV20161128.ListAccounts"] - aws_like.throttled["ListAccounts"]
+    assert listed == {False: 1, True: 2}  # 22 accounts (the management one too), 20 a page
+    assert aws_like.throttled["DescribeOrganization"] >= 1 and aws_like.throttled["ListAccounts"] >= 1
 
 
 def test_a_session_when_its_reads_are_throttled_sends_the_code_once(station, aws_like):

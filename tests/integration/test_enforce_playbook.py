@@ -361,17 +361,26 @@ def test_a_policy_of_the_same_name_that_is_not_ours_is_never_changed(moto_server
 
 
 def test_max_affected_counts_the_live_plans(moto_server, iam, env):
-    """Gathered, the users were enforced with nothing left to do; their keys were re-activated by hand since."""
-    keys = {name: _user_with_key(iam, name, login=True)["AccessKeyId"] for name in ("ana", "ben", "cy")}
+    """Gathered, the users were enforced with nothing left to do; right after gathering, their keys were re-activated."""
+    for name in ("ana", "ben", "cy"):
+        _user_with_key(iam, name, login=True)
     options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
     enforce(moto_server, env, **options)
-    for name, key in keys.items():
-        iam.update_access_key(UserName=name, AccessKeyId=key, Status="Active")
+
+    def reactivate(params):  # GetAccountSummary is the last call of gathering
+        for name in ("ana", "ben", "cy"):
+            for key in iam_backend().users[name].access_keys:
+                key.status = "Active"
+
+    moto_server.before("GetAccountSummary", reactivate)
+    try:
+        result, dummy, process = enforce(moto_server, env, check=False, **dict(options, mfa_enforce_max_affected=1))
+    finally:
+        moto_server.clear_hooks()
     before = account_state(iam)
-    result, dummy, process = enforce(moto_server, env, check=False, **dict(options, mfa_enforce_max_affected=1))
+    assert all(status == "Active" for user in before["users"].values() for status in user["keys"].values())
     assert process.returncode != 0 and result["users"] == ["ana", "ben"]
     assert "more than max_affected=1 users would be acted on as they are now (read live, stopped at 2); nothing was changed" in result["msg"]
-    assert account_state(iam) == before
 
 
 def test_disable_console_access_deletes_passwords_but_not_the_callers_and_restoring_says_it_cannot(moto_server, iam, env):

@@ -99,6 +99,7 @@ class AwsLike:
             self.buckets: Dict[str, Tuple[float, float]] = {}
             self.new_keys: Dict[str, float] = {}
             self.answered = collections.Counter()  # errors and states this layer answered, e.g. Throttling
+            self.throttled = collections.Counter()  # throttled requests by action
 
     def advance(self, seconds: float) -> None:
         """Move this server's clock (the one reports are dated and aged by)."""
@@ -142,6 +143,7 @@ class AwsLike:
             return self._error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
         throttled = self.settings.throttle and (self.settings.throttle_actions is None or action in self.settings.throttle_actions)
         if throttled and not self._take(action, *self.settings.throttle):
+            self.throttled[action] += 1
             if json_protocol:
                 return self._error(400, "TooManyRequestsException", "AWS Organizations can't complete your request.", json_protocol)
             return self._error(400, "Throttling", "Rate exceeded")
@@ -150,9 +152,10 @@ class AwsLike:
         return None
 
     def _take(self, bucket: str, rate: float, burst: float) -> bool:
+        """A token bucket that starts with ``burst`` tokens and holds at least one."""
         now = time.monotonic()
         tokens, last = self.buckets.get(bucket, (burst, now))
-        tokens = min(burst, tokens + (now - last) * rate)
+        tokens = min(max(burst, 1), tokens + (now - last) * rate)
         allowed = tokens >= 1
         self.buckets[bucket] = (tokens - 1 if allowed else tokens, now)
         return allowed
