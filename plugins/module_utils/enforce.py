@@ -281,8 +281,9 @@ def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[
         entry["reason"] = "mfa_enabled_since_report"
     elif options.state == "restored" and not state.mfa_enabled:
         entry["reason"] = "still_without_mfa"
-    elif options.state == "restored" and restore_notes(state, options):
-        entry["notes"] = restore_notes(state, options)
+    notes = restore_notes(state, options) if options.state == "restored" else []
+    if notes:
+        entry["notes"] = notes
     return state, entry
 
 
