@@ -82,14 +82,16 @@ def iam_client(url: str):
     )
 
 
-def snapshot(iam) -> Dict[str, int]:
-    """What enforcement can change, over all users: from the credential report (moto builds it
-    when asked, from the current state; no user has more than 2 keys), the users' authorization
-    details, and the customer managed policies. Also leaves the report generated."""
+def snapshot(iam, server: MotoServer) -> Dict[str, int]:
+    """What enforcement can change, over all users: from moto's own credential report (built when
+    asked, from the current state; no user has more than 2 keys), the users' authorization details,
+    and the customer managed policies. The modules meanwhile get the AWS-like report, made once."""
+    server.aws_like.configure(report=False)
     iam.generate_credential_report()
     rows = list(csv.DictReader(io.StringIO(iam.get_credential_report()["Content"].decode())))
     details = [user for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=["User"]) for user in page["UserDetailList"]]
     local = [policy for page in iam.get_paginator("list_policies").paginate(Scope="Local") for policy in page["Policies"]]
+    server.aws_like.configure(report=True)
     return {
         "active access keys": sum(row[f"access_key_{n}_active"] == "true" for row in rows for n in (1, 2)),
         "console passwords": sum(row["password_enabled"] == "true" for row in rows),
@@ -163,8 +165,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         target_names = {user.name for user in seeded if user.expected_status(today) == "non-compliant"}
         print(f"Expected statuses: {expected}")
         iam = iam_client(server.url)
-        # Also generates the credential report, so that every run below finds it ready (no 2 s poll).
-        states = {"before": snapshot(iam)}
+        # The server pages and serves a dated, cached report like AWS (tests/support/aws_like.py). The report is
+        # generated before the first run, so that every run below finds it ready (no 2 s poll).
+        server.aws_like.reset(paging=True, report=True, report_polls=0)
+        while iam.generate_credential_report()["State"] != "COMPLETE":
+            pass
+        states = {"before": snapshot(iam, server)}
         per_user = PerUser(server)
         extra = {"endpoint_url": server.url, "max_affected": targets}
 
@@ -174,17 +180,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"(2) iam_mfa_enforce --check, max_affected {targets} ...", flush=True)
         check = run_playbook(server, workdir, "check", ENFORCE_PLAYBOOK, extra, options=["--check"])
         users_check = per_user.take()
-        states["after (2) check"] = snapshot(iam)
+        states["after (2) check"] = snapshot(iam, server)
         print(f"    {check.wall:.1f} s; server: {actions_text(check.actions)}")
         print(f"(3) iam_mfa_enforce, max_affected {targets} ...", flush=True)
         apply = run_playbook(server, workdir, "apply", ENFORCE_PLAYBOOK, extra)
         users_apply = per_user.take()
-        states["after (3) apply"] = snapshot(iam)
+        states["after (3) apply"] = snapshot(iam, server)
         print(f"    {apply.wall:.1f} s; server: {actions_text(apply.actions)}")
         print("(4) iam_mfa_enforce again ...", flush=True)
         again = run_playbook(server, workdir, "again", ENFORCE_PLAYBOOK, extra)
         users_again = per_user.take()
-        states["after (4) again"] = snapshot(iam)
+        states["after (4) again"] = snapshot(iam, server)
         print(f"    {again.wall:.1f} s; server: {actions_text(again.actions)}")
 
     planned = check.tasks[0]["summary"]["users_affected"]
