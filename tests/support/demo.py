@@ -24,6 +24,7 @@ from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env
 
 def main() -> int:
     with MotoServer() as server, tempfile.TemporaryDirectory() as tmp:
+        server.aws_like.reset(paging=True, report=True, report_polls=0)  # pages and a dated credential report, as on AWS
         iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
         users = seed_demo_account(iam)
