@@ -256,7 +256,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{label:<40} {value:>12}   target {target:<22} {verdict(ok)}")
     if (users, targets) != (5000, 50):
         print("(the requirement is set for 5,000 users with 50 targets)")
-    print("moto serves ListUsers and GetAccountAuthorizationDetails in one page; AWS pages hold at most 1,000 items.")
+    print("Served by the AWS-like server: IAM pages of 100 unless asked for more (at most 1,000), the credential report generated, dated and cached.")
     return 0
 
 
