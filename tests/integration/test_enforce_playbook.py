@@ -373,8 +373,9 @@ def test_max_affected_counts_the_live_plans(moto_server, iam, env):
                 key.status = "Active"
 
     moto_server.before("GetAccountSummary", reactivate)
+    options["mfa_enforce_max_affected"] = 1
     try:
-        result, dummy, process = enforce(moto_server, env, check=False, **dict(options, mfa_enforce_max_affected=1))
+        result, dummy, process = enforce(moto_server, env, check=False, **options)
     finally:
         moto_server.clear_hooks()
     before = account_state(iam)

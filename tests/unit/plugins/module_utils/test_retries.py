@@ -30,7 +30,7 @@ def server():
 
 @pytest.fixture
 def aws(server, monkeypatch):
-    import ansible_collections.amazon.aws.plugins.module_utils.cloud as cloud
+    from ansible_collections.amazon.aws.plugins.module_utils import cloud
 
     monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)
     reset_moto()
