@@ -12,26 +12,34 @@ import sys
 from typing import List, Optional
 
 from awssec.tools import iam_mfa
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.report import FORMATS, render_enforcement
+
+MAX_AFFECTED = EnforceOptions.max_affected
 
 REFUSAL = "Refusing to change anything: add --dry-run to preview the enforcement, or --apply to carry it out."
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """The options of the seed's table (shared with scripts/iam_mfa_enforce.py)."""
-    parser.add_argument("--apply", action="store_true", help="apply changes (required with enforce unless --dry-run)")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be done without making changes")
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options that select users and reach AWS (report and enforce)."""
     parser.add_argument("--exclude-users", metavar="USERS", help="comma-separated users (shell globs such as svc-*) to exclude")
     parser.add_argument("--include-users", metavar="USERS", help="comma-separated users to include (overrides exclude)")
     parser.add_argument("--grace-period-days", metavar="DAYS", type=int, default=7, help="grace period for new users (default: 7)")
-    parser.add_argument("--disable-console-access", action="store_true", help="also delete the console password of non-compliant users")
-    parser.add_argument("--max-affected", metavar="N", type=int, default=25,
-                        help="refuse, before any change, to act on more than N users (default: 25)")
     parser.add_argument("--output", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--save-report", metavar="PATH", help="save the report to a file")
     parser.add_argument("--profile", help="AWS profile (default: the usual AWS configuration)")
     parser.add_argument("--region", help="AWS region")
-    parser.add_argument("--endpoint-url", help="send AWS requests to this endpoint (for example a local test server)")
+    parser.add_argument("--endpoint-url", help="send AWS requests to this endpoint (default: AWS_ENDPOINT_URL, else AWS)")
+
+
+def add_enforce_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    """What only enforcement takes; --dry-run and --apply exclude each other."""
+    mode = parser.add_mutually_exclusive_group(required=required)
+    mode.add_argument("--apply", action="store_true", help="apply the changes")
+    mode.add_argument("--dry-run", action="store_true", help="show what would be done without making changes")
+    parser.add_argument("--disable-console-access", action="store_true", help="also delete the console password of non-compliant users")
+    parser.add_argument("--max-affected", metavar="N", type=int, default=MAX_AFFECTED,
+                        help=f"refuse, before any change, to act on more than N users (default: {MAX_AFFECTED})")
 
 
 def run(command: str, args: argparse.Namespace) -> int:
@@ -51,8 +59,8 @@ def run(command: str, args: argparse.Namespace) -> int:
     except (iam_mfa.TooManyUsers, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # an AWS error: say which, without a traceback
-        print(f"error: {getattr(e, 'message', None) or e}", file=sys.stderr)
+    except (iam_mfa.AWSFailure, OSError) as e:  # what failed and why, without a traceback
+        print(f"error: {e}", file=sys.stderr)
         return 1
     text = render_enforcement(result, not args.apply)
     sys.stdout.write(text)
@@ -70,8 +78,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = iam.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="generate the MFA compliance report")
     enforce = commands.add_parser("enforce", help="enforce MFA on non-compliant users (--dry-run or --apply)")
-    for sub in (report, enforce):
-        add_options(sub)
+    add_common_options(report)
+    add_common_options(enforce)
+    add_enforce_options(enforce)
     args = parser.parse_args(argv)
     return run(args.command, args)
 

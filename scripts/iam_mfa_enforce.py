@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from awssec.cli import add_options, run  # noqa: E402
+from awssec.cli import add_common_options, add_enforce_options, run  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -18,7 +18,8 @@ def main(argv=None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--report", action="store_true", help="generate the MFA compliance report")
     mode.add_argument("--enforce", action="store_true", help="enforce MFA compliance (with --dry-run or --apply)")
-    add_options(parser)
+    add_common_options(parser)
+    add_enforce_options(parser)
     args = parser.parse_args(argv)
     return run("report" if args.report else "enforce", args)
 

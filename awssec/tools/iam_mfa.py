@@ -14,19 +14,32 @@ from datetime import datetime, timezone
 from typing import Dict, Iterable, Optional, Union
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render
 
 
 class TooManyUsers(RuntimeError):
     """Enforcement would act on more users than ``max_affected``; nothing was changed."""
+
+
+class AWSFailure(RuntimeError):
+    """An AWS call failed (or AWS could not be reached): the message says which call, and why."""
+
+
+def _aws(function, *args, **kwargs):
+    """Run a gathering or enforcement step; SDK and IAM errors become AWSFailure with their cause."""
+    try:
+        return function(*args, **kwargs)
+    except (MFAError, BotoCoreError, ClientError) as e:
+        raise AWSFailure(error_text(e)) from e
 
 
 def _users(value: Union[None, str, Iterable[str]]) -> tuple:
@@ -59,15 +72,16 @@ def mfa_facts(exclude_users=None, include_users=None, grace_period_days: int = 7
               profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None) -> Dict:
     """The ``iam_mfa`` facts of the account, as the ``iam_mfa_facts`` module returns them."""
     options = selection(exclude_users, include_users, grace_period_days)
-    iam, sts, counter = clients(profile, region, endpoint_url)
-    gathered = gather(iam, sts, source, options)
+    iam, sts, counter = _aws(clients, profile, region, endpoint_url)
+    gathered = _aws(gather, iam, sts, source, options)
     return build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
 
 
 def generate_mfa_report(output_format: str = "table", exclude_users=None, include_users=None, grace_period_days: int = 7,
                         save_report: Optional[str] = None, **connection) -> Union[Dict, str]:
     """The compliance report: a dict for ``json`` (the report's fields: users[].username, users[].status...),
-    else the text in ``output_format`` (table, csv, markdown, html). ``save_report`` also writes the text to a file."""
+    else the text in ``output_format`` (table, csv, markdown, html). ``save_report`` also writes the text to a file.
+    Raises AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause)."""
     facts = mfa_facts(exclude_users, include_users, grace_period_days, **connection)
     text = render(facts, output_format)
     if save_report:
@@ -77,17 +91,18 @@ def generate_mfa_report(output_format: str = "table", exclude_users=None, includ
 
 
 def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exclude_users=None, include_users=None,
-                           disable_console_access: bool = False, max_affected: int = 25, source: str = "credential_report",
+                           disable_console_access: bool = False, max_affected: int = EnforceOptions.max_affected, source: str = "credential_report",
                            **connection) -> Dict:
     """Enforce MFA on the non-compliant users (dry_run: plan only, change nothing); returns what iam_mfa_enforce returns.
 
-    Raises TooManyUsers, before any change, when more than ``max_affected`` users would be acted on.
+    Raises TooManyUsers, before any change, when more than ``max_affected`` users would be acted on, and
+    AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause).
     """
     options = selection(exclude_users, include_users, grace_period_days)
-    iam, sts, counter = clients(**connection)
-    gathered = gather(iam, sts, source, options)
+    iam, sts, counter = _aws(clients, **connection)
+    gathered = _aws(gather, iam, sts, source, options)
     enforce = EnforceOptions(disable_console_access=disable_console_access, max_affected=max_affected)
-    result = run(iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
+    result = _aws(run, iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
     result["warnings"] = gathered.warnings + result["warnings"]
     result["api_calls"] = counter.count
     if result.get("too_many") is not None:

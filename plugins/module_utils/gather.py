@@ -56,6 +56,21 @@ class MFAError(AnsibleAWSError):
     """A failure to read or change IAM, with the message a user needs."""
 
 
+def error_text(e: BaseException) -> str:
+    """What failed and why, once: an MFAError's message and its cause (the AWS error code and message, or the SDK's)."""
+    message, cause = getattr(e, "message", None), getattr(e, "exception", None)
+    if not isinstance(e, AnsibleAWSError) or cause is None:
+        return _cause(e) if message is None else str(message)
+    return f"{message}: {_cause(cause)}"
+
+
+def _cause(e: BaseException) -> str:
+    error = (getattr(e, "response", None) or {}).get("Error") or {}
+    if error.get("Code"):
+        return f"{error['Code']}: {error.get('Message') or 'no message'}"
+    return str(e) or type(e).__name__
+
+
 class CallCounter:
     """Counts the HTTP requests that boto3 clients send (retries included)."""
 

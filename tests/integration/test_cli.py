@@ -7,6 +7,7 @@
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def test_aws_mfa_login_as_the_seed_shows(station, tmp_path):
     assert "✓ Session still valid for 11h" in again.stdout
 
     forced = login(station, "-p", "prod", "-f", "-d", "3600", answers="864200\nno\n", cwd=tmp_path)
-    assert "Requesting session token for 1 hours, 0 minutes" in forced.stdout
+    assert "Requesting session token for 1 hour, 0 minutes" in forced.stdout
     expires = datetime.strptime(station.section("prod")["expiration"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
     assert (expires - datetime.now(timezone.utc)).total_seconds() < 3700
 
@@ -196,3 +197,49 @@ def test_the_mfa_code_is_sent_once_even_when_aws_answers_a_retryable_error(stati
     result = login(station, "-p", "prod", answers=f"{CODES['prod']}\n", cwd=tmp_path)
     assert result.returncode == 1 and "InternalError" in result.stdout, result.stdout
     assert station.server.actions["GetSessionToken"] == 1  # a TOTP code is never accepted twice: never retried
+
+
+def test_dry_run_and_apply_exclude_each_other_and_nothing_changes(demo, env):
+    before = key_statuses(demo.iam)
+    both = awssec(env, "iam-mfa", "enforce", "--dry-run", "--apply", check=False)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr and both.stdout == ""
+    script = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--enforce", "--apply", "--dry-run"],
+                            env=env, capture_output=True, text=True)
+    assert script.returncode == 2 and "not allowed with argument" in script.stderr
+    assert key_statuses(demo.iam) == before
+
+
+@pytest.mark.parametrize("option", [["--apply"], ["--dry-run"], ["--max-affected", "3"], ["--disable-console-access"]])
+def test_report_takes_only_its_own_options(env, option):
+    refused = awssec(env, "iam-mfa", "report", *option, check=False)
+    assert refused.returncode == 2 and f"unrecognized arguments: {option[0]}" in refused.stderr
+
+
+def test_one_max_affected_default_for_the_cli_the_api_the_module_and_the_role():
+    import inspect
+    import yaml
+    from awssec.tools.iam_mfa import enforce_mfa_compliance
+    help_text = subprocess.run([str(BIN / "awssec"), "iam-mfa", "enforce", "--help"], capture_output=True, text=True, check=True).stdout
+    role = yaml.safe_load((ROOT / "roles" / "mfa_enforce" / "defaults" / "main.yml").read_text())["mfa_enforce_max_affected"]
+    module = yaml.safe_load(re.search(r'DOCUMENTATION = r"""(.*?)"""', (ROOT / "plugins/modules/iam_mfa_enforce.py").read_text(), re.S)[1])
+    api = inspect.signature(enforce_mfa_compliance).parameters["max_affected"].default
+    assert f"(default: {role})" in " ".join(help_text.split()) and module["options"]["max_affected"]["default"] == role == api == 10
+
+
+def test_no_credentials_says_why_in_the_cli_and_the_api(tmp_path, monkeypatch):
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    bare.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
+                AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    out = awssec(bare, "iam-mfa", "report", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "error: Failed to get the caller identity (sts:GetCallerIdentity): Unable to locate credentials"
+    from awssec.tools import iam_mfa
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name in ("HOME", "AWS_EC2_METADATA_DISABLED", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, bare[name])
+    with pytest.raises(iam_mfa.AWSFailure, match=r"^Failed to get the caller identity \(sts:GetCallerIdentity\): Unable to locate credentials$"):
+        iam_mfa.generate_mfa_report()
+    missing = awssec(bare, "iam-mfa", "report", "--profile", "nowhere", check=False)
+    assert missing.returncode == 1 and missing.stderr.strip() == "error: The config profile (nowhere) could not be found"
