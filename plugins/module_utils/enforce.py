@@ -122,6 +122,13 @@ def plan_enforce(state: LiveState, options: EnforceOptions) -> List[str]:
     return actions
 
 
+def restore_justification(mfa_enabled: bool) -> str:
+    """Why restoring does (or does not yet) undo a user's enforcement."""
+    if mfa_enabled:
+        return "MFA set up since enforcement: undo what enforcement did"
+    return "Enforced earlier; still without MFA (restored once MFA is set up)"
+
+
 def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
     if not state.mfa_enabled:
         return []
@@ -322,9 +329,10 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
     for user in sorted(gathered.users, key=lambda u: u.username):
         verdict = classify(user, selection, now)
         out["warnings"] += verdict.warnings
-        if verdict.status == "exempted":
+        # Exemptions and grace periods decide what enforcement leaves alone; restoring goes by the records only.
+        if options.state == "enforced" and verdict.status == "exempted":
             out["exempted"].append({"username": user.username, "reason": verdict.exemption["reason"], "until": verdict.exemption["until"]})
-        elif verdict.status == "grace-period":
+        elif options.state == "enforced" and verdict.status == "grace-period":
             out["grace_period"].append({"username": user.username, "days_remaining": verdict.grace_days_remaining})
         if options.state == "enforced":
             if verdict.status != "non-compliant":
@@ -339,7 +347,7 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
             "username": user.username,
             "previous_status": verdict.status,
             "access": access(user.console_access, len(user.active_keys)),
-            "justification": justification(verdict.reasons) if options.state == "enforced" else "Enforced earlier; MFA required to restore",
+            "justification": justification(verdict.reasons) if options.state == "enforced" else restore_justification(user.mfa_enabled),
         }
         if caller is not None and user.username == caller:
             out["caller"].append(target)
@@ -436,6 +444,8 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
         return entry, None
     entry.update(found)
     entry["result"] = "skipped" if "reason" in found else "done"
+    if options.state == "restored":  # the live read decides, not the gathered data
+        entry["justification"] = restore_justification(state.mfa_enabled)
     return entry, state
 
 

@@ -55,6 +55,11 @@ def _pct(part: int, whole: int) -> Optional[float]:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+def user_label(user: Dict) -> str:
+    """A user's name in lists: ``account/user`` in a report of many accounts, where names repeat across accounts."""
+    return f"{user['account_name']}/{user['username']}" if user.get("account_name") else user["username"]
+
+
 def summarize(users: List[Dict]) -> Dict:
     """Counts and percentages over classified user facts."""
     total = len(users)
@@ -70,8 +75,8 @@ def summarize(users: List[Dict]) -> Dict:
         "compliance_pct": _pct(counts["compliant"], total),
         "console_users_with_mfa_pct": _pct(sum(1 for u in console if u["mfa_enabled"]), len(console)),
         "key_users_with_mfa_pct": _pct(sum(1 for u in with_keys if u["mfa_enabled"]), len(with_keys)),
-        "console_without_mfa": [u["username"] for u in high_risk if "console_without_mfa" in u["reasons"]],
-        "active_keys_without_mfa": [u["username"] for u in high_risk if "active_keys_without_mfa" in u["reasons"]],
+        "console_without_mfa": [user_label(u) for u in high_risk if "console_without_mfa" in u["reasons"]],
+        "active_keys_without_mfa": [user_label(u) for u in high_risk if "active_keys_without_mfa" in u["reasons"]],
     }
 
 

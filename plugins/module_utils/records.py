@@ -138,3 +138,8 @@ def user_name_from_arn(arn: Optional[str]) -> Optional[str]:
     """
     match = re.match(r"^arn:[^:]+:(?:iam|sts)::\d*:user/(?:.*/)?([^/]+)$", arn or "")
     return match.group(1) if match else None
+
+
+def plural(count: int, word: str, words: Optional[str] = None) -> str:
+    """``1 user``, ``2 users`` (``words`` when the plural is not ``word`` + s)."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"

@@ -14,10 +14,14 @@ import io
 import json
 from typing import Dict, List, Optional, Sequence
 
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, access
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import user_label
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, access, plural
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 WIDTH = 100
+# Compliance (%): at or above the target is good; from the warning level to the target, a warning; below it, bad.
+COMPLIANCE_TARGET = 95
+COMPLIANCE_WARNING = 80
 STATUS_ROWS = (
     ("compliant", "Compliant", "Low"),
     ("non-compliant", "Non-compliant", "High"),
@@ -158,31 +162,51 @@ def recommendations(facts: Dict) -> List[str]:
 
     advice = []
     if summary["console_without_mfa"]:
-        advice.append(f"Focus on console users without MFA ({len(summary['console_without_mfa'])} users)")
+        advice.append(f"Focus on the non-compliant console users without MFA ({plural(len(summary['console_without_mfa']), 'user')})")
     if summary["active_keys_without_mfa"]:
-        advice.append(f"Disable or protect the access keys of users without MFA ({len(summary['active_keys_without_mfa'])} users)")
+        advice.append(f"Disable or protect the access keys of the non-compliant users without MFA ({plural(len(summary['active_keys_without_mfa']), 'user')})")
     if summary["counts"]["non-compliant"]:
         advice.append("Attach the MFA-required policy and enforce it: ansible-playbook awssec.mfa.enforce --check --diff")
     if having("key_older_than_max_age"):
-        advice.append(f"Rotate access keys older than {options.get('max_key_age_days', 90)} days ({having('key_older_than_max_age')} users)")
+        advice.append(f"Rotate access keys older than {options.get('max_key_age_days', 90)} days ({plural(having('key_older_than_max_age'), 'user')})")
     if having("unused_credentials"):
         advice.append(
-            f"Remove credentials unused for more than {options.get('unused_credentials_days', 45)} days ({having('unused_credentials')} users)"
+            f"Remove credentials unused for more than {options.get('unused_credentials_days', 45)} days ({plural(having('unused_credentials'), 'user')})"
         )
     if having("multiple_active_keys"):
-        advice.append(f"Keep one active access key per user ({having('multiple_active_keys')} users have two)")
+        advice.append(f"Keep one active access key per user ({plural(having('multiple_active_keys'), 'user has', 'users have')} two)")
     if having("virtual_mfa_only"):
-        advice.append(f"Issue hardware MFA devices ({having('virtual_mfa_only')} users have virtual MFA only)")
+        advice.append(f"Issue hardware MFA devices ({plural(having('virtual_mfa_only'), 'user has', 'users have')} virtual MFA only)")
     if summary["counts"]["grace-period"]:
-        advice.append(f"Remind users in their grace period to set up MFA ({summary['counts']['grace-period']} users)")
+        advice.append(f"Remind users in their grace period to set up MFA ({plural(summary['counts']['grace-period'], 'user')})")
     if summary["counts"]["exempted"]:
-        advice.append(f"Review exemptions regularly ({summary['counts']['exempted']} users)")
+        advice.append(f"Review exemptions regularly ({plural(summary['counts']['exempted'], 'user')})")
     root = facts.get("root") or {}
     if root.get("mfa_enabled") is False:
         advice.append("Enable MFA on the root user")
     if root.get("access_keys_present"):
         advice.append("Delete the root user's access keys")
     return advice
+
+
+def findings(users: Sequence[Dict]) -> List[tuple]:
+    """(reason, the users with it) for each reason found, whatever their status."""
+    found = [(reason, [u for u in users if reason in u["reasons"]]) for reason in REASONS]
+    return [(reason, having) for reason, having in found if having]
+
+
+def breakdown(users: Sequence[Dict]) -> str:
+    """``12: 9 non-compliant, 3 grace-period``: how many, by status."""
+    by_status = [(status, sum(1 for u in users if u["status"] == status)) for status, dummy, dummy2 in STATUS_ROWS]
+    return f"{len(users)}: " + ", ".join(f"{n} {status}" for status, n in by_status if n)
+
+
+def roots(facts: Dict) -> List[tuple]:
+    """("account: " or "", its root user facts) per account reported (one row for one account)."""
+    accounts = [a for a in facts.get("accounts") or [] if a["status"] == "ok"]
+    if not facts.get("accounts"):
+        return [("", facts.get("root") or {})]
+    return [(f"{a['account_name']} ({a['account_id']}): ", a.get("root") or {}) for a in accounts]
 
 
 def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
@@ -197,8 +221,9 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
         lines += box(("Account", "ID", "Users", "Compliant", "Non-compliant", "Compliance"), [
             (a["account_name"], a["account_id"], a["summary"]["total"], a["summary"]["counts"]["compliant"],
              a["summary"]["counts"]["non-compliant"], _pct(a["summary"]["compliance_pct"])) if a["summary"]
-            else (a["account_name"], a["account_id"], "FAILED", "", "", a["error"][:40])
+            else (a["account_name"], a["account_id"], "FAILED", "", "", "see below")
             for a in facts["accounts"]])
+        lines += _bullets(f"{a['account_name']} ({a['account_id']}) FAILED: {a['error']}" for a in facts["accounts"] if not a["summary"])
         lines.append("")
 
     lines.append("MFA COMPLIANCE SUMMARY:")
@@ -207,20 +232,22 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     lines.append("")
 
     lines.append("DETAILED USER ANALYSIS:")
+    with_account = any(u.get("account_name") for u in users)
     if users:
         rows = [
-            (
+            ((u["account_name"],) if with_account else ()) + (
                 u["username"], _mfa_cell(u), "Yes" if u["console_access"] else "No", _keys_cell(u),
                 (u["last_activity"] or "Never")[:10], _assessment_cell(u),
             )
             for u in users
         ]
-        lines += box(("Username", "MFA Status", "Console Access", "Access Keys", "Last Activity", "Risk Assessment"), rows)
+        headers = ("Username", "MFA Status", "Console Access", "Access Keys", "Last Activity", "Risk Assessment")
+        lines += box((("Account",) if with_account else ()) + headers, rows)
     else:
         lines.append("  No users.")
     lines.append("")
 
-    by_name = {u["username"]: u for u in users}
+    by_name = {user_label(u): u for u in users}
     lines.append("HIGH-RISK USERS (Console Access + No MFA):")
     if summary["console_without_mfa"]:
         lines += _bullets(f"{name}: Console access without MFA protection" for name in summary["console_without_mfa"])
@@ -247,21 +274,16 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
                 until = f", until {u['exemption']['until']}" if u["exemption"].get("until") else ""
                 lines.append(f"  • {u['username']}: exempted ({u['exemption']['reason']}{until})")
             else:
-                lines.append(f"  • {u['username']}: grace period, {u['grace_days_remaining']} days remaining")
+                lines.append(f"  • {u['username']}: grace period, {plural(u['grace_days_remaining'], 'day')} remaining")
         lines.append("")
 
-    lines.append("FINDINGS BY REASON:")
-    found = [(reason, [u["username"] for u in users if reason in u["reasons"]]) for reason in REASONS]
-    found = [(reason, names) for reason, names in found if names]
-    lines += _bullets(f"{reason} ({len(names)}): {_names(names)}" for reason, names in found) or ["  None."]
+    lines.append("FINDINGS BY REASON (every status, exempted and grace-period users included):")
+    lines += _bullets(f"{reason} ({breakdown(found)}): {_names([user_label(u) for u in found])}" for reason, found in findings(users)) or ["  None."]
     lines.append("")
 
-    root = facts.get("root") or {}
     lines.append("ROOT USER:")
-    lines.append(
-        f"  • MFA: {'enabled' if root.get('mfa_enabled') else 'NOT ENABLED'}"
-        f"   Access keys: {'PRESENT' if root.get('access_keys_present') else 'none'}"
-    )
+    lines += _bullets(f"{name}MFA: {'enabled' if root.get('mfa_enabled') else 'NOT ENABLED'}"
+                      f"   Access keys: {'PRESENT' if root.get('access_keys_present') else 'none'}" for name, root in roots(facts))
     lines.append("")
 
     lines.append("COMPLIANCE TRENDS:")
@@ -273,7 +295,7 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
             f"Fixed: {_names(trend['fixed']) if trend['fixed'] else 'none'}",
         ])
     lines += _bullets([
-        f"Overall compliance: {_pct(summary['compliance_pct'])} (Target: 95%+)",
+        f"Overall compliance: {_pct(summary['compliance_pct'])} (Target: {COMPLIANCE_TARGET}%+)",
         f"Console users with MFA: {_pct(summary['console_users_with_mfa_pct'])} (Target: 100%)",
         f"Users with active keys + MFA: {_pct(summary['key_users_with_mfa_pct'])} (Target: 100%)",
     ])
@@ -344,7 +366,7 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
     headers = ("Username", "Current Status", "Planned Action", "Justification") if check_mode else (
         "Username", "Previous Status", "Action Taken", "Current Status")
     rows = [_enforcement_row(e, check_mode) for e in entries]
-    rows += [(g["username"], "Grace period", "No action", f"Within grace period ({g['days_remaining']} days remaining)")
+    rows += [(g["username"], "Grace period", "No action", f"Within grace period ({plural(g['days_remaining'], 'day')} remaining)")
              for g in summary["grace_period"]]
     rows += [(x["username"], "Exempted", "No action", f"Exempted: {x['reason']}" + (f" until {x['until']}" if x["until"] else ""))
              for x in summary["exempted"]]
@@ -352,36 +374,47 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
     lines += box(headers, rows) if rows else ["  No users to act on."]
     lines.append("")
 
-    verb = "Would" if check_mode else "Did"
     keys_users = sum(1 for e in entries if e["result"] != "skipped" and any(a.startswith("disable_key:") for a in e["actions"]))
+
+    def did(would: str, done: str) -> str:
+        return would if check_mode else done
     done = [
-        (summary["keys_disabled"], f"{verb} disable {summary['keys_disabled']} access keys of {keys_users} users"),
-        (summary["policies_attached"], f"{verb} attach the MFA-required policy to {summary['policies_attached']} users"),
-        (summary["consoles_disabled"], f"{verb} disable console access (delete the password) of {summary['consoles_disabled']} users"),
-        (summary.get("keys_enabled"), f"{verb} re-enable {summary.get('keys_enabled')} access keys"),
-        (summary.get("policies_detached"), f"{verb} detach the MFA-required policy from {summary.get('policies_detached')} users"),
+        (summary["keys_disabled"], f"{did('Would disable', 'Disabled')} {plural(summary['keys_disabled'], 'access key')} of "
+                                   f"{plural(keys_users, 'user')}"),
+        (summary["policies_attached"], f"{did('Would attach', 'Attached')} the MFA-required policy to {plural(summary['policies_attached'], 'user')}"),
+        (summary["consoles_disabled"], f"{did('Would disable', 'Disabled')} console access (delete the password) of "
+                                       f"{plural(summary['consoles_disabled'], 'user')}"),
+        (summary.get("keys_enabled"), f"{did('Would re-enable', 'Re-enabled')} {plural(summary.get('keys_enabled') or 0, 'access key')}"),
+        (summary.get("policies_detached"), f"{did('Would detach', 'Detached')} the MFA-required policy from "
+                                           f"{plural(summary.get('policies_detached') or 0, 'user')}"),
     ]
     lines.append("PLANNED ENFORCEMENT ACTIONS:" if check_mode else "ACTIONS COMPLETED:")
     items = [text for count, text in done if count]
     if result.get("policy_change") in ("create", "update"):
-        items.append(f"{verb} {result['policy_change']} the policy {result.get('policy_arn')}")
+        change = {"create": ("Would create", "Created"), "update": ("Would update", "Updated")}[result["policy_change"]]
+        items.append(f"{did(*change)} the policy {result.get('policy_arn')}")
     items = items or ["Nothing to change"]
     if summary["skipped"]:
-        items.append(f"{summary['skipped']} users skipped: " + _names([e["username"] for e in entries if e["result"] == "skipped"]))
+        items.append(f"{plural(summary['skipped'], 'user')} skipped: " + _names([e["username"] for e in entries if e["result"] == "skipped"]))
     if summary["failed"]:
-        items.append(f"{summary['failed']} users FAILED: " + _names([e["username"] for e in entries if e["result"] == "failed"]))
+        items.append(f"{plural(summary['failed'], 'user')} FAILED: " + _names([e["username"] for e in entries if e["result"] == "failed"]))
     held = len(summary["exempted"]) + len(summary["grace_period"])
     if held:
-        items.append(f"{held} users left alone ({len(summary['exempted'])} exempted, {len(summary['grace_period'])} in grace period)")
+        items.append(f"{plural(held, 'user')} left alone ({len(summary['exempted'])} exempted, {len(summary['grace_period'])} in grace period)")
     lines += _bullets(items)
     lines.append("")
     if check_mode and summary["users_affected"] and not restoring:
         lines.append("IMPACT ASSESSMENT:")
-        lines += _bullets([
-            f"{summary['users_affected']} users will lose AWS access until they set up MFA",
+        impact = [
+            f"{plural(summary['users_affected'], 'user')} will lose AWS access until they set up MFA",
             "Applications using the disabled access keys will fail",
-            "Users who set up MFA can be restored: ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
-        ])
+            "For users who set up MFA, the keys can be re-enabled and the policy detached: "
+            "ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
+        ]
+        if summary["consoles_disabled"]:
+            impact.append(f"The console passwords of {plural(summary['consoles_disabled'], 'user')} will be deleted: "
+                          "a deleted password cannot be restored, an administrator must set a new one")
+        lines += _bullets(impact)
         lines += ["", "Run without --check to apply these actions."]
     elif not check_mode and summary["users_affected"] and not restoring:
         lines.append("NEXT STEPS:")

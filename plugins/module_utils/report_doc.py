@@ -12,9 +12,18 @@ from __future__ import annotations
 from html import escape
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS
-from ansible_collections.awssec.mfa.plugins.module_utils.report import STATUS_ROWS, _pct, recommendations
+from ansible_collections.awssec.mfa.plugins.module_utils.report import (
+    COMPLIANCE_TARGET,
+    COMPLIANCE_WARNING,
+    STATUS_ROWS,
+    _pct,
+    breakdown,
+    findings,
+    recommendations,
+    roots,
+)
 
+GOOD, WARNING, BAD = "#2e7d32", "#ef6c00", "#c62828"
 STATUS_COLOURS = {"compliant": "#2e7d32", "non-compliant": "#c62828", "grace-period": "#ef6c00", "exempted": "#607d8b"}
 AGE_BUCKETS: Tuple[Tuple[str, int, Optional[int]], ...] = (
     ("0-30", 0, 30), ("31-90", 31, 90), ("91-180", 91, 180), ("181-365", 181, 365), ("366-730", 366, 730), (">730", 731, None))
@@ -24,6 +33,21 @@ def key_age_histogram(users: Sequence[Dict]) -> List[Tuple[str, int]]:
     """Active access keys per age bucket (days)."""
     ages = [k["age_days"] for u in users for k in u["access_keys"] if k["status"] == "Active" and k.get("age_days") is not None]
     return [(label, sum(1 for a in ages if a >= low and (high is None or a <= high))) for label, low, high in AGE_BUCKETS]
+
+
+def compliance_colour(pct: Optional[float]) -> str:
+    """Green from the target up, amber from the warning level, red below (and when there is nothing to measure)."""
+    if pct is None:
+        return WARNING
+    return GOOD if pct >= COMPLIANCE_TARGET else WARNING if pct >= COMPLIANCE_WARNING else BAD
+
+
+THRESHOLDS = f"green at {COMPLIANCE_TARGET}% and above, amber from {COMPLIANCE_WARNING}%, red below {COMPLIANCE_WARNING}%"
+
+
+def _root_rows(facts: Dict) -> List[Tuple[str, str, str]]:
+    return [(name.rstrip(": ") or "this account", "enabled" if root.get("mfa_enabled") else "NOT ENABLED",
+             "PRESENT" if root.get("access_keys_present") else "none") for name, root in roots(facts)]
 
 
 def _title(facts: Dict) -> str:
@@ -55,9 +79,11 @@ def render_markdown(facts: Dict, trend: Optional[Dict] = None) -> str:
         lines.append("")
     if trend:
         lines += _md_trends(trend)
-    lines += ["## High-risk users", ""]
+    lines += ["## High-risk users (non-compliant)", ""]
     lines += [f"- Console access without MFA: {', '.join(summary['console_without_mfa']) or 'none'}",
               f"- Active access keys without MFA: {', '.join(summary['active_keys_without_mfa']) or 'none'}", ""]
+    lines += ["## Findings by reason (every status)", ""] + [f"- {r} ({breakdown(found)})" for r, found in findings(users)] + [""]
+    lines += ["## Root user", ""] + _md_table(("Account", "Root MFA", "Root access keys"), _root_rows(facts)) + [""]
     lines += ["## Users", ""]
     with_account = any(u.get("account_name") for u in users)
     headers = (("Account",) if with_account else ()) + ("User", "Status", "Risk", "MFA", "Console", "Active keys", "Reasons")
@@ -129,18 +155,19 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{escape(_title(facts))}</title>",
            f"<style>{CSS}</style></head><body>", f"<h1>{escape(_title(facts))}</h1>",
            f'<div class="meta">Generated {escape(str(facts["generated_at"]))} from {escape(str(facts["source"]))}</div>',
-           '<div class="cards">', _card(summary["total"], "Users"), _card(_pct(summary["compliance_pct"]), "Compliance", "#2e7d32")]
+           '<div class="cards">', _card(summary["total"], "Users"), _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
-    out += [_card(len(summary["console_without_mfa"]), "Console without MFA", "#c62828"),
-            _card(len(summary["active_keys_without_mfa"]), "Keys without MFA", "#c62828"), "</div>"]
+    out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
+            _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), "</div>",
+            f'<div class="meta">Compliance colours: {escape(THRESHOLDS)}.</div>']
 
     out.append('<h2>Charts</h2><div class="charts">')
     out.append('<div class="panel">' + bar_chart("Users by status", [(label, counts[s], STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]) + "</div>")
     out.append('<div class="panel">' + bar_chart("Active access keys by age (days)", [(b, n, "#3f51b5") for b, n in key_age_histogram(users)]) + "</div>")
     accounts = facts.get("accounts") or []
     if accounts:
-        bars = [(a["account_name"], a["summary"]["compliance_pct"] or 0.0, "#2e7d32") if a["status"] == "ok"
-                else (f"{a['account_name']} (failed)", 0.0, "#c62828") for a in accounts]
+        bars = [(a["account_name"], a["summary"]["compliance_pct"] or 0.0, compliance_colour(a["summary"]["compliance_pct"])) if a["status"] == "ok"
+                else (f"{a['account_name']} (failed)", 0.0, BAD) for a in accounts]
         out.append('<div class="panel">' + bar_chart("Compliance by account", bars, unit="%", maximum=100.0) + "</div>")
     out.append("</div>")
 
@@ -165,11 +192,14 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
         out.append(f"<li>Newly non-compliant: {escape(', '.join(trend['newly_non_compliant']) or 'none')}</li>")
         out.append(f"<li>Fixed: {escape(', '.join(trend['fixed']) or 'none')}</li></ul>")
 
-    out.append("<h2>High-risk users</h2><ul>")
+    out.append("<h2>High-risk users (non-compliant)</h2><ul>")
     out.append(f"<li>Console access without MFA: {escape(', '.join(summary['console_without_mfa']) or 'none')}</li>")
     out.append(f"<li>Active access keys without MFA: {escape(', '.join(summary['active_keys_without_mfa']) or 'none')}</li></ul>")
-    found = [(reason, sum(1 for u in users if reason in u["reasons"])) for reason in REASONS]
-    out.append("<h2>Findings</h2><ul>" + "".join(f"<li>{escape(r)}: {n}</li>" for r, n in found if n) + "</ul>")
+    out.append("<h2>Findings by reason (every status, exempted and grace-period users included)</h2><ul>"
+               + "".join(f"<li>{escape(r)} ({escape(breakdown(found))})</li>" for r, found in findings(users)) + "</ul>")
+    out.append("<h2>Root user</h2>" + _table(("Account", "Root MFA", "Root access keys"),
+                                              [[_td(name), _td(mfa, "" if mfa == "enabled" else "failed"), _td(keys, "failed" if keys == "PRESENT" else "")]
+                                               for name, mfa, keys in _root_rows(facts)]))
 
     out.append("<h2>Users</h2>")
     with_account = any(u.get("account_name") for u in users)

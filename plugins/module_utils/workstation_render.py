@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Dict, List
 
+from ansible_collections.awssec.mfa.plugins.module_utils.records import plural
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     DEFAULT_DURATION, DEFAULT_KEY_EXPIRATION_DAYS, Profile, remaining_seconds)
 
@@ -22,7 +23,7 @@ def format_remaining(seconds: int) -> str:
 
 def format_duration(seconds: int) -> str:
     """``12 hours, 0 minutes``, as the seed announces a request."""
-    return f"{seconds // 3600} hours, {seconds % 3600 // 60} minutes"
+    return f"{plural(seconds // 3600, 'hour')}, {plural(seconds % 3600 // 60, 'minute')}"
 
 
 def status_label(profile: Profile, now: datetime) -> str:
@@ -63,10 +64,10 @@ def _key_line(p: dict, expiration_days: int) -> List[str]:
     if age is None:
         return []
     if p.get("key_rotation") == "required":
-        return [f"⚠ Access key age: {age} days - KEY ROTATION REQUIRED (exceeded {expiration_days} days)"]
+        return [f"⚠ Access key age: {plural(age, 'day')} - KEY ROTATION REQUIRED (exceeded {plural(expiration_days, 'day')})"]
     if p.get("key_rotation") == "recommended":
-        return [f"⚠ Access key age: {age} days - KEY ROTATION RECOMMENDED (expires in {p['key_expires_in_days']} days)"]
-    return [f"ℹ Access key age: {age} days"]
+        return [f"⚠ Access key age: {plural(age, 'day')} - KEY ROTATION RECOMMENDED (expires in {plural(p['key_expires_in_days'], 'day')})"]
+    return [f"ℹ Access key age: {plural(age, 'day')}"]
 
 
 def profile_listing(profiles: Dict[str, Profile], now: datetime) -> List[dict]:

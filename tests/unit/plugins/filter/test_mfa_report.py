@@ -67,12 +67,12 @@ def test_enforcement_preview_and_results():
     for text in ("IAM MFA ENFORCEMENT PREVIEW", "│ alice.brown │ Keys Only", "Disable 1 key, Attach policy", "Active access key without MFA",
                  "│ new.user ", "Within grace period (5 days remaining)", "Exempted: matches exclude_users pattern svc-*",
                  "Would disable 2 access keys of 2 users", "Would create the policy arn:aws:iam::1:policy/RequireMFA",
-                 "1 users skipped: bob.wilson", "1 users FAILED: ops.admin", "Run without --check"):
+                 "1 user skipped: bob.wilson", "1 user FAILED: ops.admin", "Run without --check"):
         assert text in preview
     done = dict(RESULT, actions=[dict(e, result="done") if e["result"] == "planned" else e for e in RESULT["actions"]])
     results = filters["mfa_enforcement_report"](done)
     for text in ("IAM MFA ENFORCEMENT COMPLETE", "Previous Status", "No AWS access", "MFA enabled since the report",
-                 "FAILED: Disable 1 key done", "Did disable 2 access keys of 2 users"):
+                 "FAILED: Disable 1 key done", "Disabled 2 access keys of 2 users"):
         assert text in results
     assert "Run without --check" not in results
 
