@@ -2,6 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import os
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
@@ -65,7 +66,15 @@ def mfa_org_facts(results):
     return aggregate(results, isoformat(datetime.now(timezone.utc)))
 
 
+def user_path(path):
+    """A path the user gave: ``~`` expanded, a relative path joined to the folder ansible-playbook was run from."""
+    if path is None or str(path) == "":
+        return ""
+    return os.path.abspath(os.path.expanduser(str(path)))
+
+
 class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
-                "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts}
+                "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
+                "user_path": user_path}
