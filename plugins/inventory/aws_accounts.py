@@ -47,10 +47,12 @@ options:
     default: OrganizationAccountAccessRole
   include_management_account:
     description:
-      - Add the Organization's management account too. It has no O(role_name) role, so it is reached with the
-        credentials of the run (C(role_arn) is empty).
+      - Add the Organization's management account, where many Organizations keep their IAM users. When the run's
+        credentials are in it, it is reached with them (C(role_arn) is empty); from a delegated administrator account,
+        through O(role_name) in it, like the members (if that role is missing there, the account is reported as failed).
+      - V(false) leaves it out.
     type: bool
-    default: false
+    default: true
   hostnames:
     description: Name hosts after the account C(name) (the ID when it has none) or its C(id).
     type: str
@@ -101,21 +103,21 @@ def _organization_accounts(client):
     return client.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]
 
 
-def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws"):
+def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws", caller_account=None):
     """The accounts as host records (pure): Organization accounts first, then static ones (which win on the same ID).
 
     ``partition`` is the Organization's (from its ARN): role ARNs in GovCloud and China are not ``arn:aws:``.
+    The account of the run's credentials (``caller_account``) is reached with them; every other through ``role_name``.
     """
     hosts = {}
     for account in organization_accounts:
         if (account.get("Status") or account.get("State")) != "ACTIVE":
             continue
-        managed = account["Id"] == management_id
-        if managed and not include_management:
+        if account["Id"] == management_id and not include_management:
             continue
         hosts[account["Id"]] = {
             "account_id": account["Id"], "account_name": account.get("Name") or account["Id"], "account_email": account.get("Email"),
-            "role_arn": "" if managed else f"arn:{partition}:iam::{account['Id']}:role/{role_name}", "aws_profile": "",
+            "role_arn": "" if account["Id"] == caller_account else f"arn:{partition}:iam::{account['Id']}:role/{role_name}", "aws_profile": "",
         }
     for number, entry in enumerate(static, 1):
         account_id = str(entry.get("id", "")).strip()
@@ -146,18 +148,19 @@ class InventoryModule(AWSInventoryBase):
         self._populate(hosts)
 
     def _read_accounts(self):
-        accounts, management_id, partition = [], None, "aws"
+        accounts, management_id, partition, caller = [], None, "aws", None
         if self.get_option("organization"):
             try:
                 client = self.client("organizations", retry_decorator=RETRY)
                 organization = client.describe_organization(aws_retry=True)["Organization"]
                 management_id, partition = organization["MasterAccountId"], partition_of(organization["Arn"])
                 accounts = _organization_accounts(client)
+                caller = self.client("sts", retry_decorator=RETRY).get_caller_identity(aws_retry=True)["Account"]
             except (BotoCoreError, ClientError) as e:
                 raise AnsibleParserError(f"{self.NAME}: could not list the Organization's accounts: {e}")
         try:
             return account_hosts(self.get_option("accounts"), accounts, management_id, self.get_option("role_name"),
-                                 self.get_option("include_management_account"), partition)
+                                 self.get_option("include_management_account"), partition, caller)
         except ValueError as e:
             raise AnsibleParserError(f"{self.NAME}: {e}")
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.integration.conftest import run
-from tests.support.organization import seed_organization
+from tests.support.organization import client, seed_organization
 
 MEMBERS = 12
 
@@ -35,6 +35,7 @@ def test_inventory_lists_the_members_and_a_cached_run_makes_no_call(org, env, mo
     graph = run(["ansible-inventory", "-i", str(inventory), "--graph"], env).stdout
     hosts = re.findall(r"--(member-\d\d)$", graph, re.M)
     assert sorted(set(hosts)) == sorted(m.name for m in members) and len(members) == MEMBERS
+    assert re.search(rf"--{management(moto_server)['Name']}$", graph, re.M)  # the management account too, by default
     assert "@aws_accounts:" in graph and "@kind_member:" in graph
     # Values read back from the cache are marked unsafe (not templated), which --list shows as a wrapper
     # {"__ansible_unsafe": value}; the versions of ansible-core differ in which values get it, and in the other
@@ -66,7 +67,7 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
     table = "\n".join(printed[1]["msg"])
 
     rows = {a["account_name"]: a for a in report["accounts"]}
-    assert len(rows) == MEMBERS
+    assert len(rows) == MEMBERS + 1  # and the management account
     assert rows[broken.name]["status"] == "failed" and "not authorized to assume the role" in rows[broken.name]["error"]
     total = 0
     for member in members:
@@ -78,13 +79,61 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
         assert row["summary"]["total"] == len(member.users)
         total += len(member.users)
     assert report["summary"]["total"] == total == len(report["users"])
-    assert {u["account_name"] for u in report["users"]} == {m.name for m in members} - {broken.name}
+    assert {u["account_name"] for u in report["users"]} <= {m.name for m in members} - {broken.name} | {management(moto_server)["Name"]}
     assert "member-05" in table and "FAILED" in table
 
     page = html.read_text()
     assert_self_contained(page)
     for member in members:
         assert member.name in page
+
+
+def management(moto_server):
+    """The Organization's management account (moto's default account, whose credentials the runs use)."""
+    organizations = client(moto_server.url, "organizations")
+    master = organizations.describe_organization()["Organization"]["MasterAccountId"]
+    return next(a for a in organizations.list_accounts()["Accounts"] if a["Id"] == master)
+
+
+def test_the_management_account_is_reported_and_every_mfa_report_variable_applies(org, env, moto_server, iam):
+    """Many Organizations keep their IAM users in the management account; the gathering is the role's, so its variables apply."""
+    members, inventory = org
+    iam.create_user(UserName="root-admin")
+    iam.create_login_profile(UserName="root-admin", Password="Passw0rd!Passw0rd!")
+    iam.create_user(UserName="break-glass", Tags=[{"Key": "emergency-only", "Value": "sealed envelope"}])
+    iam.create_login_profile(UserName="break-glass", Password="Passw0rd!Passw0rd!")
+    extra = {"mfa_report_formats": ["json", "table"], "mfa_report_grace_period_days": 0, "mfa_report_exempt_tag": "emergency-only"}
+    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)],
+                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    plays = json.loads(process.stdout)["plays"]
+    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
+    report, table = json.loads("\n".join(printed[0]["msg"])), "\n".join(printed[1]["msg"])
+    name = management(moto_server)["Name"]
+    row = next(a for a in report["accounts"] if a["account_name"] == name)
+    assert row["status"] == "ok" and row["account_id"] == "123456789012"
+    users = {u["username"]: u for u in report["users"] if u["account_name"] == name}
+    assert users["root-admin"]["status"] == "non-compliant"
+    assert users["break-glass"]["status"] == "exempted" and users["break-glass"]["exemption"]["reason"] == "sealed envelope"
+    assert re.search(rf"│ {re.escape(name)} +│ root-admin +│", table)  # the table says whose user a row is
+    assert f"  • {name}/root-admin: Console access without MFA protection" in table
+    assert f"  • {name} (123456789012): MFA:" in table  # the root user, per account
+
+
+def test_a_static_account_with_a_missing_profile_says_why_with_keys_in_the_environment(env, moto_server, iam, tmp_path):
+    inventory = tmp_path / "static.aws_accounts.yml"
+    inventory.write_text("plugin: awssec.mfa.aws_accounts\naccounts:\n  - {id: '123456789012', name: main}\n"
+                         "  - {id: '210987654321', name: elsewhere, profile: no-such-profile}\n")
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
+    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-e", '{"mfa_report_formats": ["json", "table"]}'],
+                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    plays = json.loads(process.stdout)["plays"]
+    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
+    report, table = json.loads("\n".join(printed[0]["msg"])), "\n".join(printed[1]["msg"])
+    rows = {a["account_name"]: a for a in report["accounts"]}
+    assert rows["main"]["status"] == "ok"
+    assert rows["elsewhere"]["status"] == "failed" and "The config profile (no-such-profile) could not be found" in rows["elsewhere"]["error"]
+    assert "Passing both a profile and access tokens" not in rows["elsewhere"]["error"]
+    assert f"  • elsewhere (210987654321) FAILED: {rows['elsewhere']['error']}" in table
 
 
 def assert_self_contained(page):

@@ -88,8 +88,12 @@ def test_account_hosts_from_an_organization_and_a_static_list():
     hosts = account_hosts([{"id": "222222222222", "name": "dev", "profile": "dev-admin"}], org_accounts, "123456789012", "Audit", False)
     assert [(h["account_name"], h["role_arn"], h["aws_profile"]) for h in hosts] == [
         ("prod", "arn:aws:iam::111111111111:role/Audit", ""), ("dev", "", "dev-admin")]
-    with_management = account_hosts([], org_accounts, "123456789012", "Audit", True)
+    with_management = account_hosts([], org_accounts, "123456789012", "Audit", True, caller_account="123456789012")
     assert with_management[0]["account_name"] == "management" and with_management[0]["role_arn"] == ""
+    assert with_management[1]["role_arn"] == "arn:aws:iam::111111111111:role/Audit"
+    # From a delegated administrator account: the management account through the role, the caller's with its credentials.
+    delegated = account_hosts([], org_accounts, "123456789012", "Audit", True, caller_account="111111111111")
+    assert [h["role_arn"] for h in delegated] == ["arn:aws:iam::123456789012:role/Audit", ""]
     with pytest.raises(ValueError, match=r"accounts\[1\]: id must be 12 digits"):
         account_hosts([{"id": "12"}], [], None, "Audit", False)
     with pytest.raises(ValueError, match="role_arn or profile, not both"):
