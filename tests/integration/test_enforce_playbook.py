@@ -199,6 +199,12 @@ def test_restore_undoes_exactly_what_was_done_for_users_with_mfa(moto_server, ia
     assert account_state(iam)["users"] == before_restore
     assert planned(preview) == {"ana": [f"enable_key:{first['AccessKeyId']}", "detach_policy", "remove_tags"]}
     assert "IAM MFA RESTORE PREVIEW" in text
+    # As the README runs it, with the default grace period (both users are new): each listed once, with why.
+    preview, text, dummy = enforce(moto_server, env, "--check", mfa_enforce_state="restored")
+    assert len(re.findall(r"│ ana ", text)) == 1 and len(re.findall(r"│ ben ", text)) == 1
+    assert re.search(r"│ ana .*│ MFA set up since enforcement: undo what enforcement did", text)
+    assert re.search(r"│ ben .*│ Enforced earlier; still without MFA", text)
+    assert "Grace period" not in text and "left alone" not in text
 
     restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
     by_name = {e["username"]: e for e in restored["actions"]}
@@ -227,16 +233,18 @@ def test_bad_input_is_refused_by_name_and_nothing_changes(moto_server, iam, env,
     assert account_state(iam) == before
 
 
-def sns_inbox(url):
-    """An SNS topic with an SQS queue subscribed to it: what is published to the topic lands in the queue."""
+def sns_inbox(url, user=None, topic_name="mfa-notices"):
+    """An SNS topic with an SQS queue subscribed to it: what is published to the topic lands in the queue
+    (with ``user``, only that user's messages: the subscription filters on the attribute iam_user)."""
     import boto3
 
     keys = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
     sns, sqs = boto3.client("sns", **keys), boto3.client("sqs", **keys)
-    topic = sns.create_topic(Name="mfa-notices")["TopicArn"]
-    queue = sqs.create_queue(QueueName="mfa-notices")["QueueUrl"]
+    topic = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=re.sub(r"[^A-Za-z0-9_-]", "-", f"{topic_name}-{user or 'all'}"))["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    attributes = {"FilterPolicy": json.dumps({"iam_user": [user]})} if user else {}
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
 
     def received():
         messages = []
@@ -277,6 +285,24 @@ def test_notifications_warn_before_and_notify_after_enforcement_through_sns(demo
     assert sorted(user for user, dummy, dummy in notices) == done == targets
     user, subject, text = notices[0]
     assert subject == "MFA is now enforced on your AWS user" and "attach_policy" in text
+
+
+def test_each_users_sns_notice_reaches_only_that_users_subscription(demo, env):
+    notify = dict(DEMO, mfa_enforce_notify_channels=["sns"], mfa_enforce_notify_warn_only=True)
+    targets = sorted(planned(enforce(demo.server, env, "--check", **DEMO)[0]))
+    first, second = targets[:2]
+    topic, everyone = sns_inbox(demo.server.url)
+    dummy, first_inbox = sns_inbox(demo.server.url, first)
+    dummy, second_inbox = sns_inbox(demo.server.url, second)
+    enforce(demo.server, env, mfa_enforce_notify_sns_topic=topic, **notify)
+    assert [user for user, dummy, dummy in first_inbox()] == [first]
+    assert [user for user, dummy, dummy in second_inbox()] == [second]
+    assert sorted(user for user, dummy, dummy in everyone()) == targets  # a subscription without a filter gets all
+    # Or a topic per user: the map sends that user's notice there, and everyone else's to the shared topic.
+    own, own_inbox = sns_inbox(demo.server.url, topic_name=re.sub(r"[^A-Za-z0-9_-]", "-", f"mfa-{first}"))
+    enforce(demo.server, env, mfa_enforce_notify_sns_topic=topic, mfa_enforce_notify_sns_topic_map={first: own}, **notify)
+    assert [user for user, dummy, dummy in own_inbox()] == [first]
+    assert sorted(user for user, dummy, dummy in everyone()) == [t for t in targets if t != first]
 
 
 def test_email_notifications_reach_each_user_through_smtp(demo, env):
