@@ -1,5 +1,5 @@
 # awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs.
-#   make demo   report on a demo account served by a local moto server
+#   make demo   report on a demo account served by a local moto server (make demo-server keeps it running)
 #   make test   lint, sanity, and the unit and integration tests on both ends of the matrix (what CI runs)
 #   make bench  benchmarks (not part of the tests)
 
@@ -41,11 +41,20 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-oldest matrix demo test lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
+.PHONY: setup setup-oldest matrix demo demo-server test lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
 
 setup: $(VENV)/.installed $(LINK)
+	@$(call link_into_venv,$(VENV))
 
 setup-oldest: $(OLDEST_VENV)/.installed $(LINK)
+	@$(call link_into_venv,$(OLDEST_VENV))
+
+# The venv's Ansible finds collections in its own site-packages (where the ansible package puts amazon.aws):
+# a link there to this checkout makes awssec.mfa visible from any folder, with no ansible.cfg.
+define link_into_venv
+	site=$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+	mkdir -p $$site/ansible_collections/awssec && ln -sfn $(CURDIR) $$site/ansible_collections/awssec/mfa
+endef
 
 # $(1): the venv, $(2): its Python, $(3): the Python version wanted, $(4): the requirement files.
 define make_venv
@@ -70,6 +79,11 @@ $(LINK):
 
 demo: setup
 	$(BIN)/python -m tests.support.demo
+
+# The demo account on a moto server that keeps running (Ctrl-C stops it); prints the exports that point
+# the aws CLI, boto3, ansible-playbook, awssec and aws-mfa-login at it.
+demo-server: setup
+	$(BIN)/python -m tests.support.demo --serve
 
 # Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
 # integration tests run on both ends; the newest runs without facts injected as variables (where

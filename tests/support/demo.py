@@ -5,15 +5,18 @@
 """``make demo``: a moto server with the demo account, ``ansible-playbook awssec.mfa.report`` against it.
 
 Prints the report, then checks that its counts are those of the users the demo created.
+``make demo-server`` (``--serve``) keeps the server running instead and prints the exports that reach it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import datetime, timezone
 
 import boto3
@@ -22,15 +25,40 @@ from tests.support.demo_account import EXCLUDE_USERS, expected_counts, seed_demo
 from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env
 
 
+def exports(url: str) -> str:
+    """The shell lines that point every tool (botocore reads AWS_ENDPOINT_URL) at the server, with its credentials."""
+    variables = dict(CREDENTIALS, AWS_ENDPOINT_URL=url)
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
+
+
+def _seed(server: MotoServer) -> list:
+    server.aws_like.reset(paging=True, report=True, report_polls=0)  # pages and a dated credential report, as on AWS
+    iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
+                       aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    users = seed_demo_account(iam)
+    print(f"Demo account: {len(users)} users on a moto server at {server.url}", flush=True)
+    return users
+
+
+def serve() -> int:
+    with MotoServer() as server:
+        _seed(server)
+        print("In another shell, run these, then any command of the README (Ctrl-C here stops the server):\n", flush=True)
+        print(exports(server.url) + "\n", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--serve"]:
+        return serve()
     with MotoServer() as server, tempfile.TemporaryDirectory() as tmp:
-        server.aws_like.reset(paging=True, report=True, report_polls=0)  # pages and a dated credential report, as on AWS
-        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
-                           aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-        users = seed_demo_account(iam)
-        print(f"Demo account: {len(users)} users on a moto server at {server.url}", flush=True)
+        users = _seed(server)
         saved = os.path.join(tmp, "mfa-report.json")
-        extra = {"mfa_report_aws_endpoint_url": server.url, "mfa_report_exclude_users": EXCLUDE_USERS, "mfa_report_save_path": saved}
+        extra = {"mfa_report_exclude_users": EXCLUDE_USERS, "mfa_report_save_path": saved}
         run = subprocess.run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(extra)], env=aws_env(server.url), check=False)
         if run.returncode != 0:
             print("ansible-playbook awssec.mfa.report failed", file=sys.stderr)
