@@ -155,7 +155,8 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{escape(_title(facts))}</title>",
            f"<style>{CSS}</style></head><body>", f"<h1>{escape(_title(facts))}</h1>",
            f'<div class="meta">Generated {escape(str(facts["generated_at"]))} from {escape(str(facts["source"]))}</div>',
-           '<div class="cards">', _card(summary["total"], "Users"), _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
+           '<div class="cards">', _card(summary["total"], "Users"),
+           _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
     out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
             _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), "</div>",
@@ -197,9 +198,9 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out.append(f"<li>Active access keys without MFA: {escape(', '.join(summary['active_keys_without_mfa']) or 'none')}</li></ul>")
     out.append("<h2>Findings by reason (every status, exempted and grace-period users included)</h2><ul>"
                + "".join(f"<li>{escape(r)} ({escape(breakdown(found))})</li>" for r, found in findings(users)) + "</ul>")
-    out.append("<h2>Root user</h2>" + _table(("Account", "Root MFA", "Root access keys"),
-                                              [[_td(name), _td(mfa, "" if mfa == "enabled" else "failed"), _td(keys, "failed" if keys == "PRESENT" else "")]
-                                               for name, mfa, keys in _root_rows(facts)]))
+    root_rows = [[_td(name), _td(mfa, "" if mfa == "enabled" else "failed"), _td(keys, "failed" if keys == "PRESENT" else "")]
+                 for name, mfa, keys in _root_rows(facts)]
+    out.append("<h2>Root user</h2>" + _table(("Account", "Root MFA", "Root access keys"), root_rows))
 
     out.append("<h2>Users</h2>")
     with_account = any(u.get("account_name") for u in users)

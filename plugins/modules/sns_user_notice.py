@@ -29,7 +29,7 @@ options:
   subject:
     description: The subject (of emails).
     type: str
-  message:
+  body:
     description: The text.
     type: str
     required: true
@@ -51,7 +51,7 @@ EXAMPLES = r"""
     topic: arn:aws:sns:us-east-1:123456789012:mfa-notices
     user: alice
     subject: MFA is now enforced on your AWS user
-    message: "{{ lookup('ansible.builtin.template', 'enforced.txt.j2') }}"
+    body: "{{ lookup('ansible.builtin.template', 'enforced.txt.j2') }}"
 
 # Subscribing her mailbox to her messages only (once, with the aws CLI):
 #   aws sns subscribe --topic-arn arn:aws:sns:us-east-1:123456789012:mfa-notices --protocol email \
@@ -98,7 +98,7 @@ def main():
             topic=dict(type="str", required=True),
             user=dict(type="str", required=True),
             subject=dict(type="str"),
-            message=dict(type="str", required=True),
+            body=dict(type="str", required=True),
             attribute=dict(type="str", default="iam_user"),
         ),
         supports_check_mode=True,
@@ -111,7 +111,7 @@ def main():
             module.fail_json(msg=f"topic: no SNS topic named {params['topic']} in this account and region")
         if module.check_mode:
             module.exit_json(changed=True, topic_arn=arn)
-        request = {"TopicArn": arn, "Message": params["message"],
+        request = {"TopicArn": arn, "Message": params["body"],
                    "MessageAttributes": {params["attribute"]: {"DataType": "String", "StringValue": params["user"]}}}
         if params["subject"]:
             request["Subject"] = params["subject"]

@@ -204,7 +204,7 @@ def test_dry_run_and_apply_exclude_each_other_and_nothing_changes(demo, env):
     both = awssec(env, "iam-mfa", "enforce", "--dry-run", "--apply", check=False)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr and both.stdout == ""
     script = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--enforce", "--apply", "--dry-run"],
-                            env=env, capture_output=True, text=True)
+                            env=env, capture_output=True, text=True, check=False)
     assert script.returncode == 2 and "not allowed with argument" in script.stderr
     assert key_statuses(demo.iam) == before
 

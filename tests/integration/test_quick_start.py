@@ -48,13 +48,13 @@ def test_the_readme_quick_start_runs_from_a_folder_outside_the_checkout(demo, en
     assert len(blocks) == 2 and "make setup" in blocks[0] and "ansible-playbook awssec.mfa.report" in blocks[1]
     home = tmp_path / "newcomer"
     (home / ".aws").mkdir(parents=True)
-    (home / ".aws" / "credentials").write_text("[dev-long-term]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
-                                              "mfa_serial = arn:aws:iam::123456789012:mfa/dev\n")
+    profile = "[dev-long-term]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\nmfa_serial = arn:aws:iam::123456789012:mfa/dev\n"
+    (home / ".aws" / "credentials").write_text(profile)
     # The README's first block runs in the checkout; the second moves to a folder of the user's (under HOME).
     script = "set -euo pipefail\n" + f"cd {ROOT}\n" + "\n".join(blocks)
     before = checkout_files()
     done = subprocess.run(["bash", "-c", script], env=newcomer_env(env, home), cwd=ROOT, capture_output=True, text=True, timeout=900,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
     folder = home / "mfa-reports"
@@ -83,7 +83,7 @@ def test_the_accounts_inventory_plugin_is_found_from_any_folder(env, tmp_path):
     home.mkdir()
     (home / "static.aws_accounts.yml").write_text("plugin: awssec.mfa.aws_accounts\naccounts:\n  - {id: '123456789012', name: main}\n")
     graph = subprocess.run(["ansible-inventory", "-i", "static.aws_accounts.yml", "--graph"], env=activated(env, home), cwd=home,
-                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
     assert graph.returncode == 0 and "unknown plugin" not in graph.stderr
     assert re.search(r"@aws_accounts:\n[ |]+--main$", graph.stdout, re.M)
 
@@ -93,7 +93,7 @@ def test_a_missing_previous_report_is_named_once(demo, env, tmp_path):
     home.mkdir()
     shell = activated(env, home)
     done = subprocess.run(["ansible-playbook", "awssec.mfa.report", "-e", "mfa_report_previous=yesterday.json"], env=shell, cwd=home,
-                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False)
     assert done.returncode == 2
     assert f"mfa_report_previous: {home / 'yesterday.json'} is not a file" in done.stdout
     assert "caused by" not in done.stdout + done.stderr
