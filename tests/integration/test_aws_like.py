@@ -18,7 +18,7 @@ from tests.integration.conftest import AWS_LIKE, adhoc_result, run
 from tests.integration.test_enforce_playbook import DEMO, enforce, planned
 from tests.integration.workstation import CODES, age_key, task
 from tests.support.demo_account import expected_counts
-from tests.support.organization import seed_organization
+from tests.support.organization import management, seed_organization
 
 # 20 requests a second per action and none in reserve: the first request of every action is throttled.
 THROTTLED = (20.0, 0)
@@ -91,12 +91,12 @@ def test_the_organization_inventory_reads_every_page_when_throttled(moto_server,
     members = seed_organization(moto_server.url, 21, users_of=lambda index: 0)
     inventory = tmp_path / "org.aws_accounts.yml"
     inventory.write_text(f"plugin: awssec.mfa.aws_accounts\norganization: true\nendpoint_url: {moto_server.url}\nregion: us-east-1\n")
-    listed = {}
+    listed, everyone = {}, sorted([m.name for m in members] + [management(moto_server)["Name"]])  # the management one too
     for paging, throttle in ((False, None), (True, THROTTLED)):
         aws_like.reset(paging=paging, throttle=throttle)
         moto_server.reset_counts()
         hosts = json.loads(run(["ansible-inventory", "-i", str(inventory), "--list"], env).stdout)["aws_accounts"]["hosts"]
-        assert sorted(hosts) == sorted(m.name for m in members)
+        assert sorted(hosts) == everyone
         listed[paging] = moto_server.actions["AWSOrganizationsV20161128.ListAccounts"] - aws_like.throttled["ListAccounts"]
     assert listed == {False: 1, True: 2}  # 22 accounts (the management one too), 20 a page
     assert aws_like.throttled["DescribeOrganization"] >= 1 and aws_like.throttled["ListAccounts"] >= 1

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.integration.conftest import run
-from tests.support.organization import client, seed_organization
+from tests.support.organization import management, seed_organization
 
 MEMBERS = 12
 
@@ -86,13 +86,6 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
     assert_self_contained(page)
     for member in members:
         assert member.name in page
-
-
-def management(moto_server):
-    """The Organization's management account (moto's default account, whose credentials the runs use)."""
-    organizations = client(moto_server.url, "organizations")
-    master = organizations.describe_organization()["Organization"]["MasterAccountId"]
-    return next(a for a in organizations.list_accounts()["Accounts"] if a["Id"] == master)
 
 
 def test_the_management_account_is_reported_and_every_mfa_report_variable_applies(org, env, moto_server, iam):

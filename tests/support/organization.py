@@ -66,3 +66,10 @@ def seed_organization(url: str, members: int, users_of=lambda index: 3 + index) 
             create_user(iam, user, now, number, account_id)
         created.append(Member(account_id, name, users))
     return created
+
+
+def management(server) -> Dict:
+    """The Organization's management account (moto's default account, whose credentials the runs use)."""
+    organizations = client(server.url, "organizations")
+    master = organizations.describe_organization()["Organization"]["MasterAccountId"]
+    return next(a for a in organizations.list_accounts()["Accounts"] if a["Id"] == master)
