@@ -62,20 +62,24 @@ def test_enforce_needs_dry_run_or_apply_and_dry_run_changes_nothing(demo, env):
     before = key_statuses(demo.iam)
     refused = awssec(env, "iam-mfa", "enforce", check=False)
     assert refused.returncode == 2 and "Refusing to change anything: add --dry-run" in refused.stderr
-    preview = awssec(env, "iam-mfa", "enforce", "--dry-run")  # the seed's "awssec iam-mfa enforce --dry-run"
+    # The seed's "awssec iam-mfa enforce --dry-run"; the demo has 16 non-compliant users, more than the default max_affected (10).
+    too_many = awssec(env, "iam-mfa", "enforce", "--dry-run", check=False)
+    assert too_many.returncode == 2 and "more than max_affected=10; nothing was changed" in too_many.stderr
+    preview = awssec(env, "iam-mfa", "enforce", "--dry-run", "--max-affected", "20")
     assert "IAM MFA ENFORCEMENT PREVIEW" in preview.stdout
     dummy, by_name = expected_counts(demo.users, demo.today, exclude=())
     for name, status in by_name.items():
         if status == "non-compliant":
             assert name in preview.stdout, name
-    script = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--enforce", "--dry-run"],
+    script = subprocess.run([sys.executable, str(ROOT / "scripts" / "iam_mfa_enforce.py"), "--enforce", "--dry-run", "--max-affected", "20"],
                             env=env, capture_output=True, text=True, check=True)
     assert script.stdout.splitlines()[:5] == preview.stdout.splitlines()[:5]
     assert key_statuses(demo.iam) == before
 
 
 def test_enforce_apply_with_the_seeds_exclusions(demo, env):
-    applied = awssec(env, "iam-mfa", "enforce", "--exclude-users", SEED_EXCLUDE, "--apply")  # the seed's own example
+    # The seed's own example, with room for the demo's 15 users
+    applied = awssec(env, "iam-mfa", "enforce", "--exclude-users", SEED_EXCLUDE, "--apply", "--max-affected", "20")
     assert "IAM MFA ENFORCEMENT COMPLETE" in applied.stdout
     dummy, by_name = expected_counts(demo.users, demo.today, exclude=tuple(SEED_EXCLUDE.split(",")))
     keys = {u["UserName"]: [k["Status"] for k in demo.iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]]
@@ -104,7 +108,10 @@ def test_the_python_api(demo, env, monkeypatch):
     report = generate_mfa_report(output_format="json", exclude_users=["svc-backup", "svc-monitoring"])
     assert {u["username"] for u in report["users"] if u["status"] == "exempted"} >= {"svc-backup", "svc-monitoring"}
     before = key_statuses(demo.iam)
-    results = enforce_mfa_compliance(dry_run=True, grace_period_days=30, exclude_users=EXCLUDE_USERS)
+    from awssec.tools.iam_mfa import TooManyUsers
+    with pytest.raises(TooManyUsers, match=r"more than max_affected=10; nothing was changed"):
+        enforce_mfa_compliance(dry_run=True, exclude_users=EXCLUDE_USERS)  # the default, 10, as the module's
+    results = enforce_mfa_compliance(dry_run=True, grace_period_days=30, exclude_users=EXCLUDE_USERS, max_affected=20)
     assert results["summary"] and all(a["result"] in ("planned", "skipped") for a in results["actions"])
     assert key_statuses(demo.iam) == before
 
