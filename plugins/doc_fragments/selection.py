@@ -77,4 +77,19 @@ options:
         to see every device of a user who has both kinds.
     type: bool
     default: false
+  require_mfa_policy_for_keys:
+    description:
+      - An MFA device protects the console only; the access keys of a user with MFA sign any request without it, unless a
+        policy that applies to the user denies requests made without MFA. Every user with an active key gets
+        C(keys_mfa_protected) - V(true) when a policy on the user or one of their groups (inline or managed, the default
+        version) has a C(Deny) of everything but single IAM and STS actions (C(NotAction), or C(Action) C(*)), on C(*),
+        on the condition C(BoolIfExists) C(aws:MultiFactorAuthPresent) C(false) (or C(Null) C(aws:MultiFactorAuthAge)
+        C(true), or C(NumericGreaterThanIfExists) C(aws:MultiFactorAuthAge)), as the C(RequireMFA) policy of
+        M(awssec.mfa.iam_mfa_enforce) has; V(false) otherwise; V(null) when such a policy could not be read. A plain
+        C(Bool) condition does not count - requests signed with access keys do not carry C(aws:MultiFactorAuthPresent).
+      - A user with MFA and unprotected active keys gets the reason C(keys_not_mfa_protected). When V(true), that user is
+        also C(non-compliant) (or in its grace period); by default the status does not change.
+      - The policies come from the same iam:GetAccountAuthorizationDetails calls that list the users.
+    type: bool
+    default: false
 """

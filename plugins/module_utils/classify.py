@@ -31,6 +31,7 @@ class Options:
     max_key_age_days: int = 90
     unused_credentials_days: int = 45
     require_hardware_mfa: bool = False
+    require_mfa_policy_for_keys: bool = False
     max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
@@ -43,6 +44,7 @@ class Options:
             max_key_age_days=params["max_key_age_days"],
             unused_credentials_days=params["unused_credentials_days"],
             require_hardware_mfa=params["require_hardware_mfa"],
+            require_mfa_policy_for_keys=params["require_mfa_policy_for_keys"],
             max_report_age=params["max_report_age"],
         )
 
@@ -59,6 +61,7 @@ SELECTION_ARGSPEC = {
     "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days, "no_log": False},
     "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
     "require_hardware_mfa": {"type": "bool", "default": _DEFAULTS.require_hardware_mfa},
+    "require_mfa_policy_for_keys": {"type": "bool", "default": _DEFAULTS.require_mfa_policy_for_keys},
     "max_report_age": {"type": "int", "default": _DEFAULTS.max_report_age},
 }
 
@@ -151,6 +154,8 @@ def _reasons(user: UserRecord, options: Options, now: datetime) -> List[str]:
         found.add("multiple_active_keys")
     if options.require_hardware_mfa and user.mfa_enabled and all(d.type == "virtual" for d in user.mfa_devices):
         found.add("virtual_mfa_only")
+    if active and user.mfa_enabled and user.keys_mfa_protected is False:
+        found.add("keys_not_mfa_protected")
     return [reason for reason in REASONS if reason in found]
 
 
@@ -175,7 +180,7 @@ def classify(user: UserRecord, options: Options, now: datetime) -> Classificatio
     grace_days_remaining = None
     if exemption is not None:
         status, risk = "exempted", "low"
-    elif user.mfa_enabled or not exposed:
+    elif (user.mfa_enabled and not (options.require_mfa_policy_for_keys and "keys_not_mfa_protected" in reasons)) or not exposed:
         status, risk = "compliant", "low"
     elif age < options.grace_period_days:
         status, risk = "grace-period", "medium"

@@ -42,6 +42,7 @@ def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
             for key in user.access_keys
         ],
         "active_keys": len(user.active_keys),
+        "keys_mfa_protected": user.keys_mfa_protected if user.active_keys else None,
         "last_activity": isoformat(user.last_activity),
         "status": verdict.status,
         "risk": verdict.risk,
@@ -103,6 +104,7 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
             "max_key_age_days": options.max_key_age_days,
             "unused_credentials_days": options.unused_credentials_days,
             "require_hardware_mfa": options.require_hardware_mfa,
+            "require_mfa_policy_for_keys": options.require_mfa_policy_for_keys,
             "max_report_age": options.max_report_age,
         },
         "users": users,

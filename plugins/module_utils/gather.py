@@ -5,8 +5,9 @@
 """Gathering: read IAM users into ``UserRecord``s, from the credential report or live.
 
 ``credential_report`` makes a number of calls that grows with pages, not users:
-GenerateCredentialReport (polled), GetCredentialReport, GetAccountAuthorizationDetails,
-ListVirtualMFADevices, GetAccountSummary and GetCallerIdentity.
+GenerateCredentialReport (polled), GetCredentialReport, GetAccountAuthorizationDetails (users, groups
+and managed policies: whether a policy makes access keys useless without MFA), ListVirtualMFADevices,
+GetAccountSummary and GetCallerIdentity.
 ``live`` asks IAM about each user and is exact, but makes five or more calls per user.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -29,6 +31,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_ENFORCED_AT,
     AccessKey,
@@ -116,6 +119,14 @@ def _get_credential_report(iam) -> Dict:
 def _paginate(client, operation: str, result_key: str, **kwargs) -> List[Dict]:
     pages = client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs)
     return pages.build_full_result().get(result_key, [])
+
+
+@retry
+def _authorization_details(iam) -> Dict:
+    """Users (with their tags, groups and policies), groups and managed policies, in pages over all of them."""
+    filters = ["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
+    pages = iam.get_paginator("get_account_authorization_details").paginate(PaginationConfig={"PageSize": PAGE_SIZE}, Filter=filters)
+    return pages.build_full_result()
 
 
 @retry
@@ -338,10 +349,13 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     warnings: List[str] = []
     identity = _identity(sts)
     virtual = _virtual_serials_by_user(iam, warnings)
+    details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
     if source == "live":
         users, generated_at = _gather_live(iam, options, virtual, warnings), None
     else:
-        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep, now or datetime.now(timezone.utc))
+        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep, now or datetime.now(timezone.utc), details)
+    protection = keys_protection(details)
+    users = [replace(u, keys_mfa_protected=protection.get(u.username)) for u in users]
     return Gathered(
         account_id=identity["Account"],
         caller_arn=identity["Arn"],
@@ -394,8 +408,9 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
         return False
 
 
-def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime) -> Tuple[List[UserRecord], datetime]:
-    users, generated_at, read_live = _read_report(iam, options, virtual, warnings, sleep)
+def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime,
+                        details: Dict) -> Tuple[List[UserRecord], datetime]:
+    users, generated_at, read_live = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []))
     from_report = [u for u in users if u.username not in read_live]
     reread = {u.username for u in from_report if enforced_since(u, generated_at)}
     age = (now - generated_at).total_seconds()
@@ -423,14 +438,12 @@ def _read_by_name(iam, name: str, serials: Optional[set], warnings: List[str]) -
     return _read_unless_deleted(iam, user, serials, warnings)
 
 
-def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable) -> Tuple[List[UserRecord], datetime, set]:
-    """The users as the report has them, and the names of those missing from it, read live."""
+def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable,
+                 details: List[Dict]) -> Tuple[List[UserRecord], datetime, set]:
+    """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), and the names of those
+    missing from it, read live."""
     content, generated_at = fetch_credential_report(iam, sleep=sleep)
     rows, dummy = parse_credential_report(content)
-    details = _call(
-        "get account authorization details (iam:GetAccountAuthorizationDetails)",
-        _paginate, iam, "get_account_authorization_details", "UserDetailList", Filter=["User"],
-    )
     users, read_live = [], set()
     serials = _all_serials(virtual)
     for detail in details:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
+from urllib.parse import unquote
 
 from ansible_collections.awssec.mfa.plugins.module_utils.records import PARTITION
 
@@ -118,3 +119,76 @@ def mfa_policy(
 def policy_json(document: Dict) -> str:
     """The document as IAM stores it for comparison: compact, keys sorted."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+# --- does a user's set of policies make access keys useless without MFA? -------------------------------------------------
+#
+# Requests signed with long-term access keys carry no aws:MultiFactorAuthPresent, so only the forms that also match
+# when the key is absent refuse them: BoolIfExists ... false, Null aws:MultiFactorAuthAge true and
+# NumericGreaterThanIfExists aws:MultiFactorAuthAge. A plain Bool ... false denies console and session requests made
+# without MFA, but never a request signed with an access key: it does not protect keys.
+
+def _values(value) -> List[str]:
+    return [str(v).lower() for v in (value if isinstance(value, list) else [value])]
+
+
+def _refuses_without_mfa(operator: str, entries) -> bool:
+    if not isinstance(entries, dict) or len(entries) != 1:
+        return False
+    key, value = next(iter(entries.items()))
+    key = key.lower()
+    if operator == "BoolIfExists" and key == "aws:multifactorauthpresent":
+        return _values(value) == ["false"]
+    if operator == "Null" and key == "aws:multifactorauthage":
+        return _values(value) == ["true"]
+    return operator == "NumericGreaterThanIfExists" and key == "aws:multifactorauthage"
+
+
+def _as_list(value) -> List:
+    return value if isinstance(value, list) else [value]
+
+
+def _leaves_only_mfa_setup(not_actions) -> bool:
+    """A NotAction that exempts only single IAM and STS actions (such as setting up MFA), never a whole service."""
+    return all(isinstance(a, str) and a.split(":", 1)[0].lower() in ("iam", "sts") and not a.endswith("*") for a in _as_list(not_actions))
+
+
+def denies_without_mfa(document) -> bool:
+    """Has the identity policy a Deny, of everything but MFA set-up, on every resource, for requests without MFA
+    (access keys included), and on no other condition?"""
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    for statement in _as_list((document or {}).get("Statement") or []):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny" or _as_list(statement.get("Resource")) != ["*"]:
+            continue
+        if "Action" in statement:
+            covered = _as_list(statement["Action"]) == ["*"]
+        else:
+            covered = "NotAction" in statement and _leaves_only_mfa_setup(statement["NotAction"])
+        condition = statement.get("Condition") or {}
+        if covered and condition and all(_refuses_without_mfa(op, entries) for op, entries in condition.items()):
+            return True
+    return False
+
+
+def keys_protection(details: Dict) -> Dict[str, Optional[bool]]:
+    """For each user of a GetAccountAuthorizationDetails result (users, groups, managed policies): are their access keys
+    refused without MFA by a policy that applies to them (inline or managed, on the user or on a group)? None when a
+    policy that applies could not be read (a managed policy missing from the result) and none that was read protects."""
+    managed = {}
+    for policy in details.get("Policies", []):
+        default = next((v for v in policy.get("PolicyVersionList", []) if v.get("IsDefaultVersion")), None)
+        managed[policy["Arn"]] = None if default is None else denies_without_mfa(default.get("Document"))
+    groups = {g["GroupName"]: g for g in details.get("GroupDetailList", [])}
+
+    def holder(entity: Dict, inline_key: str) -> List[Optional[bool]]:
+        found = [denies_without_mfa(p.get("PolicyDocument")) for p in entity.get(inline_key, [])]
+        return found + [managed.get(p["PolicyArn"]) for p in entity.get("AttachedManagedPolicies", [])]
+
+    protection = {}
+    for user in details.get("UserDetailList", []):
+        found = holder(user, "UserPolicyList")
+        for name in user.get("GroupList", []):
+            found += holder(groups[name], "GroupPolicyList") if name in groups else [None]
+        protection[user["UserName"]] = True if True in found else (None if None in found else False)
+    return protection

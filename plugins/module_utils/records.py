@@ -26,6 +26,7 @@ REASONS = (
     "unused_credentials",
     "multiple_active_keys",
     "virtual_mfa_only",
+    "keys_not_mfa_protected",
 )
 MFA_TYPES = ("virtual", "hardware", "unknown")
 # Tag that enforcement writes on a user before it changes anything (see enforce.py); gathering reads it too.
@@ -62,6 +63,8 @@ class UserRecord:
     mfa_devices: List[MFADevice] = field(default_factory=list)
     access_keys: List[AccessKey] = field(default_factory=list)
     tags: Dict[str, str] = field(default_factory=dict)
+    # Does a policy that applies to the user refuse requests without MFA, access keys' included? (None: not known)
+    keys_mfa_protected: Optional[bool] = None
 
     @property
     def mfa_enabled(self) -> bool:

@@ -31,7 +31,7 @@ STATUS_ROWS = (
 CSV_FIELDS = (
     "username", "status", "risk", "reasons", "mfa_enabled", "mfa_types", "console_access",
     "active_keys", "inactive_keys", "oldest_active_key_days", "last_activity", "days_since_creation",
-    "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn",
+    "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn", "keys_mfa_protected",
 )
 
 
@@ -73,6 +73,7 @@ def _csv_row(user: Dict) -> Dict:
         "exemption_until": exemption.get("until") or "",
         "created": user["created"],
         "arn": user["arn"],
+        "keys_mfa_protected": {True: "true", False: "false"}.get(user.get("keys_mfa_protected"), ""),
     }
 
 
@@ -130,7 +131,8 @@ def _keys_cell(user: Dict) -> str:
     inactive = len(user["access_keys"]) - active
     if not user["access_keys"]:
         return "0 Keys"
-    return f"{active} Active" + (f", {inactive} Inactive" if inactive else "")
+    unguarded = " (work without MFA)" if user.get("keys_mfa_protected") is False and user["mfa_enabled"] else ""
+    return f"{active} Active" + (f", {inactive} Inactive" if inactive else "") + unguarded
 
 
 def _assessment_cell(user: Dict) -> str:
@@ -175,6 +177,9 @@ def recommendations(facts: Dict) -> List[str]:
         )
     if having("multiple_active_keys"):
         advice.append(f"Keep one active access key per user ({plural(having('multiple_active_keys'), 'user has', 'users have')} two)")
+    if having("keys_not_mfa_protected"):
+        advice.append("Make access keys need MFA too: attach the RequireMFA policy (lookup awssec.mfa.mfa_policy) to the users "
+                      f"with MFA whose keys work without it ({plural(having('keys_not_mfa_protected'), 'user')})")
     if having("virtual_mfa_only"):
         advice.append(f"Issue hardware MFA devices ({plural(having('virtual_mfa_only'), 'user has', 'users have')} virtual MFA only)")
     if summary["counts"]["grace-period"]:

@@ -48,7 +48,7 @@ def test_both_sources_agree_on_every_demo_user(demo, env):
     # The findings are spread over every reason, so the comparison covers them all.
     assert {r for v in verdicts["live"].values() for r in v[2]} == {
         "console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age",
-        "unused_credentials", "multiple_active_keys", "virtual_mfa_only",
+        "unused_credentials", "multiple_active_keys", "virtual_mfa_only", "keys_not_mfa_protected",
     }
     # API calls grow with pages for the report, with users when live.
     assert report["api_calls"] <= 10 < 5 * 57 <= live["api_calls"]
@@ -119,3 +119,34 @@ def test_the_report_is_exact_in_govcloud_and_china(moto_server, env, region, par
         assert facts["summary"]["counts"] == counts
         assert {u["username"]: u["status"] for u in facts["users"]} == by_name
         assert {u["arn"].split(":")[1] for u in facts["users"]} == {partition}
+
+
+def test_whether_each_users_keys_work_without_mfa(moto_server, iam, env, aws_like):
+    """An MFA device protects the console; keys are refused without MFA only by a policy that denies it."""
+    from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+    allow_with_mfa = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    require = iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(mfa_policy()))["Policy"]["Arn"]
+    allow = iam.create_policy(PolicyName="AllowWithMFA", PolicyDocument=json.dumps(allow_with_mfa))["Policy"]["Arn"]
+    iam.create_group(GroupName="admins")
+    iam.put_group_policy(GroupName="admins", PolicyName="mfa", PolicyDocument=json.dumps(mfa_policy()))
+    for name in ("unguarded", "guarded", "grouped", "allow-pattern", "no-keys"):
+        iam.create_user(UserName=name)
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+        iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+        if name != "no-keys":
+            iam.create_access_key(UserName=name)
+    iam.attach_user_policy(UserName="guarded", PolicyArn=require)
+    iam.add_user_to_group(UserName="grouped", GroupName="admins")
+    iam.attach_user_policy(UserName="allow-pattern", PolicyArn=allow)
+    aws_like.reset(paging=True, report=True, report_polls=0)
+
+    for source in ("source=credential_report", "source=live"):
+        users = {u["username"]: u for u in _facts(None, env, source, "grace_period_days=0")["users"]}
+        assert {n: u["keys_mfa_protected"] for n, u in users.items()} == {
+            "unguarded": False, "guarded": True, "grouped": True, "allow-pattern": False, "no-keys": None}, source
+        assert [n for n, u in users.items() if "keys_not_mfa_protected" in u["reasons"]] == ["allow-pattern", "unguarded"], source
+        assert all(u["status"] == "compliant" for u in users.values())  # reported, status unchanged by default
+    required = {u["username"]: u["status"] for u in _facts(None, env, "grace_period_days=0 require_mfa_policy_for_keys=true")["users"]}
+    assert required == {"unguarded": "non-compliant", "guarded": "compliant", "grouped": "compliant",
+                        "allow-pattern": "non-compliant", "no-keys": "compliant"}

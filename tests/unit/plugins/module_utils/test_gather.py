@@ -212,8 +212,8 @@ def test_include_users_limits_what_is_read(aws):
     counter.watch(iam)
     got = gather(iam, sts, "live", Options(include_users=("b*",)))
     assert [u.username for u in got.users] == ["bob"]
-    # ListVirtualMFADevices, ListUsers, GetAccountSummary, then 4 calls for bob alone.
-    assert counter.count == 7
+    # ListVirtualMFADevices, GetAccountAuthorizationDetails (the policies), ListUsers, GetAccountSummary, then 4 calls for bob alone.
+    assert counter.count == 8
 
 
 def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
