@@ -73,8 +73,8 @@ options:
       - When V(true), a user whose only MFA devices are virtual gets the reason C(virtual_mfa_only).
         It does not change the status.
       - With O(source=credential_report), the type of non-virtual devices is inferred. A user with
-        an active MFA and no assigned virtual device has a hardware (or FIDO) device. Use O(source=live)
-        to see every device of a user who has both kinds.
+        an active MFA and no assigned virtual device has a hardware device (a TOTP token or a security key;
+        O(require_phishing_resistant_mfa) tells which). Use O(source=live) to see every device of a user who has both kinds.
     type: bool
     default: false
   require_mfa_policy_for_keys:
@@ -90,6 +90,17 @@ options:
       - A user with MFA and unprotected active keys gets the reason C(keys_not_mfa_protected). When V(true), that user is
         also C(non-compliant) (or in its grace period); by default the status does not change.
       - The policies come from the same iam:GetAccountAuthorizationDetails calls that list the users.
+    type: bool
+    default: false
+  require_phishing_resistant_mfa:
+    description:
+      - When V(true), a user with MFA whose devices are not all security keys (FIDO security keys and passkeys, whose
+        serials are ARNs with C(:u2f/)) gets the reason C(not_phishing_resistant) and is C(non-compliant) (or in its grace
+        period). A code from an authenticator app or a TOTP token can be phished; a security key answers only the real
+        AWS sign-in page.
+      - The credential report does not tell a TOTP token from a security key. With O(source=credential_report), the
+        users with MFA and no virtual device are read with iam:ListMFADevices, one call each, only when this is
+        V(true); the number of those reads is returned as C(mfa_device_reads).
     type: bool
     default: false
 """

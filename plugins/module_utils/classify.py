@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
 
+MAX_EVIDENCE_DAYS = 90  # CloudTrail's event history keeps 90 days
 EXEMPTION_UNTIL = re.compile(r"\buntil=(\S*)")
 
 
@@ -32,6 +33,8 @@ class Options:
     unused_credentials_days: int = 45
     require_hardware_mfa: bool = False
     require_mfa_policy_for_keys: bool = False
+    require_phishing_resistant_mfa: bool = False
+    evidence_days: int = 0  # CloudTrail console sign-ins of the last days (iam_mfa_facts only); 0: none
     max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
@@ -45,6 +48,8 @@ class Options:
             unused_credentials_days=params["unused_credentials_days"],
             require_hardware_mfa=params["require_hardware_mfa"],
             require_mfa_policy_for_keys=params["require_mfa_policy_for_keys"],
+            require_phishing_resistant_mfa=params["require_phishing_resistant_mfa"],
+            evidence_days=params.get("evidence_days") or 0,
             max_report_age=params["max_report_age"],
         )
 
@@ -62,6 +67,7 @@ SELECTION_ARGSPEC = {
     "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
     "require_hardware_mfa": {"type": "bool", "default": _DEFAULTS.require_hardware_mfa},
     "require_mfa_policy_for_keys": {"type": "bool", "default": _DEFAULTS.require_mfa_policy_for_keys},
+    "require_phishing_resistant_mfa": {"type": "bool", "default": _DEFAULTS.require_phishing_resistant_mfa},
     "max_report_age": {"type": "int", "default": _DEFAULTS.max_report_age},
 }
 
@@ -72,6 +78,8 @@ def check_options(options: Options) -> List[str]:
     for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days", "max_report_age"):
         if getattr(options, name) < 0:
             problems.append(f"{name} must be 0 or more, not {getattr(options, name)}")
+    if not 0 <= options.evidence_days <= MAX_EVIDENCE_DAYS:
+        problems.append(f"evidence_days must be from 0 to {MAX_EVIDENCE_DAYS} (CloudTrail's event history), not {options.evidence_days}")
     if not options.exempt_tag:
         problems.append("exempt_tag must not be empty")
     return problems
@@ -156,7 +164,17 @@ def _reasons(user: UserRecord, options: Options, now: datetime) -> List[str]:
         found.add("virtual_mfa_only")
     if active and user.mfa_enabled and user.keys_mfa_protected is False:
         found.add("keys_not_mfa_protected")
+    if options.require_phishing_resistant_mfa and user.mfa_enabled and any(d.type != "security_key" for d in user.mfa_devices):
+        found.add("not_phishing_resistant")
+    if user.sign_ins is not None and user.sign_ins.without_mfa:
+        found.add("signed_in_without_mfa")
     return [reason for reason in REASONS if reason in found]
+
+
+def _required(options: Options) -> set:
+    """The reasons that make a user with MFA non-compliant, as the options ask."""
+    return {reason for reason, wanted in (("keys_not_mfa_protected", options.require_mfa_policy_for_keys),
+                                          ("not_phishing_resistant", options.require_phishing_resistant_mfa)) if wanted}
 
 
 def _has_unused_credentials(user: UserRecord, limit_days: int, now: datetime) -> bool:
@@ -180,7 +198,7 @@ def classify(user: UserRecord, options: Options, now: datetime) -> Classificatio
     grace_days_remaining = None
     if exemption is not None:
         status, risk = "exempted", "low"
-    elif (user.mfa_enabled and not (options.require_mfa_policy_for_keys and "keys_not_mfa_protected" in reasons)) or not exposed:
+    elif (user.mfa_enabled and not set(reasons) & _required(options)) or not exposed:
         status, risk = "compliant", "low"
     elif age < options.grace_period_days:
         status, risk = "grace-period", "medium"

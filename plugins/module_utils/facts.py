@@ -14,9 +14,11 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     RISKS,
     STATUSES,
     Gathered,
+    SignIns,
     UserRecord,
     days_between,
     isoformat,
+    root_reasons,
 )
 
 
@@ -43,6 +45,7 @@ def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
         ],
         "active_keys": len(user.active_keys),
         "keys_mfa_protected": user.keys_mfa_protected if user.active_keys else None,
+        "sign_ins_without_mfa": sign_ins_fact(user.sign_ins),
         "last_activity": isoformat(user.last_activity),
         "status": verdict.status,
         "risk": verdict.risk,
@@ -50,6 +53,13 @@ def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
         "grace_days_remaining": verdict.grace_days_remaining,
         "exemption": verdict.exemption,
     }
+
+
+def sign_ins_fact(sign_ins: Optional[SignIns]) -> Optional[Dict]:
+    """Console sign-ins without MFA in the evidence window; None when no evidence was gathered."""
+    if sign_ins is None:
+        return None
+    return {"count": sign_ins.without_mfa, "last": isoformat(sign_ins.last_without_mfa)}
 
 
 def _pct(part: int, whole: int) -> Optional[float]:
@@ -105,13 +115,27 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
             "unused_credentials_days": options.unused_credentials_days,
             "require_hardware_mfa": options.require_hardware_mfa,
             "require_mfa_policy_for_keys": options.require_mfa_policy_for_keys,
+            "require_phishing_resistant_mfa": options.require_phishing_resistant_mfa,
+            "evidence_days": options.evidence_days,
             "max_report_age": options.max_report_age,
         },
         "users": users,
         "summary": summarize(users),
         "root": {
             "mfa_enabled": gathered.root.mfa_enabled,
+            "mfa_type": gathered.root.mfa_type,
             "access_keys_present": gathered.root.access_keys_present,
+            "password_last_used": isoformat(gathered.root.password_last_used),
+            "credentials_management": gathered.root.credentials_management,
+            "sign_ins_without_mfa": sign_ins_fact(gathered.evidence and gathered.evidence.root),
+            "reasons": root_reasons(gathered.root),
+        },
+        "mfa_device_reads": gathered.device_reads,
+        "evidence": None if gathered.evidence is None else {
+            "days": gathered.evidence.days,
+            "region": gathered.evidence.region,
+            "events": gathered.evidence.events,
+            "calls": gathered.evidence.calls,
         },
         "warnings": warnings,
     }

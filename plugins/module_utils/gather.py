@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 try:
@@ -36,10 +37,13 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_ENFORCED_AT,
     AccessKey,
     Gathered,
+    Evidence,
     MFADevice,
     RootRecord,
+    SignIns,
     UserRecord,
     as_utc,
+    mfa_device_type,
 )
 
 SOURCES = ("credential_report", "live")
@@ -143,6 +147,16 @@ def _get_access_key_last_used(iam, key_id: str) -> Optional[datetime]:
 
 
 @retry
+def _organizations_features(iam) -> Dict:
+    return iam.list_organizations_features()
+
+
+@retry
+def _lookup_events(cloudtrail, **kwargs) -> Dict:
+    return cloudtrail.lookup_events(**kwargs)
+
+
+@retry
 def _get_user(iam, username: str) -> Dict:
     return iam.get_user(UserName=username)["User"]
 
@@ -223,7 +237,8 @@ def mfa_devices_from_report(mfa_active: bool, virtual_serials: Optional[List[str
 
     The report says only whether MFA is active. Assigned virtual devices come from
     ListVirtualMFADevices; an active MFA with no virtual device assigned is a hardware one
-    (TOTP token or FIDO key). Without the virtual device list, the type is unknown.
+    (TOTP token or security key, without a serial: ``_tell_devices_apart`` reads which). Without the
+    virtual device list, the type is unknown.
     ListVirtualMFADevices is live while the report may be hours old: a virtual device assigned
     since the report means MFA, whatever the report says.
     """
@@ -257,10 +272,9 @@ def _tags(tag_list: Iterable[Dict]) -> Dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tag_list or []}
 
 
-def mfa_device_type(serial: str, virtual_serials: Optional[set]) -> str:
-    if virtual_serials is None:
-        return "unknown"
-    return "virtual" if serial in virtual_serials else "hardware"
+def devices_of(listed: List[Dict]) -> List[MFADevice]:
+    """ListMFADevices' answer as MFADevices."""
+    return [MFADevice(serial=d["SerialNumber"], type=mfa_device_type(d["SerialNumber"])) for d in listed]
 
 
 def login_profile(iam, name: str) -> Optional[Dict]:
@@ -279,7 +293,7 @@ def user_tags(iam, name: str) -> Dict[str, str]:
     return _tags(_call(f"list the tags of {name}", _paginate, iam, "list_user_tags", "Tags", UserName=name))
 
 
-def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecord:
+def read_user_live(iam, user: Dict) -> UserRecord:
     """Read one user's credentials live. ``user`` is a ListUsers/GetUser entry."""
     name = user["UserName"]
     login = login_profile(iam, name)
@@ -302,7 +316,7 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
         console_access=login is not None,
         password_created=as_utc(login.get("CreateDate")) if login else None,
         password_last_used=as_utc(user.get("PasswordLastUsed")),
-        mfa_devices=[MFADevice(serial=d["SerialNumber"], type=mfa_device_type(d["SerialNumber"], virtual_serials)) for d in devices],
+        mfa_devices=devices_of(devices),
         access_keys=sorted(keys, key=lambda k: k.created or NEVER),
         tags=tags,
     )
@@ -311,9 +325,10 @@ def read_user_live(iam, user: Dict, virtual_serials: Optional[set]) -> UserRecor
 # --- account-wide calls ----------------------------------------------------------------------
 
 
-def _virtual_serials_by_user(iam, warnings: List[str]) -> Optional[Dict[str, List[str]]]:
+def _virtual_devices(iam, warnings: List[str]) -> Optional[List[Dict]]:
+    """The assigned virtual MFA devices (the root user's included); None when the call is denied."""
     try:
-        devices = _call(
+        return _call(
             "list virtual MFA devices (iam:ListVirtualMFADevices)",
             _paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned",
         )
@@ -322,19 +337,66 @@ def _virtual_serials_by_user(iam, warnings: List[str]) -> Optional[Dict[str, Lis
             raise
         warnings.append("iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown")
         return None
+
+
+def _is_root(device: Dict) -> bool:
+    # The root user's device names the account's root ARN (arn:aws:iam::123456789012:root) as its user.
+    return ((device.get("User") or {}).get("Arn") or "").endswith(":root")
+
+
+def virtual_serials_by_user(devices: Optional[List[Dict]]) -> Optional[Dict[str, List[str]]]:
+    """Serials of the assigned virtual devices by IAM user name (the root user's left out)."""
+    if devices is None:
+        return None
     by_user: Dict[str, List[str]] = {}
     for device in devices:
         owner = (device.get("User") or {}).get("UserName")
-        if owner:
+        if owner and not _is_root(device):
             by_user.setdefault(owner, []).append(device["SerialNumber"])
     return by_user
 
 
-def _root(iam) -> RootRecord:
+def root_mfa_type(mfa_enabled: bool, devices: Optional[List[Dict]]) -> Optional[str]:
+    """``virtual`` when a virtual device is assigned to the root user, ``hardware`` when MFA is on without one (a TOTP
+    token or a security key: IAM tells them apart to the root user only), ``none``; None when the devices are unknown."""
+    if devices is not None and any(_is_root(device) for device in devices):
+        return "virtual"
+    if not mfa_enabled:
+        return "none"
+    return None if devices is None else "hardware"
+
+
+# Errors of iam:ListOrganizationsFeatures that say what the answer is.
+CREDENTIALS_MANAGEMENT_ERRORS = {
+    "OrganizationNotFoundException": "not_in_organization",
+    "ServiceAccessNotEnabledException": "disabled",  # IAM's trusted access is off: root access cannot be managed
+}
+
+
+def _credentials_management(iam, warnings: List[str]) -> str:
+    """Whether the Organization manages member accounts' root credentials centrally (one of
+    ROOT_CREDENTIALS_MANAGEMENT). Only its management account and a delegated administrator can tell."""
+    try:
+        features = _call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
+    except MFAError as e:
+        code = error_code(e.exception)
+        if code in CREDENTIALS_MANAGEMENT_ERRORS:
+            return CREDENTIALS_MANAGEMENT_ERRORS[code]
+        if code != "AccountNotManagementOrDelegatedAdministratorException":
+            warnings.append(f"centralized root access is reported as unknown: {error_text(e)}")
+        return "unknown"
+    return "enabled" if "RootCredentialsManagement" in features.get("EnabledFeatures", []) else "disabled"
+
+
+def _root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str]], warnings: List[str]) -> RootRecord:
     summary = _call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
+    mfa_enabled = bool(summary.get("AccountMFAEnabled"))
     return RootRecord(
-        mfa_enabled=bool(summary.get("AccountMFAEnabled")),
+        mfa_enabled=mfa_enabled,
         access_keys_present=bool(summary.get("AccountAccessKeysPresent")),
+        mfa_type=root_mfa_type(mfa_enabled, devices),
+        password_last_used=_report_time(report_row.get("password_last_used")) if report_row else None,
+        credentials_management=_credentials_management(iam, warnings),
     )
 
 
@@ -342,51 +404,137 @@ def _identity(sts) -> Dict:
     return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
 
 
-def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None) -> Gathered:
-    """Read every selected user of the account, with the given source."""
+def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None,
+           cloudtrail=None) -> Gathered:
+    """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``)."""
     if source not in SOURCES:
         raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if options.evidence_days and cloudtrail is None:
+        raise MFAError(message="evidence_days needs a CloudTrail client")
+    now = now or datetime.now(timezone.utc)
     warnings: List[str] = []
     identity = _identity(sts)
-    virtual = _virtual_serials_by_user(iam, warnings)
+    devices = _virtual_devices(iam, warnings)
     details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
     if source == "live":
-        users, generated_at = _gather_live(iam, options, virtual, warnings), None
+        users, generated_at, root_row = _gather_live(iam, options, warnings), None, None
     else:
-        users, generated_at = _gather_from_report(iam, options, virtual, warnings, sleep, now or datetime.now(timezone.utc), details)
+        users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details)
+    device_reads = 0
+    if options.require_phishing_resistant_mfa:
+        users, device_reads = _tell_devices_apart(iam, users, warnings)
     protection = keys_protection(details)
-    users = [replace(u, keys_mfa_protected=protection.get(u.username)) for u in users]
+    evidence, sign_ins = None, {}
+    if options.evidence_days:
+        evidence, sign_ins = _console_evidence(cloudtrail, options.evidence_days, now, sleep)
+    users = [replace(u, keys_mfa_protected=protection.get(u.username),
+                     sign_ins=None if evidence is None else sign_ins.get(u.username, SignIns())) for u in users]
     return Gathered(
         account_id=identity["Account"],
         caller_arn=identity["Arn"],
         source=source,
         report_generated_at=generated_at,
         users=users,
-        root=_root(iam),
+        root=_root(iam, devices, root_row, warnings),
         warnings=warnings,
+        device_reads=device_reads,
+        evidence=evidence,
     )
 
 
-def _all_serials(virtual: Optional[Dict[str, List[str]]]) -> Optional[set]:
-    return None if virtual is None else {serial for serials in virtual.values() for serial in serials}
+def _tell_devices_apart(iam, users: List[UserRecord], warnings: List[str]) -> Tuple[List[UserRecord], int]:
+    """Read the devices of the users whose devices the credential report could not name (not virtual: a TOTP token or a
+    security key), one ListMFADevices each; the number of reads."""
+    told, reads = [], 0
+    for user in users:
+        if any(device.serial is None for device in user.mfa_devices):
+            reads += 1
+            try:
+                user = replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username)))
+            except MFAError as e:
+                if error_code(e.exception) != "NoSuchEntity":
+                    raise
+                warnings.append(f"user {user.username} was deleted while it was being read; it is left out")
+                continue
+        told.append(user)
+    return told, reads
 
 
-def _gather_live(iam, options: Options, virtual, warnings: List[str]) -> List[UserRecord]:
+# --- console sign-in evidence (CloudTrail) -----------------------------------------------------
+
+LOOKUP_EVENTS_RATE = 2.0  # requests a second CloudTrail serves LookupEvents, per account and Region
+LOOKUP_EVENTS_PAGE = 50  # the most events a LookupEvents page holds
+
+
+def _console_logins(cloudtrail, start: datetime, end: datetime, sleep: Callable, clock: Callable = time.monotonic) -> Tuple[List[Dict], int]:
+    """Every ConsoleLogin event from ``start`` to ``end``, paced at LOOKUP_EVENTS_RATE; (events, pages read)."""
+    events: List[Dict] = []
+    request = {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}],
+               "StartTime": start, "EndTime": end, "MaxResults": LOOKUP_EVENTS_PAGE}
+    pages, last = 0, None
+    while True:
+        if last is not None:
+            wait = 1 / LOOKUP_EVENTS_RATE - (clock() - last)
+            if wait > 0:
+                sleep(wait)
+        last = clock()
+        page = _call("look up console sign-ins (cloudtrail:LookupEvents)", _lookup_events, cloudtrail, **request)
+        pages += 1
+        events += page.get("Events", [])
+        if not page.get("NextToken"):
+            return events, pages
+        request["NextToken"] = page["NextToken"]
+
+
+def sign_ins_without_mfa(events: Iterable[Dict]) -> Tuple[Dict[str, SignIns], SignIns]:
+    """Successful console sign-ins without MFA (``additionalEventData.MFAUsed`` ``No``) in LookupEvents' events:
+    by IAM user name, and the root user's."""
+    by_user: Dict[str, SignIns] = {}
+    root = SignIns()
+    for event in events:
+        try:
+            detail = json.loads(event.get("CloudTrailEvent") or "{}")
+        except ValueError:
+            continue
+        if (detail.get("additionalEventData") or {}).get("MFAUsed") != "No":
+            continue
+        if (detail.get("responseElements") or {}).get("ConsoleLogin") != "Success":
+            continue
+        identity = detail.get("userIdentity") or {}
+        if identity.get("type") == "Root":
+            found = root
+        elif identity.get("type") == "IAMUser" and identity.get("userName"):
+            found = by_user.setdefault(identity["userName"], SignIns())
+        else:
+            continue  # federated and assumed-role sign-ins: MFA is the identity provider's
+        when = as_utc(event.get("EventTime")) if isinstance(event.get("EventTime"), datetime) else _report_time(detail.get("eventTime"))
+        found.without_mfa += 1
+        if when is not None and (found.last_without_mfa is None or when > found.last_without_mfa):
+            found.last_without_mfa = when
+    return by_user, root
+
+
+def _console_evidence(cloudtrail, days: int, now: datetime, sleep: Callable) -> Tuple[Evidence, Dict[str, SignIns]]:
+    events, pages = _console_logins(cloudtrail, now - timedelta(days=days), now, sleep)
+    by_user, root = sign_ins_without_mfa(events)
+    return Evidence(days=days, region=cloudtrail.meta.region_name, events=len(events), calls=pages, root=root), by_user
+
+
+def _gather_live(iam, options: Options, warnings: List[str]) -> List[UserRecord]:
     listed = _call("list users (iam:ListUsers)", _paginate, iam, "list_users", "Users")
-    serials = _all_serials(virtual)
     users = []
     for user in listed:
         if is_selected(user["UserName"], options):
-            record = _read_unless_deleted(iam, user, serials, warnings)
+            record = _read_unless_deleted(iam, user, warnings)
             if record is not None:
                 users.append(record)
     return users
 
 
-def _read_unless_deleted(iam, user: Dict, serials: Optional[set], warnings: List[str]) -> Optional[UserRecord]:
+def _read_unless_deleted(iam, user: Dict, warnings: List[str]) -> Optional[UserRecord]:
     # A user deleted while the account is being read is left out, not a failure.
     try:
-        return read_user_live(iam, user, serials)
+        return read_user_live(iam, user)
     except MFAError as e:
         if error_code(e.exception) != "NoSuchEntity":
             raise
@@ -409,8 +557,9 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
 
 
 def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime,
-                        details: Dict) -> Tuple[List[UserRecord], datetime]:
-    users, generated_at, read_live = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []))
+                        details: Dict) -> Tuple[List[UserRecord], datetime, Optional[Dict[str, str]]]:
+    """The users, when the report was generated, and its ``<root_account>`` row."""
+    users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []))
     from_report = [u for u in users if u.username not in read_live]
     reread = {u.username for u in from_report if enforced_since(u, generated_at)}
     age = (now - generated_at).total_seconds()
@@ -421,13 +570,12 @@ def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sle
                             f"the {len(stale)} users it calls non-compliant or in grace were read live")
         reread |= stale
     if not reread:
-        return users, generated_at
-    serials = _all_serials(virtual)
-    fresh = [_read_by_name(iam, u.username, serials, warnings) if u.username in reread else u for u in users]
-    return [u for u in fresh if u is not None], generated_at
+        return users, generated_at, root_row
+    fresh = [_read_by_name(iam, u.username, warnings) if u.username in reread else u for u in users]
+    return [u for u in fresh if u is not None], generated_at, root_row
 
 
-def _read_by_name(iam, name: str, serials: Optional[set], warnings: List[str]) -> Optional[UserRecord]:
+def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
     """A user read live by name; None when it no longer exists."""
     try:
         user = _call(f"get user {name}", _get_user, iam, name)
@@ -435,17 +583,16 @@ def _read_by_name(iam, name: str, serials: Optional[set], warnings: List[str]) -
         if error_code(e.exception) != "NoSuchEntity":
             raise
         return None
-    return _read_unless_deleted(iam, user, serials, warnings)
+    return _read_unless_deleted(iam, user, warnings)
 
 
 def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable,
-                 details: List[Dict]) -> Tuple[List[UserRecord], datetime, set]:
-    """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), and the names of those
-    missing from it, read live."""
+                 details: List[Dict]) -> Tuple[List[UserRecord], datetime, set, Optional[Dict[str, str]]]:
+    """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), when it was generated, the
+    names of the users missing from it (read live) and its ``<root_account>`` row."""
     content, generated_at = fetch_credential_report(iam, sleep=sleep)
-    rows, dummy = parse_credential_report(content)
+    rows, root_row = parse_credential_report(content)
     users, read_live = [], set()
-    serials = _all_serials(virtual)
     for detail in details:
         name = detail["UserName"]
         if not is_selected(name, options):
@@ -454,8 +601,8 @@ def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Cal
             users.append(record_from_report_row(rows[name], None if virtual is None else virtual.get(name, []), _tags(detail.get("Tags"))))
         else:
             # Created after the report was generated (AWS caches it up to 4 hours): read it live.
-            record = _read_by_name(iam, name, serials, warnings)
+            record = _read_by_name(iam, name, warnings)
             if record is not None:
                 users.append(record)
                 read_live.add(name)
-    return users, generated_at, read_live
+    return users, generated_at, read_live, root_row

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize
+from ansible_collections.awssec.mfa.plugins.module_utils.records import ROOT_REASONS
 
 
 def aggregate(results: List[Dict], generated_at: str) -> Dict:
@@ -47,7 +48,8 @@ def aggregate(results: List[Dict], generated_at: str) -> Dict:
         "users": users,
         "summary": summarize(users),
         "root": {"mfa_enabled": bool(roots) and all(r.get("mfa_enabled") for r in roots),
-                 "access_keys_present": any(r.get("access_keys_present") for r in roots)},
+                 "access_keys_present": any(r.get("access_keys_present") for r in roots),
+                 "reasons": [reason for reason in ROOT_REASONS if any(reason in (r.get("reasons") or ()) for r in roots)]},
         "warnings": warnings,
     }
 

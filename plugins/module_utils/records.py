@@ -27,8 +27,15 @@ REASONS = (
     "multiple_active_keys",
     "virtual_mfa_only",
     "keys_not_mfa_protected",
+    "not_phishing_resistant",
+    "signed_in_without_mfa",
 )
-MFA_TYPES = ("virtual", "hardware", "unknown")
+# virtual: an authenticator app; hardware: a TOTP token (or, seen through the credential report, any device that is
+# not virtual); security_key: a FIDO security key or passkey; unknown: the source cannot tell.
+MFA_TYPES = ("virtual", "hardware", "security_key", "unknown")
+ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys")
+# Centralized root access (iam:ListOrganizationsFeatures): enabled, disabled, not_in_organization or unknown.
+ROOT_CREDENTIALS_MANAGEMENT = ("enabled", "disabled", "not_in_organization", "unknown")
 # Tag that enforcement writes on a user before it changes anything (see enforce.py); gathering reads it too.
 TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
 PARTITION = re.compile(r"^aws(-[a-z]+)*$")  # aws, aws-us-gov, aws-cn, aws-iso-b ...
@@ -52,6 +59,27 @@ class MFADevice:
     type: str  # one of MFA_TYPES
 
 
+def mfa_device_type(serial: str) -> str:
+    """The kind of an MFA device, from its serial: virtual devices and security keys have ARNs
+    (``arn:aws:iam::1:mfa/name``, ``arn:aws:iam::1:u2f/user/name/key-id``), TOTP tokens plain serials (``GAHT12345678``)."""
+    if not serial.startswith("arn:"):
+        return "hardware"
+    resource = serial.split(":", 5)[-1]
+    if resource.startswith("mfa/"):
+        return "virtual"
+    if resource.startswith("u2f/"):
+        return "security_key"
+    return "unknown"
+
+
+@dataclass
+class SignIns:
+    """Console sign-ins without MFA that CloudTrail recorded in the evidence window."""
+
+    without_mfa: int = 0
+    last_without_mfa: Optional[datetime] = None
+
+
 @dataclass
 class UserRecord:
     username: str
@@ -65,6 +93,8 @@ class UserRecord:
     tags: Dict[str, str] = field(default_factory=dict)
     # Does a policy that applies to the user refuse requests without MFA, access keys' included? (None: not known)
     keys_mfa_protected: Optional[bool] = None
+    # Console sign-ins without MFA in the evidence window (None: evidence not gathered)
+    sign_ins: Optional[SignIns] = None
 
     @property
     def mfa_enabled(self) -> bool:
@@ -85,6 +115,21 @@ class UserRecord:
 class RootRecord:
     mfa_enabled: Optional[bool]
     access_keys_present: Optional[bool]
+    mfa_type: Optional[str] = None  # virtual, hardware, none; None when it cannot be told
+    password_last_used: Optional[datetime] = None  # from the credential report's <root_account> row
+    credentials_management: str = "unknown"  # one of ROOT_CREDENTIALS_MANAGEMENT
+
+
+def root_reasons(root: RootRecord) -> List[str]:
+    """The root user's findings (CIS AWS Foundations 1.4 to 1.6), in ROOT_REASONS order."""
+    found = set()
+    if root.mfa_enabled is False:
+        found.add("root_without_mfa")
+    if root.mfa_type == "virtual":
+        found.add("root_virtual_mfa_only")
+    if root.access_keys_present:
+        found.add("root_access_keys")
+    return [reason for reason in ROOT_REASONS if reason in found]
 
 
 @dataclass
@@ -98,6 +143,19 @@ class Gathered:
     root: RootRecord
     warnings: List[str] = field(default_factory=list)
     caller_arn: Optional[str] = None  # who ran the gathering (sts:GetCallerIdentity)
+    device_reads: int = 0  # ListMFADevices calls made to tell TOTP tokens from security keys
+    evidence: Optional["Evidence"] = None  # CloudTrail console sign-ins, when evidence_days > 0
+
+
+@dataclass
+class Evidence:
+    """Where console sign-in evidence came from: CloudTrail LookupEvents over ``days`` in ``region``."""
+
+    days: int
+    region: Optional[str]
+    events: int = 0  # ConsoleLogin events read
+    calls: int = 0  # LookupEvents requests (pages), retries excluded
+    root: SignIns = field(default_factory=SignIns)
 
 
 def access(console_access: bool, active_keys: int) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import user_label
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, access, plural
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, ROOT_REASONS, access, plural
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 WIDTH = 100
@@ -32,7 +32,9 @@ CSV_FIELDS = (
     "username", "status", "risk", "reasons", "mfa_enabled", "mfa_types", "console_access",
     "active_keys", "inactive_keys", "oldest_active_key_days", "last_activity", "days_since_creation",
     "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn", "keys_mfa_protected",
+    "sign_ins_without_mfa", "last_sign_in_without_mfa",
 )
+MFA_LABELS = {"virtual": "Virtual", "hardware": "Hardware", "security_key": "Security key"}
 
 
 def render(facts: Dict, output_format: str, previous: Optional[Dict] = None) -> str:
@@ -55,6 +57,7 @@ def _csv_row(user: Dict) -> Dict:
     active = [k for k in user["access_keys"] if k["status"] == "Active"]
     ages = [k["age_days"] for k in active if k["age_days"] is not None]
     exemption = user.get("exemption") or {}
+    sign_ins = user.get("sign_ins_without_mfa")
     return {
         "username": user["username"],
         "status": user["status"],
@@ -74,6 +77,8 @@ def _csv_row(user: Dict) -> Dict:
         "created": user["created"],
         "arn": user["arn"],
         "keys_mfa_protected": {True: "true", False: "false"}.get(user.get("keys_mfa_protected"), ""),
+        "sign_ins_without_mfa": "" if sign_ins is None else sign_ins["count"],
+        "last_sign_in_without_mfa": (sign_ins or {}).get("last") or "",
     }
 
 
@@ -122,8 +127,8 @@ def _pct(value: Optional[float]) -> str:
 def _mfa_cell(user: Dict) -> str:
     if not user["mfa_enabled"]:
         return "None"
-    types = sorted({d["type"] for d in user["mfa_devices"]})
-    return "Enabled" if types == ["unknown"] else " + ".join(t.capitalize() for t in types)
+    labels = sorted({MFA_LABELS[d["type"]] for d in user["mfa_devices"] if d["type"] in MFA_LABELS})
+    return " + ".join(labels) or "Enabled"
 
 
 def _keys_cell(user: Dict) -> str:
@@ -139,6 +144,11 @@ def _assessment_cell(user: Dict) -> str:
     if user["status"] == "grace-period":
         return f"Grace Period ({user['grace_days_remaining']}d left)"
     return {"compliant": "Compliant", "non-compliant": "High Risk", "exempted": "Exempted"}[user["status"]]
+
+
+def evidence_line(evidence: Dict) -> str:
+    return (f"Sign-in evidence: CloudTrail, the last {plural(evidence['days'], 'day')} in {evidence['region']} "
+            f"({plural(evidence['events'], 'ConsoleLogin event')})")
 
 
 def _banner(title: str, subtitle: str) -> List[str]:
@@ -180,18 +190,45 @@ def recommendations(facts: Dict) -> List[str]:
     if having("keys_not_mfa_protected"):
         advice.append("Make access keys need MFA too: attach the RequireMFA policy (lookup awssec.mfa.mfa_policy) to the users "
                       f"with MFA whose keys work without it ({plural(having('keys_not_mfa_protected'), 'user')})")
+    if having("not_phishing_resistant"):
+        advice.append("Replace authenticator apps and TOTP tokens with security keys, which phishing cannot relay "
+                      f"({plural(having('not_phishing_resistant'), 'user')})")
+    if having("signed_in_without_mfa"):
+        advice.append(f"Ask why {plural(having('signed_in_without_mfa'), 'user')} signed in to the console without MFA in the last "
+                      f"{options.get('evidence_days')} days, and check what they did (CloudTrail)")
     if having("virtual_mfa_only"):
         advice.append(f"Issue hardware MFA devices ({plural(having('virtual_mfa_only'), 'user has', 'users have')} virtual MFA only)")
     if summary["counts"]["grace-period"]:
         advice.append(f"Remind users in their grace period to set up MFA ({plural(summary['counts']['grace-period'], 'user')})")
     if summary["counts"]["exempted"]:
         advice.append(f"Review exemptions regularly ({plural(summary['counts']['exempted'], 'user')})")
-    root = facts.get("root") or {}
-    if root.get("mfa_enabled") is False:
-        advice.append("Enable MFA on the root user")
-    if root.get("access_keys_present"):
-        advice.append("Delete the root user's access keys")
+    advice += [ROOT_ADVICE[reason] + (f" ({plural(len(where), 'account')}: {_names(where)})" if facts.get("accounts") else "")
+               for reason, where in root_findings(facts)]
     return advice
+
+
+ROOT_ADVICE = {
+    "root_without_mfa": "Enable MFA on the root user",
+    "root_virtual_mfa_only": "Give the root user a hardware MFA device or a security key instead of a virtual one (CIS 1.6)",
+    "root_access_keys": "Delete the root user's access keys",
+}
+
+
+def root_findings(facts: Dict) -> List[tuple]:
+    """(root reason, the accounts whose root user has it) for each reason found."""
+    found = [(reason, [name.rstrip(": ") or "this account" for name, root in roots(facts) if reason in (root.get("reasons") or ())])
+             for reason in ROOT_REASONS]
+    return [(reason, where) for reason, where in found if where]
+
+
+def root_cells(root: Dict) -> Tuple[str, str, str, str]:
+    """The root user's MFA, access keys, last password use and centralized root access, as report cells."""
+    mfa = "NOT ENABLED" if not root.get("mfa_enabled") else f"enabled ({root['mfa_type']})" if root.get("mfa_type") else "enabled"
+    return (mfa, "PRESENT" if root.get("access_keys_present") else "none", (root.get("password_last_used") or "never or unknown")[:10],
+            root.get("credentials_management") or "unknown")
+
+
+ROOT_HEADERS = ("Root MFA", "Root access keys", "Root password last used", "Centralized root access")
 
 
 def findings(users: Sequence[Dict]) -> List[tuple]:
@@ -201,9 +238,11 @@ def findings(users: Sequence[Dict]) -> List[tuple]:
 
 
 def breakdown(users: Sequence[Dict]) -> str:
-    """``12: 9 non-compliant, 3 grace-period``: how many, by status."""
+    """``12: 9 non-compliant, 3 grace-period``: how many, by status (``12 in 4 accounts: ...`` for an Organization)."""
     by_status = [(status, sum(1 for u in users if u["status"] == status)) for status, dummy, dummy2 in STATUS_ROWS]
-    return f"{len(users)}: " + ", ".join(f"{n} {status}" for status, n in by_status if n)
+    accounts = {u["account_id"] for u in users if u.get("account_id")}
+    where = f" in {plural(len(accounts), 'account')}" if accounts else ""
+    return f"{len(users)}{where}: " + ", ".join(f"{n} {status}" for status, n in by_status if n)
 
 
 def roots(facts: Dict) -> List[tuple]:
@@ -220,7 +259,10 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     source = facts["source"]
     if facts.get("report_generated_at"):
         source += f" (generated {facts['report_generated_at']})"
-    lines += [f"Account: {facts.get('account_id') or 'unknown'}   Generated: {facts['generated_at']}   Source: {source}", ""]
+    lines += [f"Account: {facts.get('account_id') or 'unknown'}   Generated: {facts['generated_at']}   Source: {source}"]
+    if facts.get("evidence"):
+        lines.append(evidence_line(facts["evidence"]))
+    lines.append("")
     if facts.get("accounts"):
         lines.append("ACCOUNTS:")
         lines += box(("Account", "ID", "Users", "Compliant", "Non-compliant", "Compliance"), [
@@ -287,8 +329,10 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     lines.append("")
 
     lines.append("ROOT USER:")
-    lines += _bullets(f"{name}MFA: {'enabled' if root.get('mfa_enabled') else 'NOT ENABLED'}"
-                      f"   Access keys: {'PRESENT' if root.get('access_keys_present') else 'none'}" for name, root in roots(facts))
+    for name, root in roots(facts):
+        mfa, keys, used, central = root_cells(root)
+        found = f"   Findings: {', '.join(root['reasons'])}" if root.get("reasons") else ""
+        lines += _bullets([f"{name}MFA: {mfa}   Access keys: {keys}   Password last used: {used}   Centralized root access: {central}{found}"])
     lines.append("")
 
     lines.append("COMPLIANCE TRENDS:")

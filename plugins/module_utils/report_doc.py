@@ -15,11 +15,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ansible_collections.awssec.mfa.plugins.module_utils.report import (
     COMPLIANCE_TARGET,
     COMPLIANCE_WARNING,
+    ROOT_HEADERS,
     STATUS_ROWS,
     _pct,
     breakdown,
+    evidence_line,
     findings,
     recommendations,
+    root_cells,
     roots,
 )
 
@@ -45,9 +48,13 @@ def compliance_colour(pct: Optional[float]) -> str:
 THRESHOLDS = f"green at {COMPLIANCE_TARGET}% and above, amber from {COMPLIANCE_WARNING}%, red below {COMPLIANCE_WARNING}%"
 
 
-def _root_rows(facts: Dict) -> List[Tuple[str, str, str]]:
-    return [(name.rstrip(": ") or "this account", "enabled" if root.get("mfa_enabled") else "NOT ENABLED",
-             "PRESENT" if root.get("access_keys_present") else "none") for name, root in roots(facts)]
+def _root_rows(facts: Dict) -> List[Tuple[str, ...]]:
+    """Account, the root_cells and the root findings, per account."""
+    return [(name.rstrip(": ") or "this account",) + root_cells(root) + (", ".join(root.get("reasons") or ()) or "none",)
+            for name, root in roots(facts)]
+
+
+ROOT_TABLE = ("Account",) + ROOT_HEADERS + ("Findings",)
 
 
 def _title(facts: Dict) -> str:
@@ -65,7 +72,10 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence]) -> List[str]:
 
 def render_markdown(facts: Dict, trend: Optional[Dict] = None) -> str:
     summary, users = facts["summary"], facts["users"]
-    lines = [f"# {_title(facts)}", "", f"Generated {facts['generated_at']} from {facts['source']}.", "", "## Summary", ""]
+    lines = [f"# {_title(facts)}", "", f"Generated {facts['generated_at']} from {facts['source']}.", ""]
+    if facts.get("evidence"):
+        lines += [evidence_line(facts["evidence"]) + ".", ""]
+    lines += ["## Summary", ""]
     rows = [(label, summary["counts"][s], _pct(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
     lines += _md_table(("Status", "Count", "Percentage", "Risk"), rows + [("**Total**", summary["total"], "", "")])
     lines += ["", f"Overall compliance: **{_pct(summary['compliance_pct'])}** (target 95%+)", ""]
@@ -83,7 +93,7 @@ def render_markdown(facts: Dict, trend: Optional[Dict] = None) -> str:
     lines += [f"- Console access without MFA: {', '.join(summary['console_without_mfa']) or 'none'}",
               f"- Active access keys without MFA: {', '.join(summary['active_keys_without_mfa']) or 'none'}", ""]
     lines += ["## Findings by reason (every status)", ""] + [f"- {r} ({breakdown(found)})" for r, found in findings(users)] + [""]
-    lines += ["## Root user", ""] + _md_table(("Account", "Root MFA", "Root access keys"), _root_rows(facts)) + [""]
+    lines += ["## Root user", ""] + _md_table(ROOT_TABLE, _root_rows(facts)) + [""]
     lines += ["## Users", ""]
     with_account = any(u.get("account_name") for u in users)
     headers = (("Account",) if with_account else ()) + ("User", "Status", "Risk", "MFA", "Console", "Active keys", "Reasons")
@@ -154,8 +164,10 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     counts = summary["counts"]
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{escape(_title(facts))}</title>",
            f"<style>{CSS}</style></head><body>", f"<h1>{escape(_title(facts))}</h1>",
-           f'<div class="meta">Generated {escape(str(facts["generated_at"]))} from {escape(str(facts["source"]))}</div>',
-           '<div class="cards">', _card(summary["total"], "Users"),
+           f'<div class="meta">Generated {escape(str(facts["generated_at"]))} from {escape(str(facts["source"]))}</div>']
+    if facts.get("evidence"):
+        out.append(f'<div class="meta">{escape(evidence_line(facts["evidence"]))}</div>')
+    out += ['<div class="cards">', _card(summary["total"], "Users"),
            _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
     out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
@@ -198,9 +210,10 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out.append(f"<li>Active access keys without MFA: {escape(', '.join(summary['active_keys_without_mfa']) or 'none')}</li></ul>")
     out.append("<h2>Findings by reason (every status, exempted and grace-period users included)</h2><ul>"
                + "".join(f"<li>{escape(r)} ({escape(breakdown(found))})</li>" for r, found in findings(users)) + "</ul>")
-    root_rows = [[_td(name), _td(mfa, "" if mfa == "enabled" else "failed"), _td(keys, "failed" if keys == "PRESENT" else "")]
-                 for name, mfa, keys in _root_rows(facts)]
-    out.append("<h2>Root user</h2>" + _table(("Account", "Root MFA", "Root access keys"), root_rows))
+    root_rows = [[_td(name), _td(mfa, "failed" if mfa == "NOT ENABLED" else ""), _td(keys, "failed" if keys == "PRESENT" else ""),
+                  _td(used), _td(central), _td(found, "" if found == "none" else "failed")]
+                 for name, mfa, keys, used, central, found in _root_rows(facts)]
+    out.append("<h2>Root user</h2>" + _table(ROOT_TABLE, root_rows))
 
     out.append("<h2>Users</h2>")
     with_account = any(u.get("account_name") for u in users)

@@ -15,7 +15,11 @@ description:
     password nor an active access key. Without MFA, a console password or an active access key
     makes the user C(non-compliant), unless the user is exempted or younger than O(grace_period_days).
   - Reasons are C(console_without_mfa), C(active_keys_without_mfa), C(key_older_than_max_age),
-    C(unused_credentials), C(multiple_active_keys) and C(virtual_mfa_only).
+    C(unused_credentials), C(multiple_active_keys), C(virtual_mfa_only), C(keys_not_mfa_protected),
+    C(not_phishing_resistant) and C(signed_in_without_mfa). docs/findings.md in the collection compares each with
+    the nearest checks of other tools.
+  - The root user gets its own reasons, C(root_without_mfa), C(root_virtual_mfa_only) and C(root_access_keys)
+    (CIS AWS Foundations 1.4 to 1.6).
   - Read-only; runs the same in check mode.
   - Sets the fact C(iam_mfa), read as C(ansible_facts.iam_mfa) (or from the registered result, as
     C(RESULT.ansible_facts.iam_mfa)). It is returned once, as a fact only. The top-level variable C(iam_mfa) exists
@@ -23,6 +27,17 @@ description:
     so do not rely on it.
 author:
   - awssec.mfa contributors (@awssec)
+options:
+  evidence_days:
+    description:
+      - When more than V(0), the console sign-ins of the last O(evidence_days) days are read from CloudTrail's event
+        history (cloudtrail:LookupEvents of C(ConsoleLogin), 50 events a request, at most 2 requests a second as
+        CloudTrail allows). Each user gets C(sign_ins_without_mfa), the count and the last of their successful sign-ins
+        with C(MFAUsed) C(No), and the reason C(signed_in_without_mfa) when there was one. It does not change the status.
+      - CloudTrail keeps 90 days of events, in the Region of the sign-in endpoint (for most sign-ins, C(us-east-1)); the
+        events are read in the module's O(region), which must be set.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - awssec.mfa.selection
   - amazon.aws.common.modules
@@ -35,6 +50,8 @@ notes:
     C(iam:ListAccessKeys), C(iam:GetAccessKeyLastUsed), C(iam:ListUserTags), C(iam:ListVirtualMFADevices),
     C(iam:GetAccountSummary) and C(sts:GetCallerIdentity).
   - Without C(iam:ListVirtualMFADevices) the module still works and reports MFA device types as C(unknown).
+  - Both sources also call C(iam:ListOrganizationsFeatures) (without it, centralized root access is C(unknown)); with
+    O(require_phishing_resistant_mfa), C(iam:ListMFADevices); with O(evidence_days), C(cloudtrail:LookupEvents).
 """
 
 EXAMPLES = r"""
@@ -62,6 +79,20 @@ EXAMPLES = r"""
 - name: Console users without MFA
   ansible.builtin.debug:
     msg: "{{ ansible_facts.iam_mfa.summary.console_without_mfa }}"
+
+- name: Who signed in to the console without MFA in the last 30 days, and who lacks a security key
+  awssec.mfa.iam_mfa_facts:
+    region: us-east-1
+    evidence_days: 30
+    require_phishing_resistant_mfa: true
+  register: mfa
+
+- name: Users who signed in without MFA
+  ansible.builtin.debug:
+    msg: "{{ item.username }}: {{ item.sign_ins_without_mfa.count }} sign-ins without MFA, the last {{ item.sign_ins_without_mfa.last }}"
+  loop: "{{ mfa.ansible_facts.iam_mfa.users | selectattr('reasons', 'contains', 'signed_in_without_mfa') }}"
+  loop_control:
+    label: "{{ item.username }}"
 
 - name: Only break-glass users, against a profile and a local endpoint
   awssec.mfa.iam_mfa_facts:
@@ -108,6 +139,16 @@ ansible_facts:
           description: How many AWS requests the module sent (retries included).
           type: int
           sample: 9
+        mfa_device_reads:
+          description: The iam:ListMFADevices calls made to tell TOTP tokens from security keys (O(require_phishing_resistant_mfa)).
+          type: int
+          sample: 0
+        evidence:
+          description:
+            - Where the sign-in evidence came from (O(evidence_days)) - C(days), C(region), C(events) (ConsoleLogin events
+              read) and C(calls) (cloudtrail:LookupEvents requests); null when O(evidence_days=0).
+          type: dict
+          sample: {"days": 30, "region": "us-east-1", "events": 412, "calls": 9}
         options:
           description: The selection and classification options in force.
           type: dict
@@ -136,9 +177,13 @@ ansible_facts:
             mfa_devices:
               description:
                 - The user's MFA devices. C(serial) is null where the source cannot tell it (a hardware device seen
-                  through the credential report); C(type) is V(virtual), V(hardware) or V(unknown).
+                  through the credential report).
+                - C(type) is V(virtual) (an authenticator app), V(hardware) (a TOTP token; seen through the credential
+                  report, any device that is not virtual unless O(require_phishing_resistant_mfa) read it),
+                  V(security_key) (a FIDO security key or passkey) or V(unknown).
               type: list
               elements: dict
+              sample: [{"serial": "arn:aws:iam::123456789012:u2f/user/ana/yubikey-ABCD", "type": "security_key"}]
             console_access:
               description: Whether the user has a console password (login profile).
               type: bool
@@ -154,6 +199,18 @@ ansible_facts:
             active_keys:
               description: How many access keys are active.
               type: int
+            keys_mfa_protected:
+              description:
+                - For a user with an active access key, whether a policy that applies to the user denies requests made
+                  without MFA (see O(require_mfa_policy_for_keys)); null for users without active keys, or when the
+                  policies could not be read.
+              type: bool
+            sign_ins_without_mfa:
+              description:
+                - With O(evidence_days), the user's successful console sign-ins without MFA in that window - C(count)
+                  and C(last) (UTC); null when O(evidence_days=0).
+              type: dict
+              sample: {"count": 3, "last": "2024-01-12T08:14:03+00:00"}
             last_activity:
               description: The latest use of the password or of any access key, or null if never used.
               type: str
@@ -212,15 +269,40 @@ ansible_facts:
               type: list
               elements: str
         root:
-          description: The root user, from iam:GetAccountSummary.
+          description: The root user, from iam:GetAccountSummary, iam:ListVirtualMFADevices and the credential report.
           type: dict
           contains:
             mfa_enabled:
               description: Whether the root user has MFA.
               type: bool
+            mfa_type:
+              description:
+                - V(virtual) when a virtual device is assigned to the root user, V(hardware) when MFA is on without
+                  one (a TOTP token or a security key - IAM tells them apart to the root user only), V(none); null
+                  when iam:ListVirtualMFADevices was denied.
+              type: str
+              sample: hardware
             access_keys_present:
               description: Whether the root user has access keys.
               type: bool
+            password_last_used:
+              description: When the root user's password was last used, from the credential report's C(<root_account>) row; null when never, or with O(source=live).
+              type: str
+            credentials_management:
+              description:
+                - Whether the Organization manages member accounts' root credentials centrally (iam:ListOrganizationsFeatures)
+                  - V(enabled), V(disabled), V(not_in_organization), or V(unknown) when it cannot be read (only the
+                  management account and a delegated administrator can read it).
+              type: str
+              sample: enabled
+            sign_ins_without_mfa:
+              description: With O(evidence_days), the root user's console sign-ins without MFA (C(count), C(last)); null otherwise.
+              type: dict
+            reasons:
+              description: V(root_without_mfa), V(root_virtual_mfa_only), V(root_access_keys); empty when none applies.
+              type: list
+              elements: str
+              sample: [root_virtual_mfa_only]
         warnings:
           description: Things the module could not read or took as given (also emitted as warnings).
           type: list
@@ -238,7 +320,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCount
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC, evidence_days={"type": "int", "default": 0}), supports_check_mode=True)
     options = Options.from_params(module.params)
     problems = check_options(options)
     if problems:
@@ -248,8 +330,13 @@ def main():
     # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
     iam = counter.watch(module.client("iam"))
     sts = counter.watch(module.client("sts"))
+    cloudtrail = None
+    if options.evidence_days:
+        if not module.region:
+            module.fail_json(msg="evidence_days needs a region: CloudTrail keeps the events of each Region apart (set region to the one of the sign-in endpoint)")
+        cloudtrail = counter.watch(module.client("cloudtrail"))
     try:
-        gathered = gather(iam, sts, module.params["source"], options)
+        gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail)
     except MFAError as e:
         module.fail_json_aws_error(e)
 

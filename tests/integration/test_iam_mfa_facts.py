@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -150,3 +150,74 @@ def test_whether_each_users_keys_work_without_mfa(moto_server, iam, env, aws_lik
     required = {u["username"]: u["status"] for u in _facts(None, env, "grace_period_days=0 require_mfa_policy_for_keys=true")["users"]}
     assert required == {"unguarded": "non-compliant", "guarded": "compliant", "grouped": "compliant",
                         "allow-pattern": "non-compliant", "no-keys": "compliant"}
+
+
+def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, aws_like):
+    """Security keys told from TOTP tokens (read only when asked), the root user as CIS sees it, and CloudTrail's
+    console sign-ins without MFA, served by the AWS-like server (moto has neither the root's device nor LookupEvents)."""
+    devices = {"ana": "arn:aws:iam::123456789012:u2f/user/ana/yubikey-AB12CD34", "ben": "GAHT00000001", "dee": "virtual", "eve": None}
+    for name, serial in devices.items():
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password="Pass-word-1!")
+        if serial == "virtual":
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+        if serial:
+            iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    now = datetime.now(timezone.utc)
+
+    def at(hours):
+        return (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    logins = [{"user": "dee", "mfa": True, "time": at(n)} for n in range(1, 56)]  # more than a page of 50
+    logins += [{"user": "eve", "mfa": False, "time": at(30)}, {"user": "eve", "mfa": False, "time": at(200)},
+               {"user": "ben", "mfa": False, "time": at(5), "success": False},  # a failed sign-in is no sign-in
+               {"user": "ana", "mfa": False, "time": at(24 * 40)},  # before the 30 days asked for
+               {"user": None, "mfa": False, "time": at(48)}]  # the root user
+    aws_like.reset(paging=True, report=True, report_polls=0, organizations_features=("RootCredentialsManagement",), console_logins=tuple(logins),
+                   root={"mfa": "virtual", "access_keys": True, "password_last_used": "2026-11-01T08:00:00+00:00"})
+
+    def facts(*args):
+        moto_server.reset_counts()
+        gathered = _facts(None, env, "grace_period_days=0", *args)
+        return gathered, {u["username"]: u for u in gathered["users"]}
+
+    plain, users = facts()
+    assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {"ana": ["hardware"], "ben": ["hardware"], "dee": ["virtual"], "eve": []}
+    assert moto_server.actions["ListMFADevices"] == 0 and plain["mfa_device_reads"] == 0 and plain["evidence"] is None
+    assert all(u["sign_ins_without_mfa"] is None for u in users.values())
+
+    strict, users = facts("require_phishing_resistant_mfa=true", "evidence_days=30")
+    assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {
+        "ana": ["security_key"], "ben": ["hardware"], "dee": ["virtual"], "eve": []}
+    assert moto_server.actions["ListMFADevices"] == strict["mfa_device_reads"] == 2  # ana's and ben's: their MFA is not virtual
+    assert {n: (u["status"], u["reasons"]) for n, u in users.items()} == {
+        "ana": ("compliant", []),
+        "ben": ("non-compliant", ["not_phishing_resistant"]),
+        "dee": ("non-compliant", ["not_phishing_resistant"]),
+        "eve": ("non-compliant", ["console_without_mfa", "signed_in_without_mfa"]),
+    }
+    assert users["eve"]["sign_ins_without_mfa"] == {"count": 2, "last": at(30).replace("Z", "+00:00")}
+    assert users["dee"]["sign_ins_without_mfa"] == {"count": 0, "last": None}
+    assert users["ana"]["sign_ins_without_mfa"] == {"count": 0, "last": None}  # 40 days ago is outside the window
+    lookups = sum(n for action, n in moto_server.actions.items() if action.endswith(".LookupEvents"))
+    assert strict["evidence"] == {"days": 30, "region": "us-east-1", "events": 59, "calls": 2} and lookups == 2
+    assert aws_like.throttled["LookupEvents"] == 0  # paced under CloudTrail's 2 requests a second
+    assert strict["root"] == {
+        "mfa_enabled": True, "mfa_type": "virtual", "access_keys_present": True, "password_last_used": "2026-11-01T08:00:00+00:00",
+        "credentials_management": "enabled", "sign_ins_without_mfa": {"count": 1, "last": at(48).replace("Z", "+00:00")},
+        "reasons": ["root_virtual_mfa_only", "root_access_keys"]}
+
+    live, users = facts("source=live", "require_phishing_resistant_mfa=true")
+    assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {
+        "ana": ["security_key"], "ben": ["hardware"], "dee": ["virtual"], "eve": []}
+    assert live["mfa_device_reads"] == 0 and live["root"]["password_last_used"] is None  # no report, no root row
+
+    aws_like.configure(root={"mfa": "hardware"}, organizations_features_error="AccountNotManagementOrDelegatedAdministratorException")
+    member, dummy = facts()
+    assert (member["root"]["mfa_type"], member["root"]["reasons"], member["root"]["credentials_management"]) == ("hardware", [], "unknown")
+    unset = dict(env)
+    unset.pop("AWS_DEFAULT_REGION", None)
+    unset.pop("AWS_REGION", None)
+    refused = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "evidence_days=7"], unset, check=False)
+    assert refused.returncode != 0 and "evidence_days needs a region" in refused.stdout
+    too_long = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "evidence_days=91"], env, check=False)
+    assert too_long.returncode != 0 and "evidence_days must be from 0 to 90" in too_long.stdout

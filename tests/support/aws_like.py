@@ -17,6 +17,16 @@ Each behaviour is a setting, off by default (then requests pass through untouche
   burst of 0 throttles each action's first request.
   ``report_limit``: the same for GenerateCredentialReport alone, answered with ``LimitExceeded``.
 - ``new_key_delay``: seconds during which IAM and STS refuse a new access key (``InvalidClientTokenId``).
+- ``root``: the root user, as GetAccountSummary, ListVirtualMFADevices and the report's ``<root_account>`` row show it:
+  ``{"mfa": "virtual" | "hardware" | "none", "access_keys": bool, "password_last_used": ISO time}``.
+
+Always answered here, since moto lacks them:
+
+- iam:ListOrganizationsFeatures: ``organizations_features`` (the enabled features), or, when None, the error of an
+  account outside any Organization; ``organizations_features_error`` answers that error code instead.
+- cloudtrail:LookupEvents of ``ConsoleLogin``: from ``console_logins``, each ``{"user": name (None: the root user),
+  "mfa": bool, "time": ISO time, "success": bool (default true)}``; newest first, 50 a page at most, with
+  ``NextToken``; at most 2 requests a second (AWS's limit; then ``ThrottlingException``).
 
 Partitions come from moto: the account is in aws-us-gov or aws-cn when requests are signed for
 us-gov-west-1 or cn-north-1; the root row's ARN follows the signing region.
@@ -52,7 +62,8 @@ PAGED = {
     "ListAttachedUserPolicies": ("AttachedPolicies",),
     "ListUserTags": ("Tags",),
 }
-IAM_PAGE, IAM_MAX_PAGE, ORG_PAGE = 100, 1000, 20
+IAM_PAGE, IAM_MAX_PAGE, ORG_PAGE, EVENTS_PAGE = 100, 1000, 20, 50
+LOOKUP_EVENTS_RATE = 2.0  # requests a second, per account and Region
 CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 
 
@@ -66,6 +77,10 @@ class Settings:
     throttle_actions: Optional[Tuple[str, ...]] = None
     report_limit: Optional[Tuple[float, float]] = None
     new_key_delay: float = 0.0
+    root: Optional[Dict] = None
+    organizations_features: Optional[Tuple[str, ...]] = None
+    organizations_features_error: Optional[str] = None
+    console_logins: Tuple[Dict, ...] = ()
 
 
 def partition_of_region(region: str) -> str:
@@ -123,6 +138,10 @@ class AwsLike:
             error = self._refusal(action, key_id, service, bool(target))
         if error:
             return self._send(start_response, *error)
+        if action == "ListOrganizationsFeatures":
+            return self._send(start_response, *self._organizations_features(partition_of_region(region)))
+        if action == "LookupEvents":
+            return self._send(start_response, *self._lookup_events(body, partition_of_region(region)))
         if self.settings.report and action in ("GenerateCredentialReport", "GetCredentialReport"):
             return self._send(start_response, *self._report(environ, action, partition_of_region(region)))
         if self.settings.paging and action in PAGED:
@@ -147,6 +166,9 @@ class AwsLike:
             if json_protocol:
                 return self._error(400, "TooManyRequestsException", "AWS Organizations can't complete your request.", json_protocol)
             return self._error(400, "Throttling", "Rate exceeded")
+        if action == "LookupEvents" and not self._take("LookupEvents", LOOKUP_EVENTS_RATE, LOOKUP_EVENTS_RATE):
+            self.throttled[action] += 1
+            return self._error(400, "ThrottlingException", "Rate exceeded", json_protocol)
         if action == "GenerateCredentialReport" and self.settings.report_limit and not self._take("report", *self.settings.report_limit):
             return self._error(409, "LimitExceeded", "Credential report generation is limited; try again later.")
         return None
@@ -183,7 +205,53 @@ class AwsLike:
             started.update(status=status, headers=[(k, v) for k, v in headers if k.lower() != "content-length"])
 
         answer = b"".join(self.app(inner, keep))
+        if self.settings.root is not None and started["status"].startswith("200"):
+            answer = self._with_root(dict(parse_qsl(body.decode("utf-8", "replace"))).get("Action"), answer, environ)
         return started["status"], started["headers"] + [("Content-Length", str(len(answer)))], answer
+
+    # --- the root user, Organizations features and CloudTrail, which moto lacks ----------------------------------
+
+    def _with_root(self, action: Optional[str], answer: bytes, environ) -> bytes:
+        """Moto's answer, with the root user as ``root`` describes it."""
+        root = self.settings.root
+        if action == "GetAccountSummary":
+            for name, value in (("AccountMFAEnabled", root.get("mfa", "none") != "none"), ("AccountAccessKeysPresent", root.get("access_keys"))):
+                answer = re.sub(rb"(<key>%s</key>\s*<value>)\d+(</value>)" % name.encode(), rb"\g<1>%d\g<2>" % bool(value), answer)
+        elif action == "ListVirtualMFADevices" and root.get("mfa") == "virtual":
+            match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION") or "")
+            arn = f"arn:{partition_of_region(match.group(2) if match else 'us-east-1')}:iam::{ACCOUNT_ID}"
+            device = (f"<member><SerialNumber>{arn}:mfa/root-account-mfa-device</SerialNumber><User><Path>/</Path><UserName></UserName>"
+                      f"<UserId>{ACCOUNT_ID}</UserId><Arn>{arn}:root</Arn><CreateDate>2015-01-01T00:00:00Z</CreateDate></User>"
+                      "<EnableDate>2015-01-01T00:00:00Z</EnableDate></member>")
+            answer = re.sub(rb"<VirtualMFADevices\s*/>", b"<VirtualMFADevices></VirtualMFADevices>", answer)
+            answer = answer.replace(b"<VirtualMFADevices>", b"<VirtualMFADevices>" + device.encode(), 1)
+        return answer
+
+    def _organizations_features(self, partition: str):
+        code = self.settings.organizations_features_error
+        if code is None and self.settings.organizations_features is None:
+            code = "OrganizationNotFoundException"
+        if code is not None:
+            return self._error(400, code, f"{code} (served by the AWS-like test server)")
+        members = "".join(f"<member>{feature}</member>" for feature in self.settings.organizations_features)
+        return self._result("ListOrganizationsFeatures", f"<OrganizationId>o-awslike{partition.replace('-', '')}</OrganizationId>"
+                                                         f"<EnabledFeatures>{members}</EnabledFeatures>")
+
+    def _lookup_events(self, body: bytes, partition: str):
+        request = json.loads(body or b"{}")
+        if request.get("LookupAttributes") != [{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}]:
+            return self._error(400, "InvalidLookupAttributesException", "this server looks up ConsoleLogin events only", True)
+        size = int(request.get("MaxResults", EVENTS_PAGE))
+        if not 1 <= size <= EVENTS_PAGE:
+            return self._error(400, "InvalidMaxResultsException", f"MaxResults must be from 1 to {EVENTS_PAGE}", True)
+        start, end = float(request.get("StartTime", 0)), float(request.get("EndTime", self.now()))
+        events = sorted((console_login(login, partition) for login in self.settings.console_logins), key=lambda e: -e["EventTime"])
+        events = [e for e in events if start <= e["EventTime"] <= end]
+        first = int(request.get("NextToken", "0") or 0)
+        page = {"Events": events[first:first + size]}
+        if first + size < len(events):
+            page["NextToken"] = str(first + size)
+        return 200, "application/x-amz-json-1.1", json.dumps(page).encode()
 
     # --- the credential report --------------------------------------------------------------------
 
@@ -227,15 +295,24 @@ class AwsLike:
         root = dict.fromkeys(header, "N/A")
         root.update({
             "user": "<root_account>", "arn": f"arn:{partition}:iam::{ACCOUNT_ID}:root", "user_creation_time": "2015-01-01T00:00:00+00:00",
-            "password_enabled": "not_supported", "password_last_used": "no_information", "password_last_changed": "not_supported",
-            "password_next_rotation": "not_supported", "mfa_active": "true", "access_key_1_active": "false", "access_key_2_active": "false",
+            "password_enabled": "not_supported", "password_last_changed": "not_supported",
+            "password_next_rotation": "not_supported", "access_key_2_active": "false",
             "cert_1_active": "false", "cert_2_active": "false",
         })
+        root.update(self._root_row())
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows([root] + rows)
         return out.getvalue()
+
+    def _root_row(self) -> Dict[str, str]:
+        described = self.settings.root
+        if described is None:
+            return {"mfa_active": "true", "password_last_used": "no_information", "access_key_1_active": "false"}
+        return {"mfa_active": "true" if described.get("mfa", "none") != "none" else "false",
+                "password_last_used": described.get("password_last_used") or "no_information",
+                "access_key_1_active": "true" if described.get("access_keys") else "false"}
 
     def _result(self, action: str, inner: str):
         body = (f'<{action}Response xmlns="{IAM_NS}"><{action}Result>{inner}</{action}Result>'
@@ -289,3 +366,41 @@ class AwsLike:
         if start + size < len(accounts):
             page["NextToken"] = str(start + size)
         return 200, "application/x-amz-json-1.1", json.dumps(page).encode()
+
+
+def console_login(login: Dict, partition: str = "aws") -> Dict:
+    """A LookupEvents event of a console sign-in, as CloudTrail records it (``login``: see ``console_logins``)."""
+    when = datetime.fromisoformat(login["time"].replace("Z", "+00:00"))
+    user = login.get("user")
+    identity = ({"type": "Root", "principalId": ACCOUNT_ID, "arn": f"arn:{partition}:iam::{ACCOUNT_ID}:root", "accountId": ACCOUNT_ID}
+                if user is None else
+                {"type": "IAMUser", "principalId": "AIDAAWSLIKE", "arn": f"arn:{partition}:iam::{ACCOUNT_ID}:user/{user}",
+                 "accountId": ACCOUNT_ID, "userName": user})
+    success = login.get("success", True)
+    detail = {
+        "eventVersion": "1.08", "userIdentity": identity, "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.10", "userAgent": "Mozilla/5.0", "requestParameters": None,
+        "responseElements": {"ConsoleLogin": "Success" if success else "Failure"},
+        "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No",
+                                "MFAUsed": "Yes" if login.get("mfa") else "No"},
+        "eventID": f"awslike-{int(when.timestamp())}-{user or 'root'}", "readOnly": False, "eventType": "AwsConsoleSignIn",
+        "managementEvent": True, "recipientAccountId": ACCOUNT_ID, "eventCategory": "Management",
+    }
+    if not success:
+        detail["errorMessage"] = "Failed authentication"
+    return {"EventId": detail["eventID"], "EventName": "ConsoleLogin", "ReadOnly": "false", "EventTime": when.timestamp(),
+            "EventSource": "signin.amazonaws.com", "Username": user or "root", "Resources": [], "CloudTrailEvent": json.dumps(detail)}
+
+
+def outside_any_organization(iam):
+    """An in-process moto (``mock_aws``) IAM client that answers iam:ListOrganizationsFeatures, which moto lacks, as AWS
+    does for an account outside any Organization."""
+    from botocore.awsrequest import AWSResponse  # pylint: disable=import-outside-toplevel
+
+    def answer(**kwargs):  # pylint: disable=unused-argument
+        error = {"Code": "OrganizationNotFoundException", "Message": "The account is not in an Organization."}
+        return AWSResponse("https://iam.amazonaws.com/", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    iam.meta.events.register("before-call.iam.ListOrganizationsFeatures", answer)
+    return iam

@@ -143,3 +143,61 @@ def test_a_new_key_is_refused_for_a_while(aws):
     key = iam.create_access_key(UserName="alice")["AccessKey"]
     sts = client(aws, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     assert sts.get_caller_identity()["Arn"].endswith(":user/alice")  # off: usable at once
+
+
+def test_the_root_user_is_seen_as_described(aws):
+    iam = client(aws, "iam")
+    moto_summary = iam.get_account_summary()["SummaryMap"]
+    assert moto_summary["AccountMFAEnabled"] == 0 and iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"] == []
+    aws.aws_like.configure(report=True, report_polls=0, root={"mfa": "virtual", "access_keys": True, "password_last_used": "2026-11-01T08:00:00+00:00"})
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["AccountMFAEnabled"] == 1 and summary["AccountAccessKeysPresent"] == 1
+    assert summary["Users"] == moto_summary["Users"]  # the rest is moto's
+    devices = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assert [(d["SerialNumber"], d["User"]["Arn"]) for d in devices] == [
+        ("arn:aws:iam::123456789012:mfa/root-account-mfa-device", "arn:aws:iam::123456789012:root")]
+    while iam.generate_credential_report()["State"] != "COMPLETE":
+        pass
+    root = next(csv.DictReader(io.StringIO(iam.get_credential_report()["Content"].decode())))
+    assert (root["user"], root["mfa_active"], root["password_last_used"], root["access_key_1_active"]) == (
+        "<root_account>", "true", "2026-11-01T08:00:00+00:00", "true")
+    aws.aws_like.reset(root={"mfa": "none"})
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0
+
+
+def test_organizations_features_are_answered_as_configured(aws):
+    iam = client(aws, "iam")
+    with pytest.raises(ClientError, match="OrganizationNotFoundException"):
+        iam.list_organizations_features()
+    aws.aws_like.configure(organizations_features=("RootCredentialsManagement", "RootSessions"))
+    assert iam.list_organizations_features()["EnabledFeatures"] == ["RootCredentialsManagement", "RootSessions"]
+    aws.aws_like.configure(organizations_features_error="AccountNotManagementOrDelegatedAdministratorException")
+    with pytest.raises(ClientError, match="AccountNotManagementOrDelegatedAdministratorException"):
+        iam.list_organizations_features()
+
+
+def test_console_logins_are_looked_up_newest_first_50_a_page_2_a_second(aws):
+    now = time.time()
+    logins = tuple({"user": f"u{n}", "mfa": n % 2 == 0, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 * n))}
+                   for n in range(120))
+    aws.aws_like.configure(console_logins=logins)
+    trail = client(aws, "cloudtrail")
+    ask = {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}],
+           "StartTime": now - 3600 * 99.5, "EndTime": now + 1}
+    seen, token = [], None
+    while True:
+        page = trail.lookup_events(**ask, **({"NextToken": token} if token else {}))
+        seen += [e["Username"] for e in page["Events"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+        time.sleep(0.5)
+    assert seen == [f"u{n}" for n in range(100)]  # the window, newest first, in pages of 50
+    assert aws.aws_like.throttled["LookupEvents"] == 0
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        for dummy in range(4):  # faster than 2 a second
+            trail.lookup_events(**ask)
+    assert aws.aws_like.throttled["LookupEvents"] == 1
+    with pytest.raises(ClientError, match="InvalidMaxResultsException"):
+        time.sleep(1)
+        trail.lookup_events(**ask, MaxResults=51)

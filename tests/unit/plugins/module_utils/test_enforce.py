@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     POLICY_TAG,
@@ -206,7 +207,7 @@ def test_check_mode_only_reads():
 def aws():
     with mock_aws():
         kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        yield boto3.client("iam", **kw), boto3.client("sts", **kw)
+        yield outside_any_organization(boto3.client("iam", **kw)), boto3.client("sts", **kw)
 
 
 def _document(iam, arn):

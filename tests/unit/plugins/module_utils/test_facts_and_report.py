@@ -43,7 +43,7 @@ SEED = [
 
 @pytest.fixture
 def facts():
-    gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, RootRecord(True, False))
+    gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization"))
     return build_facts(gathered, Options(exclude_users=("svc-*",)), NOW, api_calls=6)
 
 
@@ -61,7 +61,10 @@ def test_facts_match_the_seed_example(facts):
     # Only non-compliant users are in the high-risk lists (not new.user in grace, not the exempted svc-backup).
     assert summary["console_without_mfa"] == ["bob.wilson"]
     assert summary["active_keys_without_mfa"] == ["alice.brown"]
-    assert facts["root"] == {"mfa_enabled": True, "access_keys_present": False}
+    assert facts["root"] == {"mfa_enabled": True, "mfa_type": "hardware", "access_keys_present": False,
+                             "password_last_used": (NOW - timedelta(days=200)).isoformat(), "credentials_management": "not_in_organization",
+                             "sign_ins_without_mfa": None, "reasons": []}
+    assert facts["evidence"] is None and facts["mfa_device_reads"] == 0
     assert facts["report_generated_at"] == "2024-01-15T11:57:00+00:00"
     assert facts["api_calls"] == 6
 

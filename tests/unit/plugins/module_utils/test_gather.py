@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
@@ -175,7 +176,7 @@ def test_access_denied_names_the_call():
 def aws():
     with mock_aws():
         kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        yield boto3.client("iam", **kw), boto3.client("sts", **kw)
+        yield outside_any_organization(boto3.client("iam", **kw)), boto3.client("sts", **kw)
 
 
 def _make_users(iam):
