@@ -12,7 +12,7 @@ import sys
 from typing import List, Optional
 
 from awssec.tools import iam_mfa
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import TARGETS, EnforceOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.report import FORMATS, render_enforcement
 
 MAX_AFFECTED = EnforceOptions.max_affected
@@ -40,6 +40,9 @@ def add_enforce_options(parser: argparse.ArgumentParser, required: bool = False)
     parser.add_argument("--disable-console-access", action="store_true", help="also delete the console password of non-compliant users")
     parser.add_argument("--max-affected", metavar="N", type=int, default=MAX_AFFECTED,
                         help=f"refuse, before any change, to act on more than N users (default: {MAX_AFFECTED})")
+    parser.add_argument("--targets", metavar="TARGETS", default=",".join(EnforceOptions.targets),
+                        help=f"comma-separated, among {', '.join(TARGETS)}: keys_not_mfa_protected also makes the access keys of "
+                             "users with MFA need MFA, keys left active (default: non-compliant)")
 
 
 def run(command: str, args: argparse.Namespace) -> int:
@@ -55,7 +58,8 @@ def run(command: str, args: argparse.Namespace) -> int:
             print(REFUSAL, file=sys.stderr)
             return 2
         result = iam_mfa.enforce_mfa_compliance(dry_run=not args.apply, disable_console_access=args.disable_console_access,
-                                                max_affected=args.max_affected, **selection, **connection)
+                                                max_affected=args.max_affected, targets=[t.strip() for t in args.targets.split(",") if t.strip()],
+                                                **selection, **connection)
     except (iam_mfa.TooManyUsers, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -175,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         extra = {"endpoint_url": server.url, "max_affected": targets}
 
         print("\n(1) iam_mfa_facts source=credential_report (gathering alone) ...", flush=True)
-        gathering = run_playbook(server, workdir, "gather", REPORT_PLAYBOOK.format(source="credential_report"), extra)
+        gathering = run_playbook(server, workdir, "gather", REPORT_PLAYBOOK.format(source="credential_report", options=""), extra)
         print(f"    {gathering.wall:.1f} s; server: {actions_text(gathering.actions)}")
         print(f"(2) iam_mfa_enforce --check, max_affected {targets} ...", flush=True)
         check = run_playbook(server, workdir, "check", ENFORCE_PLAYBOOK, extra, options=["--check"])

@@ -11,6 +11,9 @@ runs as a real ``ansible-playbook`` on localhost:
   (b) awssec.mfa.iam_mfa_facts with source=live
   (c) amazon.aws.iam_user_info, then a loop of amazon.aws.iam_mfa_device_info and
       amazon.aws.iam_access_key_info per user, on the first K users only, scaled to N
+  (d) (a) again once every user has policies (groups, managed and inline): what reading them
+      for keys_mfa_protected costs
+  (e) (d) with require_phishing_resistant_mfa and evidence_days=30 (CloudTrail sign-ins)
 
 API calls are counted by the server (the same yardstick for all three); wall seconds
 cover the whole ansible-playbook run. The server behaves like AWS where it matters here
@@ -168,6 +171,49 @@ def seed(server: MotoServer, count: int, non_compliant: Optional[int] = None) ->
     return users
 
 
+POLICY_GROUPS = 20  # groups the users are spread over, each with an inline policy
+
+
+def seed_policies(users: List[DemoUser]) -> collections.Counter:
+    """Give every user policies, as a real account has them, straight in moto's backend: each user in one of
+    POLICY_GROUPS groups (one group in four has the collection's RequireMFA inline), one user in three with a managed
+    policy attached (RequireMFA, or an Allow-with-MFA that denies nothing), one in ten with an inline policy. Returns
+    how many users with an active key the policies make need MFA (True) or not (False)."""
+    from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+
+    backend = iam_backend()
+    require = json.dumps(mfa_policy())
+    allow_with_mfa = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]})
+    read_only = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]})
+    managed = [backend.create_policy("bench", "/", document, name, []).arn
+               for name, document in (("RequireMFA", require), ("AllowWithMFA", allow_with_mfa))]
+    for number in range(POLICY_GROUPS):
+        backend.create_group(f"team-{number:02d}")
+        backend.put_group_policy(f"team-{number:02d}", "team", require if number % 4 == 0 else read_only)
+    protected = collections.Counter()
+    for number, user in enumerate(users):
+        backend.add_user_to_group(f"team-{number % POLICY_GROUPS:02d}", user.name)
+        covered = (number % POLICY_GROUPS) % 4 == 0
+        if number % 3 == 0:
+            backend.attach_user_policy(managed[number % 2], user.name)
+            covered = covered or number % 2 == 0
+        if number % 10 == 0:
+            backend.put_user_policy(user.name, "own", read_only)
+        if any(key.active for key in user.keys):
+            protected[covered] += 1
+    return protected
+
+
+def console_logins(users: List[DemoUser], count: int, seed: int = 2) -> tuple:
+    """``count`` console sign-ins of the last 30 days by console users, one in five without MFA (AWS-like server)."""
+    rng = random.Random(seed)
+    console = [user for user in users if user.console]
+    now = time.time()
+    return tuple({"user": rng.choice(console).name, "mfa": rng.random() >= 0.2,
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - rng.randint(60, 30 * 86400)))} for dummy in range(count))
+
+
 # --- running playbooks ----------------------------------------------------------------------
 
 PLAYBOOK_HEAD = """\
@@ -181,7 +227,7 @@ REPORT_PLAYBOOK = PLAYBOOK_HEAD + """\
     - name: MFA facts ({source})
       awssec.mfa.iam_mfa_facts:
         source: {source}
-        endpoint_url: "{{{{ endpoint_url }}}}"
+        endpoint_url: "{{{{ endpoint_url }}}}"{options}
       register: mfa
 """
 
@@ -243,6 +289,9 @@ class CallbackModule(CallbackBase):
         if facts:
             task["api_calls"] = facts["api_calls"]
             task["counts"] = dict(facts["summary"]["counts"])
+            task["keys_mfa_protected"] = dict(collections.Counter(str(u["keys_mfa_protected"]) for u in facts["users"]))
+            task["mfa_device_reads"] = facts.get("mfa_device_reads")
+            task["evidence"] = facts.get("evidence")
         elif "api_calls" in res:  # iam_mfa_enforce
             task["api_calls"] = res["api_calls"]
             task["summary"] = {k: v for k, v in res["summary"].items() if isinstance(v, int)}
@@ -347,6 +396,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=5000, help="users to seed (default 5000)")
     parser.add_argument("--peer-users", type=int, default=200, help="users (c) loops over before scaling (default 200)")
+    parser.add_argument("--sign-ins", type=int, default=500, help="console sign-ins CloudTrail holds for (e) (default 500)")
     args = parser.parse_args(argv)
     if not COLLECTION_LINK.exists():
         raise SystemExit(f"{COLLECTION_LINK} is missing: run `make setup` first")
@@ -363,14 +413,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         extra = {"endpoint_url": server.url, "peer_users": peer}
 
         print("\n(a) iam_mfa_facts source=credential_report ...", flush=True)
-        report = run_playbook(server, workdir, "report", REPORT_PLAYBOOK.format(source="credential_report"), extra)
+        report = run_playbook(server, workdir, "report", REPORT_PLAYBOOK.format(source="credential_report", options=""), extra)
         print(f"    {report.wall:.1f} s; server: {actions_text(report.actions)}")
         print("(b) iam_mfa_facts source=live ...", flush=True)
-        live = run_playbook(server, workdir, "live", REPORT_PLAYBOOK.format(source="live"), extra)
+        live = run_playbook(server, workdir, "live", REPORT_PLAYBOOK.format(source="live", options=""), extra)
         print(f"    {live.wall:.1f} s; server: {actions_text(live.actions)}")
         print(f"(c) amazon.aws iam_user_info + per-user loop, on the first {peer} of {users} users only (too slow for all) ...", flush=True)
         peer_run = run_playbook(server, workdir, "peer", PEER_PLAYBOOK, extra)
         print(f"    {peer_run.wall:.1f} s; server: {actions_text(peer_run.actions)}")
+
+        # The same account once every user has policies: what reading them (keys_mfa_protected) costs.
+        protected = seed_policies(seeded)
+        server.aws_like.reset(paging=True, report=True, report_polls=0)
+        print(f"(d) as (a), every user in groups with policies (keys that need MFA: {protected[True]}, that do not: {protected[False]}) ...", flush=True)
+        policies = run_playbook(server, workdir, "policies", REPORT_PLAYBOOK.format(source="credential_report", options=""), extra)
+        print(f"    {policies.wall:.1f} s; server: {actions_text(policies.actions)}")
+        # Everything this collection can read: devices told apart (one call per user whose MFA is not virtual) and
+        # 30 days of console sign-ins from CloudTrail (one call per 50 events, at most 2 a second).
+        server.aws_like.reset(paging=True, report=True, report_polls=0, console_logins=console_logins(seeded, args.sign_ins))
+        strict = "\n        region: us-east-1\n        require_phishing_resistant_mfa: true\n        evidence_days: 30"
+        print(f"(e) as (d), with require_phishing_resistant_mfa and evidence_days=30 ({args.sign_ins} console sign-ins) ...", flush=True)
+        everything = run_playbook(server, workdir, "everything", REPORT_PLAYBOOK.format(source="credential_report", options=strict), extra)
+        print(f"    {everything.wall:.1f} s; server: {actions_text(everything.actions)}")
 
     # (c) scaled to every user: iam_user_info already read all of them; the loops are scaled up.
     loop_seconds = peer_run.task_seconds(1) + peer_run.task_seconds(2)
@@ -401,6 +465,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     same = "same" if counts_a == counts_b == expected else "DIFFERENT"
     print(f"Statuses ({same}): (a) {counts_a}; (b) {counts_b}; seeded {expected}")
 
+    found = policies.tasks[0]["keys_mfa_protected"]
+    exact = found.get("True") == protected[True] and found.get("False") == protected[False]
+    print(f"(d) keys_mfa_protected: {found} ({'as seeded' if exact else f'SEEDED {dict(protected)}'}); "
+          f"{policies.api_calls} calls, {policies.wall - report.wall:+.1f} s against (a)")
+    hardware = sum(user.mfa == "hardware" for user in seeded)
+    evidence = everything.tasks[0]["evidence"] or {}
+    print(f"(e) {everything.api_calls} calls: those of (d), {everything.tasks[0]['mfa_device_reads']} ListMFADevices (users whose MFA is not "
+          f"virtual: {hardware}) and {evidence.get('calls')} LookupEvents for {evidence.get('events')} sign-ins; "
+          f"{everything.wall - policies.wall:+.1f} s against (d) (at least {max(0, (evidence.get('calls') or 1) - 1) / 2:.1f} s of pacing)")
+
     speedup_live = live.wall / report.wall
     speedup_peer = peer_wall / report.wall  # per user: both divided by the same number of users
     print()
@@ -408,6 +482,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         ("(a) vs (b) speed-up, wall time", f"{speedup_live:.1f}x", f">= {TARGET_REPORT_VS_LIVE}x", speedup_live >= TARGET_REPORT_VS_LIVE),
         ("(a) vs (c) speed-up, wall time per user", f"{speedup_peer:.1f}x", f">= {TARGET_REPORT_VS_PEER}x", speedup_peer >= TARGET_REPORT_VS_PEER),
         ("(a) API calls", str(report.api_calls), f"<= {TARGET_REPORT_CALLS}", report.api_calls <= TARGET_REPORT_CALLS),
+        ("(d) API calls, every user with policies", str(policies.api_calls), f"<= {TARGET_REPORT_CALLS}", policies.api_calls <= TARGET_REPORT_CALLS),
     ]:
         print(f"{label:<40} {value:>8}   target {target:<7}  {verdict(ok)}")
     if users != 5000:

@@ -11,7 +11,7 @@ Gathering, classification, planning and rendering are the same code that ``iam_m
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Dict, Iterable, Optional, Union
+from typing import Dict, Iterable, Optional, Sequence, Union
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, run, too_many_message
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, check_targets, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
@@ -92,16 +92,20 @@ def generate_mfa_report(output_format: str = "table", exclude_users=None, includ
 
 def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exclude_users=None, include_users=None,
                            disable_console_access: bool = False, max_affected: int = EnforceOptions.max_affected, source: str = "credential_report",
-                           **connection) -> Dict:
+                           targets: Sequence[str] = EnforceOptions.targets, **connection) -> Dict:
     """Enforce MFA on the non-compliant users (dry_run: plan only, change nothing); returns what iam_mfa_enforce returns.
+    ``targets`` as the module's (add ``keys_not_mfa_protected`` to make the keys of users with MFA need MFA too).
 
     Raises TooManyUsers, before any change, when more than ``max_affected`` users would be acted on, and
     AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause).
     """
+    problems = check_targets(targets, attach_policy=True)
+    if problems:
+        raise ValueError("; ".join(problems))
     options = selection(exclude_users, include_users, grace_period_days)
     iam, sts, counter = _aws(clients, **connection)
     gathered = _aws(gather, iam, sts, source, options)
-    enforce = EnforceOptions(disable_console_access=disable_console_access, max_affected=max_affected)
+    enforce = EnforceOptions(disable_console_access=disable_console_access, max_affected=max_affected, targets=tuple(targets))
     result = _aws(run, iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
     result["warnings"] = gathered.warnings + result["warnings"]
     result["api_calls"] = counter.count

@@ -4,7 +4,8 @@
 
 """Enforcement: plan (pure functions over a user's live state) and apply (one user at a time).
 
-Targets are the ``non-compliant`` users of a gathering run. Right before acting on one, its
+Targets are the ``non-compliant`` users of a gathering run, and with ``targets`` the users with MFA whose access
+keys work without it (``keys_not_mfa_protected``: the policy is attached, the keys stay). Right before acting on one, its
 state is read again live; the plan is made from that state, so a user who enabled MFA since
 the report is left alone. Every target is read and planned before anything changes, so that
 ``max_affected`` counts what the live plans would do. What was done is recorded as tags on the
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     MFAError,
     _call,
@@ -47,7 +48,10 @@ from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_js
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
 TAG_DELETED_CONSOLE = "awssec:mfa-deleted-console"  # "true": this tool deleted the password, which cannot come back
-RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE)
+TAG_PROTECTS_KEYS = "awssec:mfa-protects-keys"  # "true": the policy was attached to make a user's access keys need MFA
+RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE, TAG_PROTECTS_KEYS)
+# Who enforcement acts on: users without MFA (non-compliant), and users with MFA whose keys work without it.
+TARGETS = ("non-compliant", "keys_not_mfa_protected")
 POLICY_TAG = "awssec:mfa-managed"  # on the managed policy this collection created and may update
 STATES = ("enforced", "restored")
 MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
@@ -56,6 +60,7 @@ JUSTIFICATIONS = {
     ("console_without_mfa",): "Console access without MFA",
     ("active_keys_without_mfa",): "Active access key without MFA",
 }
+KEYS_JUSTIFICATION = "MFA set up, but the access keys work without it"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,17 @@ class EnforceOptions:
     disable_console_access: bool = False
     policy_name: str = "RequireMFA"
     max_affected: int = 10
+    targets: Tuple[str, ...] = ("non-compliant",)
+
+
+def check_targets(targets: Sequence[str], attach_policy: bool) -> List[str]:
+    """Problems with ``targets``, naming the option at fault."""
+    problems = [f"targets must be among {', '.join(TARGETS)}, not {t!r}" for t in targets if t not in TARGETS]
+    if not targets:
+        problems.append(f"targets must name at least one of {', '.join(TARGETS)}")
+    if "keys_not_mfa_protected" in targets and not attach_policy:
+        problems.append("targets keys_not_mfa_protected attaches the policy: it needs attach_policy=true")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,21 @@ class LiveState:
 def justification(reasons: Sequence[str]) -> str:
     key = tuple(r for r in ("console_without_mfa", "active_keys_without_mfa") if r in reasons)
     return JUSTIFICATIONS.get(key, "No MFA")
+
+
+def protects_keys(user: UserRecord, verdict: Classification, options: EnforceOptions) -> bool:
+    """Is this user a target for protecting their keys: MFA set up, keys that work without it, and either that target
+    asked for, or the user non-compliant for it (require_mfa_policy_for_keys) with non-compliant users asked for?"""
+    if not (user.mfa_enabled and "keys_not_mfa_protected" in verdict.reasons):
+        return False
+    return "keys_not_mfa_protected" in options.targets or (verdict.status == "non-compliant" and "non-compliant" in options.targets)
+
+
+def plan_protect_keys(state: LiveState, options: EnforceOptions) -> List[str]:
+    """Attach the policy so that the user's active keys need MFA; the keys stay active."""
+    if options.attach_policy and not state.policy_attached and "Active" in state.keys.values():
+        return ["protect_keys"]
+    return []
 
 
 def would_act(user: UserRecord, options: EnforceOptions) -> bool:
@@ -129,8 +160,13 @@ def restore_justification(mfa_enabled: bool) -> str:
     return "Enforced earlier; still without MFA (restored once MFA is set up)"
 
 
+def keeps_key_protection(tags: Dict[str, str], options: EnforceOptions) -> bool:
+    """Restoring leaves a policy attached to protect keys, unless keys_not_mfa_protected is among the targets."""
+    return tags.get(TAG_PROTECTS_KEYS) == "true" and "keys_not_mfa_protected" not in options.targets
+
+
 def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
-    if not state.mfa_enabled:
+    if not state.mfa_enabled or keeps_key_protection(state.tags, options):
         return []
     recorded = state.tags.get(TAG_DISABLED_KEYS, "").split()
     actions = [f"enable_key:{key}" for key in recorded if state.keys.get(key) == "Inactive"]
@@ -144,6 +180,9 @@ def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
 def restore_notes(state: LiveState, options: EnforceOptions) -> List[str]:
     """What restoring leaves as it is, and why (for users with MFA and a recorded enforcement)."""
     notes = []
+    if state.mfa_enabled and keeps_key_protection(state.tags, options):
+        return ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "
+                "keys_not_mfa_protected to detach it)"]
     if state.mfa_enabled and TAG_ENFORCED_AT in state.tags:
         if options.attach_policy and state.policy_attached and state.tags.get(TAG_ATTACHED_POLICY) != "true":
             notes.append("the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)")
@@ -158,10 +197,14 @@ def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict
     newly = [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:")]
     disabled += [key for key in newly if key not in disabled]
     tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
-    for tag, action in ((TAG_ATTACHED_POLICY, "attach_policy"), (TAG_DELETED_CONSOLE, "delete_login_profile")):
-        if action in actions or state.tags.get(tag) == "true":
+    for tag, done in ((TAG_ATTACHED_POLICY, ("attach_policy", "protect_keys")), (TAG_DELETED_CONSOLE, ("delete_login_profile",)),
+                      (TAG_PROTECTS_KEYS, ("protect_keys",))):
+        if set(done) & set(actions) or state.tags.get(tag) == "true":
             tags[tag] = "true"
     return tags
+
+
+ENFORCING = ("disable_key", "attach_policy", "protect_keys", "delete_login_profile")  # the actions enforcement records
 
 
 def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
@@ -174,10 +217,10 @@ def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
         if verb in ("disable_key", "enable_key"):
             keys[key] = "Inactive" if verb == "disable_key" else "Active"
         console = console and verb != "delete_login_profile"
-        attached = (attached or verb == "attach_policy") and verb != "detach_policy"
+        attached = (attached or verb in ("attach_policy", "protect_keys")) and verb != "detach_policy"
         if verb == "remove_tags":
             tags = {k: v for k, v in tags.items() if k not in RECORD_TAGS}
-    if any(a.split(":")[0] in ("disable_key", "attach_policy", "delete_login_profile") for a in actions):
+    if any(a.split(":")[0] in ENFORCING for a in actions):
         tags.update(record_tags(state, actions, now))
     return replace(state, keys=keys, console_access=console, policy_attached=attached, tags=tags)
 
@@ -214,6 +257,7 @@ def execute(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
         "disable_key": (f"disable access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Inactive"}),
         "enable_key": (f"re-activate access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Active"}),
         "attach_policy": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
+        "protect_keys": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
         "detach_policy": (f"detach {policy_arn} from {username}", iam.detach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
         "delete_login_profile": (f"delete the login profile of {username}", iam.delete_login_profile, {"UserName": username}),
         "remove_tags": (f"remove the enforcement tags of {username}", iam.untag_user, {"UserName": username, "TagKeys": list(RECORD_TAGS)}),
@@ -278,13 +322,16 @@ def _decode_document(text: str) -> Dict:
 # --- one user ----------------------------------------------------------------------------------
 
 
-def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> Tuple[LiveState, Dict]:
-    """Re-read one user and plan, changing nothing. Raises MFAError."""
+def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], now: datetime,
+              keys: bool = False) -> Tuple[LiveState, Dict]:
+    """Re-read one user and plan, changing nothing (``keys``: protect the user's keys). Raises MFAError."""
     state = read_state(iam, username, policy_arn if options.attach_policy else None)
-    planner = plan_enforce if options.state == "enforced" else plan_restore
+    planner = plan_restore if options.state == "restored" else plan_protect_keys if keys else plan_enforce
     actions = planner(state, options)
     entry = {"before": state.as_dict(), "after": after(state, actions, now).as_dict(), "actions": actions, "done": []}
-    if options.state == "enforced" and state.mfa_enabled:
+    if keys and not actions:
+        entry["reason"] = "keys_protected_since_report"
+    elif options.state == "enforced" and not keys and state.mfa_enabled:
         entry["reason"] = "mfa_enabled_since_report"
     elif options.state == "restored" and not state.mfa_enabled:
         entry["reason"] = "still_without_mfa"
@@ -311,9 +358,10 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         entry["done"].append(action)
 
 
-def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
+def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime,
+                keys: bool = False) -> Dict:
     """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
-    state, entry = plan_user(iam, username, options, policy_arn, now)
+    state, entry = plan_user(iam, username, options, policy_arn, now, keys)
     if not check_mode:
         apply_user(iam, username, state, entry, options, policy_arn, now)
     return entry
@@ -334,20 +382,25 @@ def select_targets(gathered: Gathered, selection: Options, options: EnforceOptio
             out["exempted"].append({"username": user.username, "reason": verdict.exemption["reason"], "until": verdict.exemption["until"]})
         elif options.state == "enforced" and verdict.status == "grace-period":
             out["grace_period"].append({"username": user.username, "days_remaining": verdict.grace_days_remaining})
+        keys = False
         if options.state == "enforced":
-            if verdict.status != "non-compliant":
+            keys = verdict.status not in ("exempted", "grace-period") and protects_keys(user, verdict, options)
+            if not keys and not (verdict.status == "non-compliant" and "non-compliant" in options.targets):
                 continue
-            acts = would_act(user, options)
+            acts = keys or would_act(user, options)
+            why = KEYS_JUSTIFICATION if keys else justification(verdict.reasons)
         else:
             # Undo wherever an enforcement was recorded, whatever the user's status is now.
             if not any(tag in user.tags for tag in RECORD_TAGS):
                 continue
-            acts = user.mfa_enabled
+            acts = user.mfa_enabled and not keeps_key_protection(user.tags, options)
+            why = restore_justification(user.mfa_enabled)
         target = {
             "username": user.username,
             "previous_status": verdict.status,
             "access": access(user.console_access, len(user.active_keys)),
-            "justification": justification(verdict.reasons) if options.state == "enforced" else restore_justification(user.mfa_enabled),
+            "justification": why,
+            "target": "keys_not_mfa_protected" if keys else "non-compliant",
         }
         if caller is not None and user.username == caller:
             out["caller"].append(target)
@@ -375,7 +428,8 @@ def summarize(entries: List[Dict], selected: Dict) -> Dict:
         "users_affected": sum(1 for e in entries if _effective(e)),
         "keys_disabled": count("disable_key:"),
         "keys_enabled": count("enable_key:"),
-        "policies_attached": count("attach_policy"),
+        "policies_attached": count("attach_policy") + count("protect_keys"),
+        "keys_protected": count("protect_keys"),
         "policies_detached": count("detach_policy"),
         "consoles_disabled": count("delete_login_profile"),
         "skipped": sum(1 for e in entries if e["result"] == "skipped"),
@@ -438,7 +492,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
     """The target's entry, planned from a live read: result ``skipped``, ``failed``, or ``done`` (to do) / ``planned``."""
     entry = dict(target, error=None)
     try:
-        state, found = plan_user(iam, target["username"], options, policy_arn, now)
+        state, found = plan_user(iam, target["username"], options, policy_arn, now, keys=target["target"] == "keys_not_mfa_protected")
     except MFAError as e:
         _failed(entry, e)
         return entry, None

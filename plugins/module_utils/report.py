@@ -363,11 +363,13 @@ ACTION_LABELS = (
     ("enable_key", "Re-enable {n} key{s}"),
     ("delete_login_profile", "Disable console"),
     ("attach_policy", "Attach policy"),
+    ("protect_keys", "Attach policy (keys need MFA)"),
     ("detach_policy", "Detach policy"),
     ("remove_tags", "Remove tags"),
 )
 SKIP_LABELS = {
     "mfa_enabled_since_report": "MFA enabled since the report",
+    "keys_protected_since_report": "Keys need MFA already",
     "caller_identity": "Runs this play (never acted on)",
     "still_without_mfa": "Still without MFA",
 }
@@ -385,7 +387,7 @@ def access_after(state: Optional[Dict]) -> str:
         return "Unknown"
     active = sum(1 for status in state["access_keys"].values() if status == "Active")
     if state["mfa_enabled"]:
-        return "MFA enabled"
+        return "MFA enabled" + ("; keys need MFA (policy)" if state["policy_attached"] else "")
     if not state["console_access"] and not active:
         return "No AWS access"
     reach = ACCESS_LABELS[access(state["console_access"], active)]
@@ -430,7 +432,9 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
     done = [
         (summary["keys_disabled"], f"{did('Would disable', 'Disabled')} {plural(summary['keys_disabled'], 'access key')} of "
                                    f"{plural(keys_users, 'user')}"),
-        (summary["policies_attached"], f"{did('Would attach', 'Attached')} the MFA-required policy to {plural(summary['policies_attached'], 'user')}"),
+        (summary["policies_attached"], f"{did('Would attach', 'Attached')} the MFA-required policy to {plural(summary['policies_attached'], 'user')}"
+                                       + (f", {summary['keys_protected']} of them with MFA, whose access keys then need MFA too (keys left active)"
+                                          if summary.get("keys_protected") else "")),
         (summary["consoles_disabled"], f"{did('Would disable', 'Disabled')} console access (delete the password) of "
                                        f"{plural(summary['consoles_disabled'], 'user')}"),
         (summary.get("keys_enabled"), f"{did('Would re-enable', 'Re-enabled')} {plural(summary.get('keys_enabled') or 0, 'access key')}"),
@@ -452,14 +456,18 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
         items.append(f"{plural(held, 'user')} left alone ({len(summary['exempted'])} exempted, {len(summary['grace_period'])} in grace period)")
     lines += _bullets(items)
     lines.append("")
+    losing = summary["users_affected"] - (summary.get("keys_protected") or 0)
     if check_mode and summary["users_affected"] and not restoring:
         lines.append("IMPACT ASSESSMENT:")
         impact = [
-            f"{plural(summary['users_affected'], 'user')} will lose AWS access until they set up MFA",
+            f"{plural(losing, 'user')} will lose AWS access until they set up MFA",
             "Applications using the disabled access keys will fail",
             "For users who set up MFA, the keys can be re-enabled and the policy detached: "
             "ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
-        ]
+        ] if losing else []
+        if summary.get("keys_protected"):
+            impact.append(f"Requests signed with the access keys of {plural(summary['keys_protected'], 'user')} with MFA will be refused "
+                          "unless made with an MFA session (aws_mfa_session): scripts using those keys directly will fail")
         if summary["consoles_disabled"]:
             impact.append(f"The console passwords of {plural(summary['consoles_disabled'], 'user')} will be deleted: "
                           "a deleted password cannot be restored, an administrator must set a new one")

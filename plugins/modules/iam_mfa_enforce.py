@@ -84,6 +84,20 @@ options:
         Restoring says so in RV(actions[].notes) and in a warning.
     type: bool
     default: false
+  targets:
+    description:
+      - Who enforcement acts on. V(non-compliant) - the users without MFA that the selection options make non-compliant
+        (their keys are disabled, the policy attached...).
+      - V(keys_not_mfa_protected) - the users with MFA whose active access keys work without it (reason
+        C(keys_not_mfa_protected), see O(require_mfa_policy_for_keys)); only the policy is attached, which makes their keys
+        need MFA too, and the keys stay active. Needs O(attach_policy=true). Such a user who is C(non-compliant) (with
+        O(require_mfa_policy_for_keys=true)) is treated so with V(non-compliant) alone.
+      - With O(state=restored), a policy attached to protect keys is detached only when V(keys_not_mfa_protected) is
+        listed; otherwise it stays, with a note.
+    type: list
+    elements: str
+    choices: [non-compliant, keys_not_mfa_protected]
+    default: [non-compliant]
   max_affected:
     description:
       - If more users than this would be acted on, fail before changing anything and list them.
@@ -119,6 +133,10 @@ EXAMPLES = r"""
     grace_period_days: 14
     disable_console_access: true
     max_affected: 25
+
+- name: Also make the access keys of users with MFA need MFA (the policy is attached, the keys stay active)
+  awssec.mfa.iam_mfa_enforce:
+    targets: [non-compliant, keys_not_mfa_protected]
 
 - name: Only some users, with a policy that also allows reading the account summary without MFA
   awssec.mfa.iam_mfa_enforce:
@@ -168,8 +186,9 @@ actions:
       type: str
     actions:
       description:
-        - Actions planned (check mode) or taken, for example V(disable_key:AKIA...), V(attach_policy), V(delete_login_profile);
-          when restoring V(enable_key:AKIA...), V(detach_policy), V(remove_tags).
+        - Actions planned (check mode) or taken, for example V(disable_key:AKIA...), V(attach_policy), V(delete_login_profile),
+          V(protect_keys) (the policy attached to a user with MFA, keys left active); when restoring V(enable_key:AKIA...),
+          V(detach_policy), V(remove_tags).
         - For a failed user, the actions done before the failure.
       type: list
       elements: str
@@ -177,17 +196,24 @@ actions:
       description: Why the user is a target.
       type: str
       sample: Console access without MFA
+    target:
+      description: Which of O(targets) the user is - V(non-compliant) or V(keys_not_mfa_protected).
+      type: str
+      sample: non-compliant
     result:
       description: V(done), V(planned) (check mode), V(skipped) or V(failed).
       type: str
     reason:
-      description: For skipped users - V(mfa_enabled_since_report), V(caller_identity) or V(still_without_mfa).
+      description:
+        - For skipped users - V(mfa_enabled_since_report), V(keys_protected_since_report) (a policy already attached, or no
+          active key left), V(caller_identity) or V(still_without_mfa).
       type: str
       returned: when skipped
     notes:
       description:
         - When restoring, what is left as it is and why (also given as warnings). The policy stays attached where
-          this tool did not record attaching it; a console password deleted by enforcement cannot come back.
+          this tool did not record attaching it, or attached it to protect keys (see O(targets)); a console password
+          deleted by enforcement cannot come back.
       type: list
       elements: str
       returned: when restoring leaves something as it is
@@ -218,6 +244,9 @@ summary:
       type: int
     policies_attached:
       description: Users the policy was attached to.
+      type: int
+    keys_protected:
+      description: Of those, users with MFA the policy was attached to so that their keys need MFA (O(targets)).
       type: int
     policies_detached:
       description: Users the policy was detached from (O(state=restored)).
@@ -252,7 +281,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, EnforceOptions, run, too_many_message
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, EnforceOptions, check_targets, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
@@ -270,6 +299,7 @@ def main():
         policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
         disable_console_access={"type": "bool", "default": False},
         max_affected={"type": "int", "default": 10},
+        targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -279,6 +309,7 @@ def main():
         problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
     if params["max_affected"] < 0:
         problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
+    problems += check_targets(params["targets"], params["attach_policy"])
     try:
         mfa_policy(**(params["policy_options"] or {}))  # the options are checked before any call
     except ValueError as e:
@@ -292,6 +323,7 @@ def main():
         disable_console_access=params["disable_console_access"],
         policy_name=params["policy_name"],
         max_affected=params["max_affected"],
+        targets=tuple(params["targets"]),
     )
 
     counter = CallCounter()

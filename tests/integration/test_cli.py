@@ -216,7 +216,18 @@ def test_dry_run_and_apply_exclude_each_other_and_nothing_changes(demo, env):
     assert key_statuses(demo.iam) == before
 
 
-@pytest.mark.parametrize("option", [["--apply"], ["--dry-run"], ["--max-affected", "3"], ["--disable-console-access"]])
+def test_enforce_targets_the_keys_of_users_with_mfa_when_asked(demo, env):
+    before = key_statuses(demo.iam)
+    bad = awssec(env, "iam-mfa", "enforce", "--dry-run", "--targets", "non-compliant,everyone", check=False)
+    assert bad.returncode == 2 and "targets must be among non-compliant, keys_not_mfa_protected, not 'everyone'" in bad.stderr
+    preview = awssec(env, "iam-mfa", "enforce", "--dry-run", "--max-affected", "40", "--targets", "non-compliant,keys_not_mfa_protected")
+    facts = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts"], env).stdout)["ansible_facts"]["iam_mfa"]
+    protected = [u["username"] for u in facts["users"] if "keys_not_mfa_protected" in u["reasons"] and u["status"] != "exempted"]
+    assert protected and all(re.search(rf"│ {re.escape(name)} .*│ Attach policy \(keys need MFA\)", preview.stdout) for name in protected)
+    assert key_statuses(demo.iam) == before
+
+
+@pytest.mark.parametrize("option", [["--apply"], ["--dry-run"], ["--max-affected", "3"], ["--disable-console-access"], ["--targets", "x"]])
 def test_report_takes_only_its_own_options(env, option):
     refused = awssec(env, "iam-mfa", "report", *option, check=False)
     assert refused.returncode == 2 and f"unrecognized arguments: {option[0]}" in refused.stderr

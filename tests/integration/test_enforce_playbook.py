@@ -220,9 +220,59 @@ def test_restore_undoes_exactly_what_was_done_for_users_with_mfa(moto_server, ia
     assert again["changed"] is False and account_state(iam)["users"] == state
 
 
+def _keys_protection(env):
+    """Each user's keys_mfa_protected and reasons, as iam_mfa_facts reports them now."""
+    result = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "grace_period_days=0"], env)
+    facts = json.loads(result.stdout[result.stdout.index("=>") + 2:])["ansible_facts"]["iam_mfa"]
+    return {u["username"]: (u["keys_mfa_protected"], u["reasons"]) for u in facts["users"]}
+
+
+def test_keys_of_users_with_mfa_are_protected_by_the_policy_and_stay_active(moto_server, iam, env):
+    """targets keys_not_mfa_protected: the same user's keys work without MFA before, need it after (keys left active)."""
+    cleo = _user_with_key(iam, "cleo", login=True)
+    _enable_mfa(iam, "cleo")
+    _user_with_key(iam, "dan")  # no MFA: a non-compliant target as before
+    assert _keys_protection(env)["cleo"] == (False, ["keys_not_mfa_protected"])
+    options = {"mfa_enforce_grace_period_days": 0}
+
+    default, dummy, dummy = enforce(moto_server, env, "--check", **options)
+    assert set(planned(default)) == {"dan"}  # cleo is compliant: not a target unless asked for
+    both = {"mfa_enforce_targets": ["non-compliant", "keys_not_mfa_protected"], **options}
+    before = account_state(iam)
+    preview, text, dummy = enforce(moto_server, env, "--check", **both)
+    assert account_state(iam) == before
+    assert planned(preview) == {"cleo": ["protect_keys"], "dan": [f"disable_key:{iam.list_access_keys(UserName='dan')['AccessKeyMetadata'][0]['AccessKeyId']}",
+                                                                   "attach_policy"]}
+    by_name = {e["username"]: e for e in preview["actions"]}
+    assert by_name["cleo"]["target"] == "keys_not_mfa_protected" and by_name["dan"]["target"] == "non-compliant"
+    assert re.search(r"│ cleo .*│ Attach policy \(keys need MFA\) .*│ MFA set up, but the access keys work without it", text)
+    assert "1 user will lose AWS access until they set up MFA" in text
+    assert "Requests signed with the access keys of 1 user with MFA will be refused unless made with an MFA session" in text
+
+    applied, dummy, dummy = enforce(moto_server, env, **both)
+    assert applied["summary"]["keys_protected"] == 1 and applied["summary"]["policies_attached"] == 2
+    state = account_state(iam)["users"]
+    assert state["cleo"]["keys"] == {cleo["AccessKeyId"]: "Active"} and state["cleo"]["policies"] == [POLICY_ARN]
+    assert state["cleo"]["tags"]["awssec:mfa-protects-keys"] == "true"
+    assert _keys_protection(env)["cleo"] == (True, [])  # the same user, now covered by RequireMFA
+    again, dummy, dummy = enforce(moto_server, env, **both)
+    assert again["changed"] is False
+
+    _enable_mfa(iam, "dan")
+    restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **options)
+    assert set(planned(restored)) == {"dan"}  # the policy that protects cleo's keys stays
+    assert any("the policy stays attached: it makes this user's access keys need MFA" in w for w in restored["warnings"])
+    assert account_state(iam)["users"]["cleo"]["policies"] == [POLICY_ARN]
+    undone, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored", **both)
+    assert planned(undone) == {"cleo": ["detach_policy", "remove_tags"]}
+    assert account_state(iam)["users"]["cleo"] == dict(state["cleo"], policies=[], tags={})
+
+
 @pytest.mark.parametrize("variables, message", [
     ({"mfa_enforce_policy_name": "Require MFA!"}, "policy_name 'Require MFA!' is not a valid IAM policy name"),
     ({"mfa_enforce_max_affected": -1}, "max_affected must be 0 or more"),
+    ({"mfa_enforce_targets": ["keys_not_mfa_protected"], "mfa_enforce_attach_policy": False},
+     "targets keys_not_mfa_protected attaches the policy: it needs attach_policy=true"),
     ({"mfa_enforce_policy_options": {"allow_without_mfa": ["s3:*"]}}, "policy_options: allow_without_mfa: 's3:*' would allow a whole service"),
 ])
 def test_bad_input_is_refused_by_name_and_nothing_changes(moto_server, iam, env, variables, message):

@@ -11,21 +11,25 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.support.aws_like import outside_any_organization
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     POLICY_TAG,
     TAG_ATTACHED_POLICY,
     TAG_DELETED_CONSOLE,
     TAG_DISABLED_KEYS,
     TAG_ENFORCED_AT,
+    TAG_PROTECTS_KEYS,
     EnforceOptions,
     LiveState,
     act_on_user,
     after,
+    check_targets,
     ensure_policy,
     justification,
     plan_enforce,
+    plan_protect_keys,
     plan_restore,
+    protects_keys,
     record_tags,
     restore_notes,
     run,
@@ -34,7 +38,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
-from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, UserRecord, access
+from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, access
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
 ENFORCE = EnforceOptions()
@@ -288,3 +292,56 @@ def test_max_affected_counts_the_live_plans_before_any_change(aws):
     assert stopped["too_many"] == ["alice", "bob"] and stopped["too_many_read_live"] and stopped["actions"] == []
     assert counter.count == 2 * 5  # carol was not even read
     assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
+
+
+# --- targets keys_not_mfa_protected: the policy makes the keys of users with MFA need MFA -------------------------------
+
+BOTH = EnforceOptions(targets=("non-compliant", "keys_not_mfa_protected"))
+
+
+@pytest.mark.parametrize("targets, attach, problems", [
+    (("non-compliant",), True, []),
+    (("non-compliant", "keys_not_mfa_protected"), True, []),
+    ((), True, ["targets must name at least one of non-compliant, keys_not_mfa_protected"]),
+    (("everyone",), True, ["targets must be among non-compliant, keys_not_mfa_protected, not 'everyone'"]),
+    (("keys_not_mfa_protected",), False, ["targets keys_not_mfa_protected attaches the policy: it needs attach_policy=true"]),
+])
+def test_check_targets(targets, attach, problems):
+    assert check_targets(targets, attach) == problems
+
+
+def _with_mfa(reasons, status="compliant"):
+    user = UserRecord("cleo", "arn:aws:iam::123456789012:user/cleo", NOW, access_keys=[AccessKey("Active", NOW)], mfa_devices=[MFADevice(None, "virtual")])
+    return user, Classification(status=status, risk="low", reasons=reasons, days_since_creation=100)
+
+
+@pytest.mark.parametrize("reasons, status, options, expected", [
+    (["keys_not_mfa_protected"], "compliant", BOTH, True),
+    (["keys_not_mfa_protected"], "compliant", ENFORCE, False),  # not asked for
+    (["keys_not_mfa_protected"], "non-compliant", ENFORCE, True),  # non-compliant for it (require_mfa_policy_for_keys)
+    (["keys_not_mfa_protected"], "non-compliant", EnforceOptions(targets=("keys_not_mfa_protected",)), True),
+    ([], "compliant", BOTH, False),
+])
+def test_which_users_with_mfa_get_their_keys_protected(reasons, status, options, expected):
+    assert protects_keys(*_with_mfa(reasons, status), options) is expected
+
+
+@pytest.mark.parametrize("live, expected", [
+    (state(mfa=True, keys={"AKIA1": "Active"}), ["protect_keys"]),
+    (state(mfa=True, keys={"AKIA1": "Active"}, attached=True), []),  # attached since the report
+    (state(mfa=True, keys={"AKIA1": "Inactive"}), []),  # no active key left to protect
+])
+def test_protecting_keys_only_attaches_the_policy(live, expected):
+    assert plan_protect_keys(live, BOTH) == expected
+
+
+def test_protecting_keys_is_recorded_and_kept_by_a_default_restore():
+    live = state(mfa=True, keys={"AKIA1": "Active"})
+    done = after(live, ["protect_keys"], NOW)
+    assert done.policy_attached and done.keys == {"AKIA1": "Active"}
+    assert done.tags == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true", TAG_PROTECTS_KEYS: "true"}
+    assert record_tags(live, ["protect_keys"], NOW) == done.tags
+    assert plan_restore(done, RESTORE) == []
+    assert restore_notes(done, RESTORE) == ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "
+                                            "keys_not_mfa_protected to detach it)"]
+    assert plan_restore(done, EnforceOptions(state="restored", targets=BOTH.targets)) == ["detach_policy", "remove_tags"]
