@@ -16,11 +16,9 @@ policy of the same name is never changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import unquote
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
@@ -43,7 +41,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     partition_of,
     user_name_from_arn,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import policy_json
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import decode_document, policy_json
 
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
@@ -297,9 +295,7 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
     version = _call(f"get the default version of {arn}", _aws, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
-    current = version["PolicyVersion"]["Document"]
-    if isinstance(current, str):
-        current = _decode_document(current)
+    current = decode_document(version["PolicyVersion"]["Document"])
     if policy_json(current) == policy_json(document):
         return {"arn": arn, "change": "none"}
     if not any(tag["Key"] == POLICY_TAG for tag in policy.get("Tags") or []):
@@ -313,10 +309,6 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
             _call(f"delete version {oldest['VersionId']} of {arn}", _aws, iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"])
         _call(f"update policy {arn}", _aws, iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True)
     return {"arn": arn, "change": "update"}
-
-
-def _decode_document(text: str) -> Dict:
-    return json.loads(unquote(text))
 
 
 # --- one user ----------------------------------------------------------------------------------

@@ -120,17 +120,15 @@ def _get_credential_report(iam) -> Dict:
 
 
 @retry
-def _paginate(client, operation: str, result_key: str, **kwargs) -> List[Dict]:
-    pages = client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs)
-    return pages.build_full_result().get(result_key, [])
+def _paginate(client, operation: str, result_key: Optional[str], **kwargs):
+    """Every page of ``operation``, in pages as large as IAM serves: the list under ``result_key``, or (None) the whole result."""
+    pages = client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs).build_full_result()
+    return pages if result_key is None else pages.get(result_key, [])
 
 
-@retry
 def _authorization_details(iam) -> Dict:
     """Users (with their tags, groups and policies), groups and managed policies, in pages over all of them."""
-    filters = ["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
-    pages = iam.get_paginator("get_account_authorization_details").paginate(PaginationConfig={"PageSize": PAGE_SIZE}, Filter=filters)
-    return pages.build_full_result()
+    return _paginate(iam, "get_account_authorization_details", None, Filter=["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
 
 
 @retry

@@ -153,11 +153,15 @@ def _leaves_only_mfa_setup(not_actions) -> bool:
     return all(isinstance(a, str) and a.split(":", 1)[0].lower() in ("iam", "sts") and not a.endswith("*") for a in _as_list(not_actions))
 
 
+def decode_document(document) -> Dict:
+    """A policy document as IAM's query API returns it (URL-encoded JSON) or as boto3 may already have parsed it."""
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
 def denies_without_mfa(document) -> bool:
     """Has the identity policy a Deny, of everything but MFA set-up, on every resource, for requests without MFA
     (access keys included), and on no other condition?"""
-    if isinstance(document, str):
-        document = json.loads(unquote(document))
+    document = decode_document(document)
     for statement in _as_list((document or {}).get("Statement") or []):
         if not isinstance(statement, dict) or statement.get("Effect") != "Deny" or _as_list(statement.get("Resource")) != ["*"]:
             continue

@@ -319,9 +319,9 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
         for u in held:
             if u["status"] == "exempted":
                 until = f", until {u['exemption']['until']}" if u["exemption"].get("until") else ""
-                lines.append(f"  • {u['username']}: exempted ({u['exemption']['reason']}{until})")
+                lines.append(f"  • {user_label(u)}: exempted ({u['exemption']['reason']}{until})")
             else:
-                lines.append(f"  • {u['username']}: grace period, {plural(u['grace_days_remaining'], 'day')} remaining")
+                lines.append(f"  • {user_label(u)}: grace period, {plural(u['grace_days_remaining'], 'day')} remaining")
         lines.append("")
 
     lines.append("FINDINGS BY REASON (every status, exempted and grace-period users included):")

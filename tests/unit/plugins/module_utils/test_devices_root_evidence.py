@@ -321,3 +321,7 @@ def test_an_organizations_findings_say_how_many_accounts():
                                                                                   Options(), NOW, 1)}
     org = aggregate([account("a", ["x", "y"]), account("b", ["x"]), account("c", [])], NOW.isoformat())
     assert "  • console_without_mfa (3 in 2 accounts: 3 non-compliant): a/x, a/y, b/x" in render_table(org)
+    new = UserRecord("new", "arn:aws:iam::1:user/new", NOW - timedelta(days=1), console_access=True)
+    held = {"account_id": "d", "account_name": "d", "facts": build_facts(gather_mod.Gathered("d", "live", None, [new], RootRecord(True, False)),
+                                                                            Options(), NOW, 1)}
+    assert "  • d/new: grace period, 6 days remaining" in render_table(aggregate([held], NOW.isoformat()))  # names repeat across accounts
