@@ -36,8 +36,8 @@ from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_prot
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_ENFORCED_AT,
     AccessKey,
-    Gathered,
     Evidence,
+    Gathered,
     MFADevice,
     RootRecord,
     SignIns,
