@@ -168,7 +168,7 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     if facts.get("evidence"):
         out.append(f'<div class="meta">{escape(evidence_line(facts["evidence"]))}</div>')
     out += ['<div class="cards">', _card(summary["total"], "Users"),
-           _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
+            _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
     out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
             _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), "</div>",

@@ -286,7 +286,9 @@ ansible_facts:
               description: Whether the root user has access keys.
               type: bool
             password_last_used:
-              description: When the root user's password was last used, from the credential report's C(<root_account>) row; null when never, or with O(source=live).
+              description:
+                - When the root user's password was last used, from the credential report's C(<root_account>) row; null
+                  when never, or with O(source=live).
               type: str
             credentials_management:
               description:
@@ -333,7 +335,8 @@ def main():
     cloudtrail = None
     if options.evidence_days:
         if not module.region:
-            module.fail_json(msg="evidence_days needs a region: CloudTrail keeps the events of each Region apart (set region to the one of the sign-in endpoint)")
+            module.fail_json(msg="evidence_days needs a region: CloudTrail keeps the events of each Region apart "
+                                 "(set region to the one of the sign-in endpoint)")
         cloudtrail = counter.watch(module.client("cloudtrail"))
     try:
         gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail)

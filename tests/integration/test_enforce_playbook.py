@@ -241,8 +241,8 @@ def test_keys_of_users_with_mfa_are_protected_by_the_policy_and_stay_active(moto
     before = account_state(iam)
     preview, text, dummy = enforce(moto_server, env, "--check", **both)
     assert account_state(iam) == before
-    assert planned(preview) == {"cleo": ["protect_keys"], "dan": [f"disable_key:{iam.list_access_keys(UserName='dan')['AccessKeyMetadata'][0]['AccessKeyId']}",
-                                                                   "attach_policy"]}
+    dan_key = iam.list_access_keys(UserName="dan")["AccessKeyMetadata"][0]["AccessKeyId"]
+    assert planned(preview) == {"cleo": ["protect_keys"], "dan": [f"disable_key:{dan_key}", "attach_policy"]}
     by_name = {e["username"]: e for e in preview["actions"]}
     assert by_name["cleo"]["target"] == "keys_not_mfa_protected" and by_name["dan"]["target"] == "non-compliant"
     assert re.search(r"│ cleo .*│ Attach policy \(keys need MFA\) .*│ MFA set up, but the access keys work without it", text)

@@ -317,11 +317,11 @@ def test_root_findings_in_every_report_and_per_account_in_an_organization():
 def test_an_organizations_findings_say_how_many_accounts():
     def account(name, users):
         records = [UserRecord(u, f"arn:aws:iam::1:user/{u}", NOW - timedelta(days=100), console_access=True) for u in users]
-        return {"account_id": name, "account_name": name, "facts": build_facts(gather_mod.Gathered(name, "live", None, records, RootRecord(True, False)),
-                                                                                  Options(), NOW, 1)}
+        gathered = gather_mod.Gathered(name, "live", None, records, RootRecord(True, False))
+        return {"account_id": name, "account_name": name, "facts": build_facts(gathered, Options(), NOW, 1)}
     org = aggregate([account("a", ["x", "y"]), account("b", ["x"]), account("c", [])], NOW.isoformat())
     assert "  • console_without_mfa (3 in 2 accounts: 3 non-compliant): a/x, a/y, b/x" in render_table(org)
     new = UserRecord("new", "arn:aws:iam::1:user/new", NOW - timedelta(days=1), console_access=True)
-    held = {"account_id": "d", "account_name": "d", "facts": build_facts(gather_mod.Gathered("d", "live", None, [new], RootRecord(True, False)),
-                                                                            Options(), NOW, 1)}
+    gathered = gather_mod.Gathered("d", "live", None, [new], RootRecord(True, False))
+    held = {"account_id": "d", "account_name": "d", "facts": build_facts(gathered, Options(), NOW, 1)}
     assert "  • d/new: grace period, 6 days remaining" in render_table(aggregate([held], NOW.isoformat()))  # names repeat across accounts

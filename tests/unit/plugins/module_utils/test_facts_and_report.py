@@ -43,7 +43,8 @@ SEED = [
 
 @pytest.fixture
 def facts():
-    gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization"))
+    root = RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization")
+    gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, root)
     return build_facts(gathered, Options(exclude_users=("svc-*",)), NOW, api_calls=6)
 
 
