@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import ROOT, adhoc_result, run
-from tests.support.demo_account import expected_counts, seed_demo_account
+from tests.support.demo_account import console_users_with_devices, expected_counts, seed_demo_account
 from tests.support.moto_server import CREDENTIALS, reset_moto
 
 
@@ -155,14 +155,8 @@ def test_whether_each_users_keys_work_without_mfa(moto_server, iam, env, aws_lik
 def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, aws_like):
     """Security keys told from TOTP tokens (read only when asked), the root user as CIS sees it, and CloudTrail's
     console sign-ins without MFA, served by the AWS-like server (moto has neither the root's device nor LookupEvents)."""
-    devices = {"ana": "arn:aws:iam::123456789012:u2f/user/ana/yubikey-AB12CD34", "ben": "GAHT00000001", "dee": "virtual", "eve": None}
-    for name, serial in devices.items():
-        iam.create_user(UserName=name)
-        iam.create_login_profile(UserName=name, Password="Pass-word-1!")
-        if serial == "virtual":
-            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
-        if serial:
-            iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    console_users_with_devices(iam, {"ana": "arn:aws:iam::123456789012:u2f/user/ana/yubikey-AB12CD34", "ben": "GAHT00000001",
+                                     "dee": "virtual", "eve": None})
     now = datetime.now(timezone.utc)
 
     def at(hours):

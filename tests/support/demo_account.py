@@ -124,6 +124,18 @@ def create_user(iam, user: DemoUser, now: datetime, serial_number: int = 0, acco
     set_dates(user, now, key_ids, account_id, partition_of_region(iam.meta.region_name))
 
 
+def console_users_with_devices(iam, devices: Dict[str, Optional[str]]) -> None:
+    """Users with a console password and, per ``devices``, an MFA device: a serial (a TOTP token's such as GAHT00000001,
+    or a security key's ARN with ``:u2f/``), ``"virtual"`` (a virtual device made for the user) or None (no MFA)."""
+    for name, serial in devices.items():
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password="Pass-word-1!")
+        if serial == "virtual":
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+        if serial:
+            iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+
+
 def set_dates(user: DemoUser, now: datetime, key_ids: List[str], account_id: str = ACCOUNT_ID, partition: str = "aws") -> None:
     backend_user = iam_backend(account_id, partition).users[user.name]
     backend_user.create_date = _naive_utc(now - timedelta(days=user.age_days))

@@ -36,6 +36,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render_csv, render_table, recommendations
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render_html, render_markdown
 from tests.support.aws_like import console_login, outside_any_organization
+from tests.support.demo_account import console_users_with_devices
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 U2F = "arn:aws:iam::123456789012:u2f/user/ana/yubikey-AB12CD34"
@@ -159,13 +160,7 @@ def aws():
     with mock_aws():
         kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         iam = outside_any_organization(boto3.client("iam", **kw))
-        for name, serial in (("ana", U2F), ("ben", "GAHT00000001"), ("cy", None), ("dee", "virtual")):
-            iam.create_user(UserName=name)
-            iam.create_login_profile(UserName=name, Password="Pass-word-1!")
-            if serial == "virtual":
-                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
-            if serial:
-                iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+        console_users_with_devices(iam, {"ana": U2F, "ben": "GAHT00000001", "cy": None, "dee": "virtual"})
         yield iam, boto3.client("sts", **kw)
 
 
