@@ -255,11 +255,11 @@ def execute(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
         "disable_key": (f"disable access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Inactive"}),
         "enable_key": (f"re-activate access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Active"}),
         "attach_policy": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
-        "protect_keys": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
         "detach_policy": (f"detach {policy_arn} from {username}", iam.detach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
         "delete_login_profile": (f"delete the login profile of {username}", iam.delete_login_profile, {"UserName": username}),
         "remove_tags": (f"remove the enforcement tags of {username}", iam.untag_user, {"UserName": username, "TagKeys": list(RECORD_TAGS)}),
     }
+    calls["protect_keys"] = calls["attach_policy"]  # the same call; only what it is recorded as differs
     what, function, kwargs = calls[verb]
     _call(what, _aws, function, **kwargs)
 
@@ -350,10 +350,9 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         entry["done"].append(action)
 
 
-def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime,
-                keys: bool = False) -> Dict:
+def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
     """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
-    state, entry = plan_user(iam, username, options, policy_arn, now, keys)
+    state, entry = plan_user(iam, username, options, policy_arn, now)
     if not check_mode:
         apply_user(iam, username, state, entry, options, policy_arn, now)
     return entry
