@@ -12,6 +12,7 @@ retried on throttling with jittered backoff. The client that sends an MFA code n
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
@@ -59,6 +60,30 @@ class _Session:
         if self._sessions.counter is not None:
             self._sessions.counter.watch(client)
         return client if once else RetryingBotoClientWrapper(client, RETRY)
+
+
+def fast_timestamps(client):
+    """The client, reading timestamps with datetime.fromisoformat instead of botocore's dateutil parser.
+
+    IAM answers carry thousands of timestamps (every user, group, policy and version in
+    GetAccountAuthorizationDetails); dateutil takes about 0.1 ms for each, fromisoformat a hundredth of that.
+    The values are the same (UTC datetimes); what fromisoformat cannot read (an epoch number) goes to botocore's
+    parser. A botocore without the parser's attribute keeps its own.
+    """
+    parser = getattr(client, "_response_parser", None)
+    default = getattr(parser, "_timestamp_parser", None)
+    if default is None:
+        return client
+
+    def parse(value):
+        try:
+            when = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return default(value)
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+    parser._timestamp_parser = parse
+    return client
 
 
 def error_reason(exception) -> str:

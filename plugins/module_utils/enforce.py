@@ -42,6 +42,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     user_name_from_arn,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import decode_document, policy_json
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
@@ -70,6 +71,7 @@ class EnforceOptions:
     policy_name: str = "RequireMFA"
     max_affected: int = 10
     targets: Tuple[str, ...] = ("non-compliant",)
+    concurrency: int = 1  # targets read live at once before anything changes
 
 
 def check_targets(targets: Sequence[str], attach_policy: bool) -> List[str]:
@@ -448,11 +450,10 @@ def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, do
     result["policy_arn"] = arn
     # Every target is read and planned before anything changes: max_affected counts what the live plans would do.
     plans, acting = [], []
-    for target in selected["targets"]:
-        entry, state = _plan(iam, target, options, arn, now)
+    for entry, state in bounded_map(lambda target: _plan(iam, target, options, arn, now), selected["targets"], options.concurrency):
         plans.append((entry, state))
         if entry["actions"] and entry["result"] != "failed":
-            acting.append(target["username"])
+            acting.append(entry["username"])
         if len(acting) > options.max_affected:
             result.update(too_many=acting, too_many_read_live=True, summary=summarize([], selected))
             return result

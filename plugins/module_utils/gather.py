@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -32,6 +34,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_ENFORCED_AT,
@@ -79,17 +82,19 @@ def _cause(e: BaseException) -> str:
 
 
 class CallCounter:
-    """Counts the HTTP requests that boto3 clients send (retries included)."""
+    """Counts the HTTP requests that boto3 clients send (retries included), from any number of threads."""
 
     def __init__(self) -> None:
         self.count = 0
+        self._lock = threading.Lock()
 
     def watch(self, client):
         client.meta.events.register("before-send", self._count)
         return client
 
     def _count(self, **kwargs) -> None:
-        self.count += 1
+        with self._lock:
+            self.count += 1
 
 
 def error_code(exception) -> Optional[str]:
@@ -172,14 +177,30 @@ def _get_caller_identity(sts) -> Dict:
 # --- credential report -----------------------------------------------------------------------
 
 
-def fetch_credential_report(iam, sleep: Callable = time.sleep, poll_seconds: float = 2, max_polls: int = 150) -> Tuple[str, datetime]:
+REPORT_FIRST_WAIT = 0.1  # seconds before the first poll of GenerateCredentialReport; each wait doubles from there
+REPORT_LONGEST_WAIT = 4.0  # the waits stop growing here
+REPORT_DEADLINE = 300.0  # seconds of waiting before giving up
+
+
+def report_waits(first: float = REPORT_FIRST_WAIT, longest: float = REPORT_LONGEST_WAIT, deadline: float = REPORT_DEADLINE) -> Iterator[float]:
+    """The waits between polls of the credential report (pure): short first (a report is often ready within a
+    second), doubling up to ``longest``, until they add up to ``deadline``."""
+    wait, total = first, 0.0
+    while total + wait <= deadline:
+        yield wait
+        total += wait
+        wait = min(wait * 2, longest)
+
+
+def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[Iterable[float]] = None) -> Tuple[str, datetime]:
     """Generate the credential report and return (CSV text, GeneratedTime).
 
-    GenerateCredentialReport is polled until it says COMPLETE; a GetCredentialReport that still
-    finds the report in progress goes back to polling. Throttling, and LimitExceeded of
-    GenerateCredentialReport, are retried with jittered backoff by the raw calls.
+    GenerateCredentialReport is polled until it says COMPLETE, after each of ``waits`` (default: ``report_waits()``);
+    a GetCredentialReport that still finds the report in progress goes back to polling. Throttling, and
+    LimitExceeded of GenerateCredentialReport, are retried with jittered backoff by the raw calls.
     """
-    for dummy in range(max_polls):
+    waited = 0.0
+    for wait in itertools.chain(report_waits() if waits is None else waits, [None]):
         state = _call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
         if state == "COMPLETE":
             try:
@@ -192,8 +213,11 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, poll_seconds: flo
                 if isinstance(content, bytes):
                     content = content.decode("utf-8")
                 return content, as_utc(response["GeneratedTime"])
-        sleep(poll_seconds)
-    raise MFAError(message=f"The credential report was not ready after {max_polls} polls of {poll_seconds} s; try again later or use source=live")
+        if wait is None:
+            break
+        sleep(wait)
+        waited += wait
+    raise MFAError(message=f"The credential report was not ready after {waited:g} s of polling; try again later or use source=live")
 
 
 def _report_time(value: Optional[str]) -> Optional[datetime]:
@@ -403,8 +427,9 @@ def _identity(sts) -> Dict:
 
 
 def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None,
-           cloudtrail=None) -> Gathered:
-    """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``)."""
+           cloudtrail=None, concurrency: int = 1) -> Gathered:
+    """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
+    users read live (every user with ``live``, a few with the report), ``concurrency`` at a time."""
     if source not in SOURCES:
         raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     if options.evidence_days and cloudtrail is None:
@@ -415,9 +440,10 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     devices = _virtual_devices(iam, warnings)
     details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
     if source == "live":
-        users, generated_at, root_row = _gather_live(iam, options, warnings), None, None
+        users, generated_at, root_row = _gather_live(iam, options, warnings, concurrency), None, None
     else:
-        users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details)
+        users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details,
+                                                            concurrency)
     device_reads = 0
     if options.require_phishing_resistant_mfa:
         users, device_reads = _tell_devices_apart(iam, users, warnings)
@@ -518,15 +544,23 @@ def _console_evidence(cloudtrail, days: int, now: datetime, sleep: Callable) -> 
     return Evidence(days=days, region=cloudtrail.meta.region_name, events=len(events), calls=pages, root=root), by_user
 
 
-def _gather_live(iam, options: Options, warnings: List[str]) -> List[UserRecord]:
+def _gather_live(iam, options: Options, warnings: List[str], concurrency: int) -> List[UserRecord]:
     listed = _call("list users (iam:ListUsers)", _paginate, iam, "list_users", "Users")
-    users = []
-    for user in listed:
-        if is_selected(user["UserName"], options):
-            record = _read_unless_deleted(iam, user, warnings)
-            if record is not None:
-                users.append(record)
-    return users
+    return _read_all(iam, [user for user in listed if is_selected(user["UserName"], options)], warnings, concurrency)
+
+
+def _read_all(iam, users: List[Dict], warnings: List[str], concurrency: int) -> List[UserRecord]:
+    """Read the users live, ``concurrency`` at a time; records and warnings in the users' order, as one by one."""
+    def read(user: Dict) -> Tuple[Optional[UserRecord], List[str]]:
+        own: List[str] = []
+        return _read_unless_deleted(iam, user, own), own
+
+    records = []
+    for record, own in bounded_map(read, users, concurrency):
+        warnings.extend(own)
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def _read_unless_deleted(iam, user: Dict, warnings: List[str]) -> Optional[UserRecord]:
@@ -555,9 +589,9 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
 
 
 def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime,
-                        details: Dict) -> Tuple[List[UserRecord], datetime, Optional[Dict[str, str]]]:
+                        details: Dict, concurrency: int = 1) -> Tuple[List[UserRecord], datetime, Optional[Dict[str, str]]]:
     """The users, when the report was generated, and its ``<root_account>`` row."""
-    users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []))
+    users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []), concurrency)
     from_report = [u for u in users if u.username not in read_live]
     reread = {u.username for u in from_report if enforced_since(u, generated_at)}
     age = (now - generated_at).total_seconds()
@@ -569,8 +603,22 @@ def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sle
         reread |= stale
     if not reread:
         return users, generated_at, root_row
-    fresh = [_read_by_name(iam, u.username, warnings) if u.username in reread else u for u in users]
-    return [u for u in fresh if u is not None], generated_at, root_row
+    fresh = _read_names(iam, [u.username for u in users if u.username in reread], warnings, concurrency)
+    merged = [fresh.get(u.username, u) for u in users]  # None: deleted since the report
+    return [u for u in merged if u is not None], generated_at, root_row
+
+
+def _read_names(iam, names: List[str], warnings: List[str], concurrency: int) -> Dict[str, Optional[UserRecord]]:
+    """The users read live by name, ``concurrency`` at a time (None: no longer exists); warnings in the names' order."""
+    def read(name: str) -> Tuple[Optional[UserRecord], List[str]]:
+        own: List[str] = []
+        return _read_by_name(iam, name, own), own
+
+    found = {}
+    for name, (record, own) in zip(names, bounded_map(read, names, concurrency)):
+        warnings.extend(own)
+        found[name] = record
+    return found
 
 
 def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
@@ -584,23 +632,20 @@ def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
     return _read_unless_deleted(iam, user, warnings)
 
 
-def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable,
-                 details: List[Dict]) -> Tuple[List[UserRecord], datetime, set, Optional[Dict[str, str]]]:
+def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, details: List[Dict],
+                 concurrency: int = 1) -> Tuple[List[UserRecord], datetime, set, Optional[Dict[str, str]]]:
     """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), when it was generated, the
     names of the users missing from it (read live) and its ``<root_account>`` row."""
     content, generated_at = fetch_credential_report(iam, sleep=sleep)
     rows, root_row = parse_credential_report(content)
-    users, read_live = [], set()
-    for detail in details:
+    selected = [detail for detail in details if is_selected(detail["UserName"], options)]
+    # Users created after the report was generated (AWS caches it up to 4 hours) are read live.
+    missing = _read_names(iam, [d["UserName"] for d in selected if d["UserName"] not in rows], warnings, concurrency)
+    users = []
+    for detail in selected:
         name = detail["UserName"]
-        if not is_selected(name, options):
-            continue
         if name in rows:
             users.append(record_from_report_row(rows[name], None if virtual is None else virtual.get(name, []), _tags(detail.get("Tags"))))
-        else:
-            # Created after the report was generated (AWS caches it up to 4 hours): read it live.
-            record = _read_by_name(iam, name, warnings)
-            if record is not None:
-                users.append(record)
-                read_live.add(name)
-    return users, generated_at, read_live, root_row
+        elif missing[name] is not None:
+            users.append(missing[name])
+    return users, generated_at, {name for name, record in missing.items() if record is not None}, root_row

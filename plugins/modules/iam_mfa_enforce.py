@@ -30,6 +30,7 @@ author:
   - awssec.mfa contributors (@awssec)
 extends_documentation_fragment:
   - awssec.mfa.selection
+  - awssec.mfa.selection.live_reads
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -280,9 +281,10 @@ from datetime import datetime, timezone
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, EnforceOptions, check_targets, run, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
 
@@ -292,6 +294,7 @@ POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
 def main():
     argument_spec = dict(
         SELECTION_ARGSPEC,
+        **LIVE_READS_ARGSPEC,
         state={"type": "str", "choices": list(STATES), "default": "enforced"},
         disable_access_keys={"type": "bool", "default": True},
         attach_policy={"type": "bool", "default": True},
@@ -309,7 +312,7 @@ def main():
         problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
     if params["max_affected"] < 0:
         problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
-    problems += check_targets(params["targets"], params["attach_policy"])
+    problems += check_targets(params["targets"], params["attach_policy"]) + check_concurrency(params["concurrency"])
     try:
         mfa_policy(**(params["policy_options"] or {}))  # the options are checked before any call
     except ValueError as e:
@@ -324,13 +327,14 @@ def main():
         policy_name=params["policy_name"],
         max_affected=params["max_affected"],
         targets=tuple(params["targets"]),
+        concurrency=params["concurrency"],
     )
 
     counter = CallCounter()
-    iam = counter.watch(module.client("iam"))
+    iam = counter.watch(fast_timestamps(module.client("iam")))
     sts = counter.watch(module.client("sts"))
     try:
-        gathered = gather(iam, sts, params["source"], selection)
+        gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
         document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))
         result = run(iam, gathered, selection, options, document, module.check_mode, datetime.now(timezone.utc))
     except MFAError as e:

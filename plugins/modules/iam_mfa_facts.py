@@ -40,6 +40,7 @@ options:
     default: 0
 extends_documentation_fragment:
   - awssec.mfa.selection
+  - awssec.mfa.selection.live_reads
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -65,16 +66,14 @@ EXAMPLES = r"""
     exclude_users:
       - "svc-*"
       - automation-deploy
-  register: mfa
 
+# The facts are in ansible_facts.iam_mfa; no register is needed (registering the result holds a second copy of
+# every user, which costs seconds in Ansible for thousands of users).
 - name: Fail when any user is non-compliant
   ansible.builtin.assert:
-    that: mfa.ansible_facts.iam_mfa.summary.counts['non-compliant'] == 0
+    that: ansible_facts.iam_mfa.summary.counts['non-compliant'] == 0
     fail_msg: >-
-      Without MFA: {{ mfa.ansible_facts.iam_mfa.users | selectattr('status', '==', 'non-compliant') | map(attribute='username') | join(', ') }}
-
-- name: Gather-style, without register
-  awssec.mfa.iam_mfa_facts:
+      Without MFA: {{ ansible_facts.iam_mfa.users | selectattr('status', '==', 'non-compliant') | map(attribute='username') | join(', ') }}
 
 - name: Console users without MFA
   ansible.builtin.debug:
@@ -85,12 +84,11 @@ EXAMPLES = r"""
     region: us-east-1
     evidence_days: 30
     require_phishing_resistant_mfa: true
-  register: mfa
 
 - name: Users who signed in without MFA
   ansible.builtin.debug:
     msg: "{{ item.username }}: {{ item.sign_ins_without_mfa.count }} sign-ins without MFA, the last {{ item.sign_ins_without_mfa.last }}"
-  loop: "{{ mfa.ansible_facts.iam_mfa.users | selectattr('reasons', 'contains', 'signed_in_without_mfa') }}"
+  loop: "{{ ansible_facts.iam_mfa.users | selectattr('reasons', 'contains', 'signed_in_without_mfa') }}"
   loop_control:
     label: "{{ item.username }}"
 
@@ -316,30 +314,32 @@ from datetime import datetime, timezone
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, check_concurrency
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC, evidence_days={"type": "int", "default": 0}), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0}),
+                              supports_check_mode=True)
     options = Options.from_params(module.params)
-    problems = check_options(options)
+    problems = check_options(options) + check_concurrency(module.params["concurrency"])
     if problems:
         module.fail_json(msg="; ".join(problems))
 
     counter = CallCounter()
     # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
-    iam = counter.watch(module.client("iam"))
+    iam = counter.watch(fast_timestamps(module.client("iam")))
     sts = counter.watch(module.client("sts"))
     cloudtrail = None
     if options.evidence_days:
         if not module.region:
             module.fail_json(msg="evidence_days needs a region: CloudTrail keeps the events of each Region apart "
                                  "(set region to the one of the sign-in endpoint)")
-        cloudtrail = counter.watch(module.client("cloudtrail"))
+        cloudtrail = counter.watch(fast_timestamps(module.client("cloudtrail")))
     try:
-        gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail)
+        gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail, concurrency=module.params["concurrency"])
     except MFAError as e:
         module.fail_json_aws_error(e)
 

@@ -17,6 +17,9 @@ Each behaviour is a setting, off by default (then requests pass through untouche
   burst of 0 throttles each action's first request.
   ``report_limit``: the same for GenerateCredentialReport alone, answered with ``LimitExceeded``.
 - ``new_key_delay``: seconds during which IAM and STS refuse a new access key (``InvalidClientTokenId``).
+- ``latency``: seconds every answer waits before it is sent, as AWS's answers wait on the network and the service
+  (IAM's global endpoint is in us-east-1: tens of milliseconds from nearby, about 100 from another continent). moto
+  answers at once, so without it nothing that overlaps requests (a thread pool) can show what it buys on AWS.
 - ``root``: the root user, as GetAccountSummary, ListVirtualMFADevices and the report's ``<root_account>`` row show it:
   ``{"mfa": "virtual" | "hardware" | "none", "access_keys": bool, "password_last_used": ISO time}``.
 
@@ -77,6 +80,7 @@ class Settings:
     throttle_actions: Optional[Tuple[str, ...]] = None
     report_limit: Optional[Tuple[float, float]] = None
     new_key_delay: float = 0.0
+    latency: float = 0.0
     root: Optional[Dict] = None
     organizations_features: Optional[Tuple[str, ...]] = None
     organizations_features_error: Optional[str] = None
@@ -126,6 +130,8 @@ class AwsLike:
     # --- WSGI -----------------------------------------------------------------------------------
 
     def __call__(self, environ, start_response):
+        if self.settings.latency:
+            time.sleep(self.settings.latency)  # each request in its own server thread: waits overlap, as on AWS
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)

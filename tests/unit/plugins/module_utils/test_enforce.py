@@ -250,7 +250,8 @@ def test_ensure_policy_never_changes_a_policy_that_is_not_ours(aws):
     assert _document(iam, POLICY_ARN) == theirs and len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
 
-def test_run_skips_the_caller_and_counts_against_max_affected(aws):
+@pytest.mark.parametrize("concurrency", [1, 4])  # the targets read live one by one, or four at once: the same outcome
+def test_run_skips_the_caller_and_counts_against_max_affected(aws, concurrency):
     iam, sts = aws
     for name in ("alice", "bob", "carol"):
         iam.create_user(UserName=name)
@@ -259,11 +260,11 @@ def test_run_skips_the_caller_and_counts_against_max_affected(aws):
     gathered.caller_arn = "arn:aws:iam::123456789012:user/bob"
     now = datetime.now(timezone.utc)
 
-    too_many = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
+    too_many = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1, concurrency=concurrency), mfa_policy(), False, now)
     assert too_many["too_many"] == ["alice", "carol"] and too_many["actions"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
-    done = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=2), mfa_policy(), False, now)
+    done = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=2, concurrency=concurrency), mfa_policy(), False, now)
     results = {e["username"]: (e["result"], e.get("reason")) for e in done["actions"]}
     assert results == {"alice": ("done", None), "bob": ("skipped", "caller_identity"), "carol": ("done", None)}
     assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"

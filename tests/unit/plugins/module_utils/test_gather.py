@@ -13,6 +13,7 @@ from moto import mock_aws
 from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     CallCounter,
     MFAError,
@@ -21,6 +22,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     mfa_devices_from_report,
     parse_credential_report,
     record_from_report_row,
+    report_waits,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.records import MFADevice
 
@@ -121,11 +123,19 @@ def test_fetch_polls_until_complete():
     stub.add_response("get_credential_report", _report_response())
     slept = []
     with stub:
-        content, generated = fetch_credential_report(iam, sleep=slept.append, poll_seconds=2)
+        content, generated = fetch_credential_report(iam, sleep=slept.append)
     stub.assert_no_pending_responses()
     assert content == AWS_REPORT
     assert generated == utc(2024, 6, 15, 11, 0)
-    assert slept == [2, 2]
+    assert slept == [0.1, 0.2]  # a report ready within a second costs a fraction of one, not a fixed 2 s a poll
+
+
+def test_report_waits_start_short_and_back_off_to_a_deadline():
+    waits = list(report_waits(first=0.1, longest=4, deadline=300))
+    assert waits[:7] == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 4]
+    assert set(waits[7:]) == {4}
+    assert 296 < sum(waits) <= 300
+    assert list(report_waits(first=1, longest=1, deadline=3)) == [1, 1, 1]
 
 
 def test_fetch_goes_back_to_polling_when_get_says_in_progress():
@@ -160,8 +170,8 @@ def test_fetch_gives_up_with_a_clear_error():
     iam, stub = _stubbed_iam()
     for dummy in range(3):
         stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
-    with stub, pytest.raises(MFAError, match="not ready after 3 polls"):
-        fetch_credential_report(iam, sleep=lambda s: None, max_polls=3)
+    with stub, pytest.raises(MFAError, match="not ready after 2 s of polling"):
+        fetch_credential_report(iam, sleep=lambda s: None, waits=[1, 1])
 
 
 def test_access_denied_names_the_call():
@@ -320,3 +330,24 @@ def test_users_enforcement_changed_after_the_report_are_read_live(stale):
     got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "non-compliant", "dave": "compliant"}
     assert counter.count == 3 + 5
+
+
+@mock_aws
+def test_fast_timestamps_read_what_botocore_reads():
+    def client():
+        return boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    plain, fast = client(), fast_timestamps(client())
+    plain.create_user(UserName="alice")
+    plain.create_group(GroupName="team")
+    plain.add_user_to_group(GroupName="team", UserName="alice")
+    plain.create_access_key(UserName="alice")
+    parse = fast._response_parser._timestamp_parser
+    assert parse is not plain._response_parser._timestamp_parser
+    for read in ("get_account_authorization_details", "list_users"):
+        mine, botocores = getattr(fast, read)(), getattr(plain, read)()
+        mine.pop("ResponseMetadata"), botocores.pop("ResponseMetadata")
+        assert mine == botocores
+    created = fast.list_users()["Users"][0]["CreateDate"]
+    assert created.tzinfo is not None and created.utcoffset() == timedelta(0)
+    assert parse("2024-06-15T11:00:00.123456789Z") == datetime(2024, 6, 15, 11, 0, 0, 123456, tzinfo=timezone.utc)
+    assert parse(1718449200) == datetime(2024, 6, 15, 11, 0, tzinfo=timezone.utc)  # an epoch number: botocore's parser
