@@ -67,22 +67,24 @@ def fast_timestamps(client):
 
     IAM answers carry thousands of timestamps (every user, group, policy and version in
     GetAccountAuthorizationDetails); dateutil takes about 0.1 ms for each, fromisoformat a hundredth of that.
-    The values are the same (UTC datetimes); what fromisoformat cannot read (an epoch number) goes to botocore's
-    parser. A botocore without the parser's attribute keeps its own.
+    The values are the same instants, in UTC; what fromisoformat cannot read (an epoch number) goes to botocore's
+    parser. The parsers come from the botocore session's factory, so the session's other clients read timestamps
+    this way too. A botocore without the factory's ``set_parser_defaults`` keeps its own parser.
     """
-    parser = getattr(client, "_response_parser", None)
-    default = getattr(parser, "_timestamp_parser", None)
-    if default is None:
+    from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+    factory = getattr(getattr(client, "_endpoint", None), "_response_parser_factory", None)
+    if not hasattr(factory, "set_parser_defaults"):
         return client
 
     def parse(value):
         try:
             when = datetime.fromisoformat(value)
         except (TypeError, ValueError):
-            return default(value)
+            return DEFAULT_TIMESTAMP_PARSER(value)
         return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
-    parser._timestamp_parser = parse
+    factory.set_parser_defaults(timestamp_parser=parse)
     return client
 
 

@@ -334,20 +334,21 @@ def test_users_enforcement_changed_after_the_report_are_read_live(stale):
 
 @mock_aws
 def test_fast_timestamps_read_what_botocore_reads():
-    def client():
-        return boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    def client():  # each from a session of its own: the parser factory is the session's
+        return boto3.session.Session().client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     plain, fast = client(), fast_timestamps(client())
     plain.create_user(UserName="alice")
     plain.create_group(GroupName="team")
     plain.add_user_to_group(GroupName="team", UserName="alice")
     plain.create_access_key(UserName="alice")
-    parse = fast._response_parser._timestamp_parser
-    assert parse is not plain._response_parser._timestamp_parser
-    for read in ("get_account_authorization_details", "list_users"):
-        mine, botocores = getattr(fast, read)(), getattr(plain, read)()
+    for read, kwargs in (("get_account_authorization_details", {}), ("list_users", {}), ("list_access_keys", {"UserName": "alice"})):
+        mine, botocores = getattr(fast, read)(**kwargs), getattr(plain, read)(**kwargs)
         mine.pop("ResponseMetadata"), botocores.pop("ResponseMetadata")
-        assert mine == botocores
-    created = fast.list_users()["Users"][0]["CreateDate"]
-    assert created.tzinfo is not None and created.utcoffset() == timedelta(0)
+        assert mine == botocores  # the same instants
+    # Read by fromisoformat (datetime's own UTC), not by dateutil (its tzutc).
+    assert fast.list_users()["Users"][0]["CreateDate"].tzinfo is timezone.utc
+    assert plain.list_users()["Users"][0]["CreateDate"].tzinfo is not timezone.utc
+    factory = fast._endpoint._response_parser_factory
+    parse = factory._defaults["timestamp_parser"]
     assert parse("2024-06-15T11:00:00.123456789Z") == datetime(2024, 6, 15, 11, 0, 0, 123456, tzinfo=timezone.utc)
     assert parse(1718449200) == datetime(2024, 6, 15, 11, 0, tzinfo=timezone.utc)  # an epoch number: botocore's parser
