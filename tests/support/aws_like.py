@@ -7,7 +7,8 @@
 Each behaviour is a setting, off by default (then requests pass through untouched):
 
 - ``paging``: IAM lists come in pages as AWS serves them (``MaxItems`` honoured, 100 by default, at most
-  1,000, ``IsTruncated``/``Marker``); Organizations ListAccounts 20 a page with ``NextToken``. AWS may serve
+  1,000, ``IsTruncated``/``Marker``), the next pages cut from the answer the first was cut from until something
+  changes; Organizations ListAccounts 20 a page with ``NextToken``. AWS may serve
   fewer items than asked for while there are more: ``page_cap`` serves at most that many a page.
 - ``report``: GenerateCredentialReport answers STARTED, then INPROGRESS ``report_polls`` times, then
   COMPLETE. The report is made then, with the ``<root_account>`` row, and dated by this server's
@@ -117,6 +118,7 @@ class AwsLike:
             self.generating: Dict[str, int] = {}  # partition -> INPROGRESS answers left
             self.buckets: Dict[str, Tuple[float, float]] = {}
             self.new_keys: Dict[str, float] = {}
+            self.lists: Dict[tuple, bytes] = {}  # (caller, action, parameters) -> moto's whole answer, while its pages are read
             self.answered = collections.Counter()  # errors and states this layer answered, e.g. Throttling
             self.throttled = collections.Counter()  # throttled requests by action
 
@@ -150,8 +152,11 @@ class AwsLike:
             return self._send(start_response, *self._lookup_events(body, partition_of_region(region)))
         if self.settings.report and action in ("GenerateCredentialReport", "GetCredentialReport"):
             return self._send(start_response, *self._report(environ, action, partition_of_region(region)))
+        if not action.startswith(("Get", "List", "Generate", "Describe", "Lookup")):
+            with self.lock:
+                self.lists.clear()  # a change: lists are read afresh
         if self.settings.paging and action in PAGED:
-            return self._send(start_response, *self._iam_page(environ, form, action))
+            return self._send(start_response, *self._iam_page(environ, form, action, key_id))
         if self.settings.paging and target.endswith(".ListAccounts"):
             return self._send(start_response, *self._org_page(environ, body))
         status, headers, answer = self._forward(environ, body)
@@ -327,15 +332,22 @@ class AwsLike:
 
     # --- pages ----------------------------------------------------------------------------------
 
-    def _iam_page(self, environ, form: Dict[str, str], action: str):
+    def _iam_page(self, environ, form: Dict[str, str], action: str, caller: str):
         size = int(form.pop("MaxItems", IAM_PAGE))
         if not 1 <= size <= IAM_MAX_PAGE:
             return self._error(400, "ValidationError", f"1 validation error detected: Value '{size}' at 'maxItems' failed to satisfy "
                                                        f"constraint: Member must have value less than or equal to {IAM_MAX_PAGE}")
         start = int(form.pop("Marker", "0") or 0)
-        status, dummy, answer = self._forward(environ, urlencode(dict(form, MaxItems="100000")).encode())
-        if not status.startswith("200"):
-            return int(status.split()[0]), "text/xml", answer
+        # The next pages of a list are cut from the answer the first page was cut from (until something changes), as
+        # AWS serves each page at the cost of a page: moto renders the whole list each time it is asked.
+        key = (caller, action, tuple(sorted(form.items())))
+        with self.lock:
+            answer = self.lists.get(key) if start else None
+        fresh = answer is None
+        if fresh:
+            status, dummy, answer = self._forward(environ, urlencode(dict(form, MaxItems="100000")).encode())
+            if not status.startswith("200"):
+                return int(status.split()[0]), "text/xml", answer
         ET.register_namespace("", IAM_NS)
         tree = ET.fromstring(answer)
         result = tree.find(f"{{{IAM_NS}}}{action}Result")
@@ -356,6 +368,9 @@ class AwsLike:
         ET.SubElement(result, f"{{{IAM_NS}}}IsTruncated").text = "true" if truncated else "false"
         if truncated:
             ET.SubElement(result, f"{{{IAM_NS}}}Marker").text = str(start + size)
+        if truncated and fresh:
+            with self.lock:
+                self.lists[key] = answer
         return 200, "text/xml", ET.tostring(tree)
 
     def _org_page(self, environ, body: bytes):

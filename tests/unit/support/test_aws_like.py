@@ -56,6 +56,27 @@ def test_iam_lists_come_in_pages_of_100_at_most_1000(aws):
         iam.list_users(MaxItems=1001)
 
 
+def test_the_next_pages_are_cut_from_the_first_answer_until_something_changes(aws, monkeypatch):
+    iam = client(aws, "iam")
+    for n in range(250):
+        iam.create_user(UserName=f"user{n:03d}")
+    aws.aws_like.configure(paging=True)
+    asked = []
+    forward = aws.aws_like._forward
+    monkeypatch.setattr(aws.aws_like, "_forward", lambda environ, body: asked.append(body) or forward(environ, body))
+    pages = iam.get_paginator("list_users").paginate()
+    assert sum(len(page["Users"]) for page in pages) == 250 and len(asked) == 1  # moto asked once for three pages
+    first = iam.list_users()
+    iam.create_user(UserName="user999")  # a change between pages: the next page is cut from a new answer
+    second = iam.list_users(Marker=first["Marker"])
+    third = iam.list_users(Marker=second["Marker"])
+    assert len(asked) == 4  # the first page, CreateUser, then the second page afresh; the third cut from the second's answer
+    assert third["Users"][-1]["UserName"] == "user999" and not third["IsTruncated"]
+    for n in range(5):  # lists of one page are not kept
+        iam.list_access_keys(UserName=f"user{n:03d}")
+    assert [key[1] for key in aws.aws_like.lists] == ["ListUsers"]
+
+
 def test_organizations_accounts_come_20_a_page(aws):
     orgs = client(aws, "organizations")
     orgs.create_organization(FeatureSet="ALL")
