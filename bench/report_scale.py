@@ -15,11 +15,20 @@ runs as a real ``ansible-playbook`` on localhost:
       for keys_mfa_protected costs
   (e) (d) with require_phishing_resistant_mfa and evidence_days=30 (CloudTrail sign-ins)
 
+and, each on its own server (--sections picks which run):
+
+  floor  at 3,000 and 5,000 users, the report already generated: a no-op ansible-playbook, bare boto3
+         making the same calls as (a) in one Python process, and (a); (a) within 1.25x of the first two's sum
+  first  at 3,000 users, a first run (no report generated yet) against the seed's way: per-user sequential
+         boto3 (ListUsers, then each user's MFA devices, login profile, keys and their last use); 10x or more
+  live   at 3,000 users, source=live with concurrency 1 and 8, every answer waiting as AWS's do (latency);
+         the same users either way, concurrency 8 at least 3x faster
+
 API calls are counted by the server (the same yardstick for all three); wall seconds
 cover the whole ansible-playbook run. The server behaves like AWS where it matters here
 (IAM pages, the credential report's generation): see tests/support/aws_like.py and docs/performance.md.
 
-    .venv/bin/python bench/report_scale.py --users 5000 --peer-users 200
+    .venv/bin/python bench/report_scale.py --users 5000 --peer-users 200 [--sections peers,floor,first,live]
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 
 from tests.support.demo_account import DemoUser, Key, expected_counts, set_dates  # noqa: E402
-from tests.support.moto_server import ACCOUNT_ID, CREDENTIALS, MotoServer, aws_env, iam_backend  # noqa: E402
+from tests.support.moto_server import ACCOUNT_ID, CREDENTIALS, MotoServer, aws_env, iam_backend, reset_moto  # noqa: E402
 
 BIN = Path(sys.executable).parent
 COLLECTION_LINK = ROOT / ".collections" / "ansible_collections" / "awssec" / "mfa"
@@ -54,6 +63,13 @@ COLLECTION_LINK = ROOT / ".collections" / "ansible_collections" / "awssec" / "mf
 TARGET_REPORT_VS_LIVE = 10  # (a) at least 10x faster than (b), wall time
 TARGET_REPORT_VS_PEER = 100  # (a) at least 100x faster than (c), wall time per user
 TARGET_REPORT_CALLS = 25  # (a) makes at most 25 API calls at 5,000 users
+TARGET_FLOOR_RATIO = 1.25  # (a) at most 1.25x a no-op playbook plus bare boto3 making the same calls
+TARGET_FIRST_VS_SEED = 10  # a first run at least 10x faster than the seed's per-user sequential boto3, at 3,000 users
+TARGET_LIVE_CONCURRENCY = 3  # source=live with concurrency 8 at least 3x faster than with 1, at 3,000 users
+FLOOR_USERS = (3000, 5000)
+FLOOR_REPEATS = 3  # each of the three runs this many times, interleaved; the medians are compared
+LIVE_LATENCY = 0.02  # seconds each answer waits in the live section: IAM's from near us-east-1 (further away, more)
+SECTIONS = ("peers", "floor", "first", "live")
 
 _FIRST = ["ana", "ben", "carla", "dev", "eli", "fay", "gus", "hana", "ivan", "jo", "kai", "lena"]
 _LAST = ["garcia", "ng", "patel", "smith", "okafor", "muller", "rossi", "kim"]
@@ -155,6 +171,7 @@ def check_served(url: str, users: List[DemoUser]) -> None:
 
 
 def seed(server: MotoServer, count: int, non_compliant: Optional[int] = None) -> List[DemoUser]:
+    reset_moto()  # moto's accounts live in this process: a server started before may have left users
     users = realistic_users(count, non_compliant=non_compliant)
     now = datetime.now(timezone.utc)
     start = time.perf_counter()
@@ -228,7 +245,49 @@ REPORT_PLAYBOOK = PLAYBOOK_HEAD + """\
       awssec.mfa.iam_mfa_facts:
         source: {source}
         endpoint_url: "{{{{ endpoint_url }}}}"{options}
-      register: mfa
+"""
+
+NOOP_PLAYBOOK = PLAYBOOK_HEAD + """\
+    - name: Nothing
+      ansible.builtin.meta: noop
+"""
+
+# What (a) asks AWS, made by bare boto3 in one Python process: the floor under any tool.
+BARE_SCRIPT = """\
+import sys
+import boto3
+url = sys.argv[1]
+iam, sts = boto3.client("iam", endpoint_url=url), boto3.client("sts", endpoint_url=url)
+sts.get_caller_identity()
+iam.get_paginator("list_virtual_mfa_devices").paginate(PaginationConfig={"PageSize": 1000}).build_full_result()
+iam.get_paginator("get_account_authorization_details").paginate(PaginationConfig={"PageSize": 1000}).build_full_result()
+iam.generate_credential_report()
+iam.get_credential_report()["Content"].decode()
+iam.get_account_summary()
+try:
+    iam.list_organizations_features()
+except iam.exceptions.ClientError:
+    pass
+"""
+
+# The seed's own way: every user, one after the other, asked about each credential.
+SEED_SCRIPT = """\
+import sys
+import boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1])
+rows = 0
+for page in iam.get_paginator("list_users").paginate():
+    for user in page["Users"]:
+        name = user["UserName"]
+        iam.list_mfa_devices(UserName=name)
+        try:
+            iam.get_login_profile(UserName=name)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+        rows += 1
+print(rows)
 """
 
 # What an Ansible user writes today with the bundled modules.
@@ -260,6 +319,7 @@ PEER_LOOP_ACTIONS = ("ListMFADevices", "ListAccessKeys")  # what the two loops s
 CALLBACK = """\
 import collections
 import json
+import os
 import time
 
 from ansible.plugins.callback import CallbackBase
@@ -292,6 +352,9 @@ class CallbackModule(CallbackBase):
             task["keys_mfa_protected"] = dict(collections.Counter(str(u["keys_mfa_protected"]) for u in facts["users"]))
             task["mfa_device_reads"] = facts.get("mfa_device_reads")
             task["evidence"] = facts.get("evidence")
+            if os.environ.get("BENCH_SAVE_USERS"):
+                with open(os.environ["BENCH_SAVE_USERS"], "w") as saved:
+                    json.dump(facts["users"], saved)
         elif "api_calls" in res:  # iam_mfa_enforce
             task["api_calls"] = res["api_calls"]
             task["summary"] = {k: v for k, v in res["summary"].items() if isinstance(v, int)}
@@ -339,14 +402,19 @@ def prepare(workdir: Path) -> None:
     (workdir / "callback_plugins" / "bench_summary.py").write_text(CALLBACK)
 
 
-def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict, options: Sequence[str] = ()) -> Run:
-    """Run the playbook ``text`` (``options`` such as ``--check`` are added to the command); the server counts from zero."""
+def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict, options: Sequence[str] = (),
+                 save_users: Optional[Path] = None) -> Run:
+    """Run the playbook ``text`` (``options`` such as ``--check`` are added to the command); the server counts from zero.
+    With ``save_users``, iam_mfa_facts' users are written there as JSON."""
     playbook = workdir / f"{name}.yml"
     playbook.write_text(text)
     command = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.ini"), str(playbook), "-e", json.dumps(extra_vars), *options]
     server.reset_counts()
     start = time.perf_counter()
-    process = subprocess.run(command, env=ansible_env(server.url, workdir), capture_output=True, text=True, cwd=workdir, check=False)
+    env = ansible_env(server.url, workdir)
+    if save_users:
+        env["BENCH_SAVE_USERS"] = str(save_users)
+    process = subprocess.run(command, env=env, capture_output=True, text=True, cwd=workdir, check=False)
     wall = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"{name}: ansible-playbook exited {process.returncode}\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
@@ -392,14 +460,8 @@ def actions_text(actions: collections.Counter) -> str:
     return ", ".join(f"{name} {count}" for name, count in actions.most_common())
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--users", type=int, default=5000, help="users to seed (default 5000)")
-    parser.add_argument("--peer-users", type=int, default=200, help="users (c) loops over before scaling (default 200)")
-    parser.add_argument("--sign-ins", type=int, default=500, help="console sign-ins CloudTrail holds for (e) (default 500)")
-    args = parser.parse_args(argv)
-    if not COLLECTION_LINK.exists():
-        raise SystemExit(f"{COLLECTION_LINK} is missing: run `make setup` first")
+def peers_section(args) -> None:
+    """(a) to (e) on one server of ``args.users`` users."""
     users, peer = args.users, min(args.peer_users, args.users)
 
     with MotoServer() as server, tempfile.TemporaryDirectory(prefix="awssec-bench-") as tmp:
@@ -456,7 +518,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     polls = report.actions["GenerateCredentialReport"] - 1
     if polls:
-        print(f"(a) includes {polls} wait(s) of 2 s for the report: the server answers STARTED first, as AWS does; each INPROGRESS adds one.")
+        print(f"(a) includes {polls} wait(s) for the report (0.1 s, then doubling): the server answers STARTED first, as AWS does; "
+              "each INPROGRESS adds one.")
     print(f"(a) server calls by action: {actions_text(report.actions)}")
     print(f"Module's own api_calls: (a) {report.tasks[0]['api_calls']}, (b) {live.tasks[0]['api_calls']}")
     counts_a = report.tasks[0]["counts"]
@@ -488,6 +551,130 @@ def main(argv: Optional[List[str]] = None) -> int:
     if users != 5000:
         print("(the targets are set for 5,000 users)")
     print("Served by the AWS-like server: IAM pages of 100 unless asked for more (at most 1,000), the credential report generated and dated.")
+
+
+def run_script(server: MotoServer, workdir: Path, name: str, text: str) -> Run:
+    """Run the Python script ``text`` (argument: the server's URL) in a process of its own, as the playbooks run."""
+    script = workdir / f"{name}.py"
+    script.write_text(text)
+    server.reset_counts()
+    start = time.perf_counter()
+    process = subprocess.run([sys.executable, str(script), server.url], env=aws_env(server.url), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{name}: exited {process.returncode}\n{process.stderr[-3000:]}")
+    return Run(wall, server.requests, server.actions, [])
+
+
+def median(values: List[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def floor_section(workdir: Path) -> List[List]:
+    """At each of FLOOR_USERS, the report already generated: a no-op playbook, bare boto3, (a); medians of FLOOR_REPEATS."""
+    rows = []
+    for users in FLOOR_USERS:
+        with MotoServer() as server:
+            seed(server, users)
+            server.aws_like.reset(paging=True, report=True, report_polls=0)
+            iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                               aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            while iam.generate_credential_report()["State"] != "COMPLETE":  # generated: what follows finds it ready
+                time.sleep(0.1)
+            walls = collections.defaultdict(list)
+            print(f"floor at {users} users: no-op playbook, bare boto3, iam_mfa_facts, {FLOOR_REPEATS} times each, interleaved ...", flush=True)
+            for dummy in range(FLOOR_REPEATS):
+                walls["noop"].append(run_playbook(server, workdir, "noop", NOOP_PLAYBOOK, {}).wall)
+                bare = run_script(server, workdir, "bare", BARE_SCRIPT)
+                walls["bare"].append(bare.wall)
+                module = run_playbook(server, workdir, "floor", REPORT_PLAYBOOK.format(source="credential_report", options=""),
+                                      {"endpoint_url": server.url})
+                walls["module"].append(module.wall)
+            if bare.actions != module.actions:
+                raise SystemExit(f"bare boto3 did not make iam_mfa_facts' calls: {actions_text(bare.actions)} / {actions_text(module.actions)}")
+            noop, bare_wall, module_wall = (median(walls[k]) for k in ("noop", "bare", "module"))
+            rows.append([users, module.api_calls, noop, bare_wall, module_wall, module_wall / (noop + bare_wall), walls])
+            print(f"    calls (each): {actions_text(module.actions)}")
+    return rows
+
+
+def first_section(workdir: Path) -> Dict:
+    """At FLOOR_USERS[0] users: a first run (no report yet) against the seed's per-user sequential boto3."""
+    users = FLOOR_USERS[0]
+    with MotoServer() as server:
+        seed(server, users)
+        print(f"first run at {users} users: iam_mfa_facts with no report generated yet, then the seed's per-user boto3 ...", flush=True)
+        server.aws_like.reset(paging=True, report=True, report_polls=0)  # no report: STARTED, then ready at the next poll
+        first = run_playbook(server, workdir, "first", REPORT_PLAYBOOK.format(source="credential_report", options=""), {"endpoint_url": server.url})
+        seed_way = run_script(server, workdir, "seed_way", SEED_SCRIPT)
+    return {"users": users, "first": first, "seed": seed_way}
+
+
+def live_section(workdir: Path) -> Dict:
+    """At FLOOR_USERS[0] users, each answer LIVE_LATENCY late: source=live with concurrency 1, then 8; the same users."""
+    users = FLOOR_USERS[0]
+    runs, saved = {}, {}
+    with MotoServer() as server:
+        seed(server, users)
+        server.aws_like.reset(paging=True, latency=LIVE_LATENCY)
+        for concurrency in (8, 1):
+            print(f"live at {users} users, concurrency {concurrency}, every answer {LIVE_LATENCY * 1000:.0f} ms late ...", flush=True)
+            path = workdir / f"live-{concurrency}.json"
+            runs[concurrency] = run_playbook(server, workdir, f"live{concurrency}",
+                                             REPORT_PLAYBOOK.format(source="live", options=f"\n        concurrency: {concurrency}"),
+                                             {"endpoint_url": server.url}, save_users=path)
+            saved[concurrency] = json.loads(path.read_text())
+            print(f"    {runs[concurrency].wall:.1f} s, {runs[concurrency].api_calls} calls")
+    return {"users": users, "runs": runs, "same": saved[1] == saved[8] and len(saved[1]) == users}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--users", type=int, default=5000, help="users to seed for (a)-(e) (default 5000)")
+    parser.add_argument("--peer-users", type=int, default=200, help="users (c) loops over before scaling (default 200)")
+    parser.add_argument("--sign-ins", type=int, default=500, help="console sign-ins CloudTrail holds for (e) (default 500)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"which to run, of {','.join(SECTIONS)} (default all)")
+    args = parser.parse_args(argv)
+    sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--sections: unknown {sorted(unknown)}; choose among {','.join(SECTIONS)}")
+    if not COLLECTION_LINK.exists():
+        raise SystemExit(f"{COLLECTION_LINK} is missing: run `make setup` first")
+    if "peers" in sections:
+        peers_section(args)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="awssec-bench-") as tmp:
+        workdir = Path(tmp)
+        prepare(workdir)
+        floor = floor_section(workdir) if "floor" in sections else []
+        first = first_section(workdir) if "first" in sections else None
+        live = live_section(workdir) if "live" in sections else None
+    if floor:
+        print(f"\nThe floor: wall seconds, medians of {FLOOR_REPEATS} interleaved runs, the credential report already generated\n")
+        print_columns(["users", "calls", "no-op playbook", "bare boto3", "sum", "iam_mfa_facts", "ratio"],
+                      [[f"{u:,}", str(c), f"{n:.2f}", f"{b:.2f}", f"{n + b:.2f}", f"{m:.2f}", f"{r:.2f}"] for u, c, n, b, m, r, w in floor])
+        for u, c, n, b, m, r, walls in floor:
+            print(f"    {u:,} users, each run: " + "; ".join(f"{k} {', '.join(f'{v:.2f}' for v in vs)}" for k, vs in walls.items()))
+            results.append((f"iam_mfa_facts / (no-op + bare boto3), {u:,} users", f"{r:.2f}", f"<= {TARGET_FLOOR_RATIO}", r <= TARGET_FLOOR_RATIO))
+    if first:
+        ratio = first["seed"].wall / first["first"].wall
+        print(f"\nFirst run at {first['users']:,} users: iam_mfa_facts {first['first'].wall:.1f} s, {first['first'].api_calls} calls "
+              f"({actions_text(first['first'].actions)}); the seed's per-user boto3 {first['seed'].wall:.1f} s, {first['seed'].api_calls} calls")
+        results.append((f"first run vs the seed's per-user boto3, {first['users']:,} users", f"{ratio:.1f}x", f">= {TARGET_FIRST_VS_SEED}x",
+                        ratio >= TARGET_FIRST_VS_SEED))
+    if live:
+        one, many = live["runs"][1], live["runs"][8]
+        ratio = one.wall / many.wall
+        print(f"\nsource=live at {live['users']:,} users, each answer {LIVE_LATENCY * 1000:.0f} ms late: concurrency 1 {one.wall:.1f} s, "
+              f"concurrency 8 {many.wall:.1f} s; {one.api_calls} and {many.api_calls} calls; "
+              f"users {'the same' if live['same'] else 'DIFFERENT'}")
+        results.append((f"source=live concurrency 8 vs 1, {live['users']:,} users", f"{ratio:.1f}x", f">= {TARGET_LIVE_CONCURRENCY}x",
+                        ratio >= TARGET_LIVE_CONCURRENCY and live["same"]))
+    if results:
+        print()
+    for label, value, target, ok in results:
+        print(f"{label:<58} {value:>6}   target {target:<7}  {verdict(ok)}")
     return 0
 
 
