@@ -111,7 +111,8 @@ options:
   concurrency:
     description:
       - How many users are read live at once - every user with O(source=live); with the credential report, the users
-        it does not have yet and those it is too old to judge (O(max_report_age)). V(1) reads them one by one.
+        it does not have yet and those it is too old to judge (O(max_report_age)); in M(awssec.mfa.iam_mfa_enforce),
+        each target read again before anything changes. V(1) reads them one by one.
       - Each user's calls retry throttling with jittered backoff; the results are the same as one by one, in the same
         order. IAM serves each account a limited rate of requests, so more than about 16 buys little.
     type: int
