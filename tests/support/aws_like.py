@@ -389,10 +389,16 @@ class AwsLike:
         if not 1 <= size <= ORG_PAGE:
             return self._error(400, "InvalidInputException", f"MaxResults must be between 1 and {ORG_PAGE}", True)
         start = int(request.pop("NextToken", "0") or 0)
-        status, dummy, answer = self._forward(environ, json.dumps(request).encode())
-        if not status.startswith("200"):
-            return int(status.split()[0]), "application/x-amz-json-1.1", answer
-        accounts = json.loads(answer)["Accounts"]
+        accounts, token = [], None
+        while True:  # every account, through moto's own pages (100 accounts each)
+            status, dummy, answer = self._forward(environ, json.dumps(dict(request, **({"NextToken": token} if token else {}))).encode())
+            if not status.startswith("200"):
+                return int(status.split()[0]), "application/x-amz-json-1.1", answer
+            served = json.loads(answer)
+            accounts.extend(served["Accounts"])
+            token = served.get("NextToken")
+            if not token:
+                break
         page = {"Accounts": accounts[start:start + size]}
         if start + size < len(accounts):
             page["NextToken"] = str(start + size)
