@@ -107,15 +107,15 @@ def bare_account(url: str, sts, account_id: str, per_account: Dict[str, int]) ->
     role = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="bench")["Credentials"]
     iam, own_sts = boto3.client("iam", **keys(url, role)), boto3.client("sts", **keys(url, role))
     own_sts.get_caller_identity()
-    for _ in range(per_account.get("GenerateCredentialReport", 1)):
+    for dummy in range(per_account.get("GenerateCredentialReport", 1)):
         iam.generate_credential_report()
     report = iam.get_credential_report()["Content"].decode()
-    for _ in range(per_account.get("ListVirtualMFADevices", 1)):
+    for dummy in range(per_account.get("ListVirtualMFADevices", 1)):
         iam.list_virtual_mfa_devices(MaxItems=1000)
-    for _ in range(per_account.get("GetAccountAuthorizationDetails", 1)):
+    for dummy in range(per_account.get("GetAccountAuthorizationDetails", 1)):
         iam.get_account_authorization_details(MaxItems=1000)
     iam.get_account_summary()
-    for _ in range(per_account.get("ListOrganizationsFeatures", 0)):
+    for dummy in range(per_account.get("ListOrganizationsFeatures", 0)):
         try:
             iam.list_organizations_features()
         except iam.exceptions.ClientError:

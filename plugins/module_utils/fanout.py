@@ -85,7 +85,7 @@ class Connector:
         import boto3
 
         if keys:
-            profile, keys = self.profile, keys
+            profile = self.profile  # the keys win over its credentials
         elif profile:
             keys = {}
         else:
@@ -100,8 +100,8 @@ class Connector:
 
 def _assume(sts, role_arn: str) -> Dict:
     try:
-        credentials = RetryingBotoClientWrapper(sts, RETRY).assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=ROLE_SECONDS,
-                                      aws_retry=True)["Credentials"]
+        credentials = RetryingBotoClientWrapper(sts, RETRY).assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME,
+                                                                        DurationSeconds=ROLE_SECONDS, aws_retry=True)["Credentials"]
     except (BotoCoreError, ClientError) as e:
         raise MFAError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
     return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],

@@ -116,7 +116,7 @@ def test_the_management_account_is_reported_and_every_mfa_report_variable_applie
     iam.create_user(UserName="break-glass", Tags=[{"Key": "emergency-only", "Value": "sealed envelope"}])
     iam.create_login_profile(UserName="break-glass", Password="Passw0rd!Passw0rd!")
     extra = {"mfa_report_formats": ["json", "table"], "mfa_report_grace_period_days": 0, "mfa_report_exempt_tag": "emergency-only"}
-    _, report, (table,) = org_report(inventory, env, extra, fanout)
+    report, (table,) = org_report(inventory, env, extra, fanout)[1:]
     name = management(moto_server)["Name"]
     row = next(a for a in report["accounts"] if a["account_name"] == name)
     assert row["status"] == "ok" and row["account_id"] == "123456789012"
@@ -149,9 +149,9 @@ def test_module_and_hosts_fan_out_give_the_same_report(org, env, moto_server, de
     members, inventory = org
     extra = {"mfa_report_formats": ["json"], "mfa_report_exclude_users": ["*-3-*"], "mfa_report_concurrency": 4}
     moto_server.reset_counts()
-    plays, by_module, _ = org_report(inventory, env, extra)
+    plays, by_module = org_report(inventory, env, extra)[:2]
     assumed = moto_server.actions["AssumeRole"]
-    _, by_hosts, _ = org_report(inventory, env, extra, "hosts")
+    by_hosts = org_report(inventory, env, extra, "hosts")[1]
 
     assert ran_on(plays[0]) == set()
     assert assumed == MEMBERS  # each member's role assumed once, by the module (the management account with the run's keys)
@@ -165,7 +165,7 @@ def test_module_and_hosts_fan_out_give_the_same_report(org, env, moto_server, de
 
 
 def test_the_module_reads_the_accounts_it_is_given_in_check_mode_and_says_which_failed(org, env, moto_server, demo_today):
-    members, _ = org
+    members = org[0]
     denied = members[2]
     moto_server.before("AssumeRole", lambda p: (403, "AccessDenied", "not authorized to assume the role")
                        if denied.account_id in p.get("RoleArn", "") else None)
@@ -194,6 +194,19 @@ def test_the_module_reads_the_accounts_it_is_given_in_check_mode_and_says_which_
                           ({"concurrency": 4}, "give accounts, or organization: true, or both")):
         refused = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps(args)], env, check=False)
         assert refused.returncode != 0 and message in refused.stdout, refused.stdout
+
+
+def test_the_module_lists_the_organization_as_the_inventory_does(org, env, moto_server, demo_today):
+    members = org[0]
+    moto_server.reset_counts()
+    process = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps({"organization": True})], env)
+    facts = adhoc_result(process.stdout)["ansible_facts"]["iam_mfa"]
+    rows = {row["account_name"]: row for row in facts["accounts"]}
+    assert set(rows) == {m.name for m in members} | {management(moto_server)["Name"]}
+    assert all(row["status"] == "ok" for row in rows.values())
+    for member in members:
+        assert rows[member.name]["account_id"] == member.account_id and rows[member.name]["summary"]["counts"] == member.expected(demo_today)
+    assert moto_server.actions["AssumeRole"] == MEMBERS  # the management account, the run's own, with the run's credentials
 
 
 def assert_self_contained(page):
