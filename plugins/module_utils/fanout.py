@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -25,9 +24,10 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
 
 ROLE_SESSION_NAME = "awssec-mfa-org-report"
@@ -48,18 +48,6 @@ def read_organization(organizations, sts) -> Tuple[List[Dict], str, str, str]:
     accounts = _list_accounts(organizations)
     caller = sts.get_caller_identity(aws_retry=True)["Account"]
     return accounts, organization["MasterAccountId"], partition_of(organization["Arn"]), caller
-
-
-class _Counter(CallCounter):
-    """``CallCounter`` whose count stays exact when the clients it watches send requests from several threads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
-    def _count(self, **kwargs) -> None:
-        with self._lock:
-            super()._count(**kwargs)
 
 
 class Connector:
@@ -113,7 +101,7 @@ def report_account(account: Dict, connector: Connector, source: str, options: Op
 
     ``account`` is a host record of ``org.account_hosts`` (``account_id``, ``account_name``, ``role_arn``, ``aws_profile``).
     """
-    counter, started = _Counter(), clock()
+    counter, started = CallCounter(), clock()  # thread-safe, and this account's only
     result = {"account_id": account["account_id"], "account_name": account["account_name"]}
     try:
         keys = None
@@ -123,8 +111,9 @@ def report_account(account: Dict, connector: Connector, source: str, options: Op
 
         def client(service):
             return counter.watch(connector.client(service, profile=profile, keys=keys))
-        cloudtrail = client("cloudtrail") if options.evidence_days else None
-        gathered = gather(client("iam"), client("sts"), source, options, cloudtrail=cloudtrail)
+        # As iam_mfa_facts makes them; its users one by one (the accounts are read side by side).
+        cloudtrail = fast_timestamps(client("cloudtrail")) if options.evidence_days else None
+        gathered = gather(fast_timestamps(client("iam")), client("sts"), source, options, cloudtrail=cloudtrail)
         result["facts"] = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
     except (MFAError, BotoCoreError, ClientError) as e:
         result["error"] = error_text(e)
@@ -134,9 +123,7 @@ def report_account(account: Dict, connector: Connector, source: str, options: Op
 
 def report_accounts(accounts: List[Dict], report_one: Callable[[Dict], Dict], concurrency: int) -> List[Dict]:
     """``report_one(account)`` for every account, at most ``concurrency`` at a time; the results in the accounts' order."""
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    if not accounts:
-        return []
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(accounts)), thread_name_prefix="awssec-mfa-account") as pool:
-        return list(pool.map(report_one, accounts))
+    problems = check_concurrency(concurrency)
+    if problems:
+        raise ValueError(problems[0])
+    return list(bounded_map(report_one, accounts, min(concurrency, len(accounts) or 1)))

@@ -20,6 +20,8 @@ description:
   - Sets the fact C(iam_mfa) (read as C(ansible_facts.iam_mfa)), with the shape the P(awssec.mfa.mfa_org_facts#filter)
     filter gives the per-host playbook's results, so the C(awssec.mfa.mfa_report) role renders it in every format.
   - Read-only; runs the same in check mode. The assumed roles' credentials never appear in the result.
+  - The facts are in C(ansible_facts.iam_mfa); no register is needed (registering the result holds a second copy of
+    every user).
 author:
   - awssec.mfa contributors (@awssec)
 options:
@@ -52,7 +54,7 @@ options:
     description:
       - How many accounts are read at the same time (threads). Each waits mostly on AWS (the credential report's
         generation, each request's round trip), so the waits of several accounts overlap.
-      - At least V(1) (one account after the other).
+      - From V(1) (one account after the other) to V(64). Within an account, users are read one by one.
     type: int
     default: 16
   evidence_days:
@@ -84,16 +86,15 @@ EXAMPLES = r"""
 - name: Every account of the Organization, 16 at a time
   awssec.mfa.iam_mfa_org_facts:
     organization: true
-  register: org
 
-- name: Accounts without MFA on console users
+- name: Console users without MFA, in every account
   ansible.builtin.debug:
-    msg: "{{ org.ansible_facts.iam_mfa.summary.console_without_mfa }}"
+    msg: "{{ ansible_facts.iam_mfa.summary.console_without_mfa }}"
 
 - name: Accounts that could not be reported, and why
   ansible.builtin.debug:
     msg: "{{ item.account_name }}: {{ item.error }}"
-  loop: "{{ org.ansible_facts.iam_mfa.accounts | selectattr('status', '==', 'failed') }}"
+  loop: "{{ ansible_facts.iam_mfa.accounts | selectattr('status', '==', 'failed') }}"
   loop_control:
     label: "{{ item.account_name }}"
 
@@ -113,7 +114,7 @@ EXAMPLES = r"""
   ansible.builtin.include_role:
     name: awssec.mfa.mfa_report
   vars:
-    mfa_report_facts: "{{ org.ansible_facts.iam_mfa }}"
+    mfa_report_facts: "{{ ansible_facts.iam_mfa }}"
 """
 
 RETURN = r"""
@@ -208,6 +209,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, w
 from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, read_organization, report_account, report_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 
 try:
@@ -230,9 +232,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=ARGSPEC, supports_check_mode=True)
     params = module.params
     options = Options.from_params(params)
-    problems = check_options(options)
-    if params["concurrency"] < 1:
-        problems.append(f"concurrency must be at least 1 (accounts read at the same time), not {params['concurrency']}")
+    problems = check_options(options) + check_concurrency(params["concurrency"])
     if not params["accounts"] and not params["organization"]:
         problems.append("give accounts, or organization: true, or both")
     if options.evidence_days and not module.region:

@@ -190,7 +190,7 @@ def test_the_module_reads_the_accounts_it_is_given_in_check_mode_and_says_which_
     assert "ASIA" not in process.stdout + process.stderr  # no assumed role's key (moto's start with ASIA), even at -vvv
 
     for args, message in (({"accounts": [{"id": "12"}]}, "accounts[1]: id must be 12 digits, got '12'"),
-                          ({"accounts": accounts, "concurrency": 0}, "concurrency must be at least 1"),
+                          ({"accounts": accounts, "concurrency": 0}, "concurrency must be from 1 to 64, not 0"),
                           ({"concurrency": 4}, "give accounts, or organization: true, or both")):
         refused = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps(args)], env, check=False)
         assert refused.returncode != 0 and message in refused.stdout, refused.stdout

@@ -154,7 +154,7 @@ def test_no_more_accounts_than_the_concurrency_are_read_at_once():
     most[0] = 0
     report_accounts(accounts, report_one, 1)
     assert most[0] == 1
-    with pytest.raises(ValueError, match="concurrency must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="concurrency must be from 1 to 64, not 0"):
         report_accounts(accounts, report_one, 0)
 
 
