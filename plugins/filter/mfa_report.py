@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 import os
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
+from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, host_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import render_rotation
@@ -66,6 +67,13 @@ def mfa_org_facts(results):
     return aggregate(results, isoformat(datetime.now(timezone.utc)))
 
 
+def mfa_org_accounts(hosts):
+    """The ``accounts`` of iam_mfa_org_facts from account hosts' variables (account_id, account_name, role_arn, aws_profile)."""
+    if not isinstance(hosts, list) or not all(isinstance(h, Mapping) for h in hosts):
+        raise AnsibleFilterError("mfa_org_accounts expects a list of account hosts' variables (account_id, account_name, role_arn, aws_profile)")
+    return host_accounts(hosts)
+
+
 def user_path(path):
     """A path the user gave: ``~`` expanded, a relative path joined to the folder ansible-playbook was run from."""
     if path is None or str(path) == "":
@@ -77,4 +85,4 @@ class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
                 "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
-                "user_path": user_path}
+                "mfa_org_accounts": mfa_org_accounts, "user_path": user_path}

@@ -83,56 +83,18 @@ accounts:
     profile: dev-admin
 """
 
-import re
-
 from ansible.errors import AnsibleParserError
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+from ansible_collections.awssec.mfa.plugins.module_utils.fanout import read_organization
+from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # AWSInventoryBase reports the missing SDK
-
-
-@RETRY
-def _organization_accounts(client):
-    return client.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]
-
-
-def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws", caller_account=None):
-    """The accounts as host records (pure): Organization accounts first, then static ones (which win on the same ID).
-
-    ``partition`` is the Organization's (from its ARN): role ARNs in GovCloud and China are not ``arn:aws:``.
-    The account of the run's credentials (``caller_account``) is reached with them; every other through ``role_name``.
-    """
-    hosts = {}
-    for account in organization_accounts:
-        if (account.get("Status") or account.get("State")) != "ACTIVE":
-            continue
-        if account["Id"] == management_id and not include_management:
-            continue
-        hosts[account["Id"]] = {
-            "account_id": account["Id"], "account_name": account.get("Name") or account["Id"], "account_email": account.get("Email"),
-            "role_arn": "" if account["Id"] == caller_account else f"arn:{partition}:iam::{account['Id']}:role/{role_name}", "aws_profile": "",
-        }
-    for number, entry in enumerate(static, 1):
-        account_id = str(entry.get("id", "")).strip()
-        if not re.fullmatch(r"\d{12}", account_id):
-            raise ValueError(f"accounts[{number}]: id must be 12 digits, got {entry.get('id')!r}")
-        unknown = set(entry) - {"id", "name", "email", "role_arn", "profile"}
-        if unknown:
-            raise ValueError(f"accounts[{number}] ({account_id}): unknown keys {sorted(unknown)}")
-        if entry.get("role_arn") and entry.get("profile"):
-            raise ValueError(f"accounts[{number}] ({account_id}): give role_arn or profile, not both")
-        hosts[account_id] = {
-            "account_id": account_id, "account_name": entry.get("name") or account_id, "account_email": entry.get("email"),
-            "role_arn": entry.get("role_arn") or "", "aws_profile": entry.get("profile") or "",
-        }
-    return list(hosts.values())
 
 
 class InventoryModule(AWSInventoryBase):
@@ -151,11 +113,8 @@ class InventoryModule(AWSInventoryBase):
         accounts, management_id, partition, caller = [], None, "aws", None
         if self.get_option("organization"):
             try:
-                client = self.client("organizations", retry_decorator=RETRY)
-                organization = client.describe_organization(aws_retry=True)["Organization"]
-                management_id, partition = organization["MasterAccountId"], partition_of(organization["Arn"])
-                accounts = _organization_accounts(client)
-                caller = self.client("sts", retry_decorator=RETRY).get_caller_identity(aws_retry=True)["Account"]
+                accounts, management_id, partition, caller = read_organization(
+                    self.client("organizations", retry_decorator=RETRY), self.client("sts", retry_decorator=RETRY))
             except (BotoCoreError, ClientError) as e:
                 raise AnsibleParserError(f"{self.NAME}: could not list the Organization's accounts: {e}")
         try:

@@ -6,24 +6,70 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize
 from ansible_collections.awssec.mfa.plugins.module_utils.records import ROOT_REASONS
 
 
+def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws", caller_account=None):
+    """The accounts as host records (pure): Organization accounts first, then static ones (which win on the same ID).
+
+    ``partition`` is the Organization's (from its ARN): role ARNs in GovCloud and China are not ``arn:aws:``.
+    The account of the run's credentials (``caller_account``) is reached with them; every other through ``role_name``.
+    """
+    hosts = {}
+    for account in organization_accounts:
+        if (account.get("Status") or account.get("State")) != "ACTIVE":
+            continue
+        if account["Id"] == management_id and not include_management:
+            continue
+        hosts[account["Id"]] = {
+            "account_id": account["Id"], "account_name": account.get("Name") or account["Id"], "account_email": account.get("Email"),
+            "role_arn": "" if account["Id"] == caller_account else f"arn:{partition}:iam::{account['Id']}:role/{role_name}", "aws_profile": "",
+        }
+    for number, entry in enumerate(static, 1):
+        account_id = str(entry.get("id", "")).strip()
+        if not re.fullmatch(r"\d{12}", account_id):
+            raise ValueError(f"accounts[{number}]: id must be 12 digits, got {entry.get('id')!r}")
+        unknown = set(entry) - {"id", "name", "email", "role_arn", "profile"}
+        if unknown:
+            raise ValueError(f"accounts[{number}] ({account_id}): unknown keys {sorted(unknown)}")
+        if entry.get("role_arn") and entry.get("profile"):
+            raise ValueError(f"accounts[{number}] ({account_id}): give role_arn or profile, not both")
+        hosts[account_id] = {
+            "account_id": account_id, "account_name": entry.get("name") or account_id, "account_email": entry.get("email"),
+            "role_arn": entry.get("role_arn") or "", "aws_profile": entry.get("profile") or "",
+        }
+    return list(hosts.values())
+
+
+def host_accounts(hosts: List[Dict]) -> List[Dict]:
+    """The ``accounts`` of ``iam_mfa_org_facts`` from host records of ``account_hosts`` (an inventory's hostvars)."""
+    accounts = []
+    for host in hosts:
+        entry = {"id": host.get("account_id"), "name": host.get("account_name"),
+                 "role_arn": host.get("role_arn"), "profile": host.get("aws_profile")}
+        accounts.append({key: value for key, value in entry.items() if value})
+    return accounts
+
+
 def aggregate(results: List[Dict], generated_at: str) -> Dict:
     """One set of facts for many accounts.
 
-    ``results``: per account ``account_id``, ``account_name`` and either ``facts`` (its ``iam_mfa``) or ``error``.
+    ``results``: per account ``account_id``, ``account_name`` and either ``facts`` (its ``iam_mfa``) or ``error``; and,
+    when known, ``api_calls`` (the requests sent for it, else its facts' ``api_calls``) and ``seconds``.
     The result has the shape of one account's facts (so every report format renders it), plus ``accounts``
-    (a row per account: status ``ok`` or ``failed``, its summary or error) and an account on every user.
+    (a row per account: status ``ok`` or ``failed``, its summary or error, its requests and seconds) and an account on every user.
     """
     accounts, users, warnings, sources, roots = [], [], [], set(), []
     first = None
     for result in sorted(results, key=lambda r: (str(r.get("account_name") or ""), str(r.get("account_id") or ""))):
         facts = result.get("facts")
-        row = {"account_id": result.get("account_id"), "account_name": result.get("account_name") or result.get("account_id")}
+        calls = result.get("api_calls")
+        row = {"account_id": result.get("account_id"), "account_name": result.get("account_name") or result.get("account_id"),
+               "api_calls": (facts or {}).get("api_calls") if calls is None else calls, "seconds": result.get("seconds")}
         if not facts or "users" not in facts:
             accounts.append(dict(row, status="failed", error=result.get("error") or "no facts were gathered", summary=None, root=None))
             continue
@@ -42,7 +88,7 @@ def aggregate(results: List[Dict], generated_at: str) -> Dict:
         "source": "/".join(sorted(s for s in sources if s)) or "none",
         "report_generated_at": None,
         "report_age_seconds": None,
-        "api_calls": sum((r.get("facts") or {}).get("api_calls", 0) for r in results),
+        "api_calls": sum(a["api_calls"] or 0 for a in accounts),
         "options": (first or {}).get("options", {}),
         "accounts": accounts,
         "users": users,

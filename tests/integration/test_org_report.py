@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.conftest import run
+from tests.integration.conftest import adhoc_result, run
 from tests.support.organization import management, seed_organization
 
 MEMBERS = 12
@@ -52,23 +52,42 @@ def test_inventory_lists_the_members_and_a_cached_run_makes_no_call(org, env, mo
     assert again == graph and moto_server.requests == 0
 
 
-def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, env, moto_server, demo_today, tmp_path):
+def org_report(inventory, env, extra, fanout=None):
+    """The org_report playbook's plays (ansible.posix.json) and its JSON report (mfa_report_formats starts with json)."""
+    extra = dict(extra, **({"mfa_report_fanout": fanout} if fanout else {}))
+    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)],
+                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
+    plays = json.loads(process.stdout)["plays"]
+    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
+    return plays, json.loads("\n".join(printed[0]["msg"])), ["\n".join(p["msg"]) for p in printed[1:]]
+
+
+def ran_on(play):
+    """The hosts that ran any task of a play."""
+    return {host for task in play["tasks"] for host in task["hosts"]}
+
+
+@pytest.mark.parametrize("fanout", ["module", "hosts"])
+def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, env, moto_server, demo_today, tmp_path, fanout):
     members, inventory = org
     broken = members[5]
     moto_server.before("AssumeRole", lambda p: (403, "AccessDenied", "not authorized to assume the role")
                        if broken.account_id in p.get("RoleArn", "") else None)
     html = tmp_path / "org.html"
     extra = {"mfa_report_aws_endpoint_url": moto_server.url, "mfa_report_formats": ["json", "table"], "mfa_report_save_path": str(html)}
-    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)],
-                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-    plays = json.loads(process.stdout)["plays"]
-    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
-    report = json.loads("\n".join(printed[0]["msg"]))
-    table = "\n".join(printed[1]["msg"])
+    plays, report, (table,) = org_report(inventory, env, extra, None if fanout == "module" else fanout)  # module: the default
 
     rows = {a["account_name"]: a for a in report["accounts"]}
     assert len(rows) == MEMBERS + 1  # and the management account
     assert rows[broken.name]["status"] == "failed" and "not authorized to assume the role" in rows[broken.name]["error"]
+    if fanout == "module":  # one process: no account host ran a task; every account's requests and seconds are known
+        assert ran_on(plays[0]) == set() and ran_on(plays[1]) == {"localhost"}
+        assert rows[broken.name]["error"].startswith(f"Failed to assume arn:aws:iam::{broken.account_id}:role/OrganizationAccountAccessRole")
+        assert rows[broken.name]["api_calls"] == 1 and all(row["seconds"] is not None for row in rows.values())
+        assert all(row["api_calls"] > 1 for name, row in rows.items() if name != broken.name)
+    else:
+        assert ran_on(plays[0]) == set(rows) and rows[broken.name]["api_calls"] is None
+        assert all(row["seconds"] is None for row in rows.values())
     total = 0
     for member in members:
         if member is broken:
@@ -88,7 +107,8 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
         assert member.name in page
 
 
-def test_the_management_account_is_reported_and_every_mfa_report_variable_applies(org, env, moto_server, iam):
+@pytest.mark.parametrize("fanout", ["module", "hosts"])
+def test_the_management_account_is_reported_and_every_mfa_report_variable_applies(org, env, moto_server, iam, fanout):
     """Many Organizations keep their IAM users in the management account; the gathering is the role's, so its variables apply."""
     members, inventory = org
     iam.create_user(UserName="root-admin")
@@ -96,11 +116,7 @@ def test_the_management_account_is_reported_and_every_mfa_report_variable_applie
     iam.create_user(UserName="break-glass", Tags=[{"Key": "emergency-only", "Value": "sealed envelope"}])
     iam.create_login_profile(UserName="break-glass", Password="Passw0rd!Passw0rd!")
     extra = {"mfa_report_formats": ["json", "table"], "mfa_report_grace_period_days": 0, "mfa_report_exempt_tag": "emergency-only"}
-    process = run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-f", "6", "-e", json.dumps(extra)],
-                  dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"))
-    plays = json.loads(process.stdout)["plays"]
-    printed = next(t for t in plays[1]["tasks"] if "Print the report" in t["task"]["name"])["hosts"]["localhost"]["results"]
-    report, table = json.loads("\n".join(printed[0]["msg"])), "\n".join(printed[1]["msg"])
+    report, (table,) = org_report(inventory, env, extra, fanout)[1:]
     name = management(moto_server)["Name"]
     row = next(a for a in report["accounts"] if a["account_name"] == name)
     assert row["status"] == "ok" and row["account_id"] == "123456789012"
@@ -127,6 +143,70 @@ def test_a_static_account_with_a_missing_profile_says_why_with_keys_in_the_envir
     assert rows["elsewhere"]["status"] == "failed" and "The config profile (no-such-profile) could not be found" in rows["elsewhere"]["error"]
     assert "Passing both a profile and access tokens" not in rows["elsewhere"]["error"]
     assert f"  • elsewhere (210987654321) FAILED: {rows['elsewhere']['error']}" in table
+
+
+def test_module_and_hosts_fan_out_give_the_same_report(org, env, moto_server, demo_today):
+    members, inventory = org
+    extra = {"mfa_report_formats": ["json"], "mfa_report_exclude_users": ["*-3-*"], "mfa_report_concurrency": 4}
+    moto_server.reset_counts()
+    plays, by_module = org_report(inventory, env, extra)[:2]
+    assumed = moto_server.actions["AssumeRole"]
+    by_hosts = org_report(inventory, env, extra, "hosts")[1]
+
+    assert ran_on(plays[0]) == set()
+    assert assumed == MEMBERS  # each member's role assumed once, by the module (the management account with the run's keys)
+    assert by_module["account_id"] == by_hosts["account_id"] == f"{MEMBERS + 1} accounts"
+    for key in ("account_id", "account_name", "status", "summary", "root"):
+        assert [row[key] for row in by_module["accounts"]] == [row[key] for row in by_hosts["accounts"]], key
+    assert by_module["summary"] == by_hosts["summary"] and by_module["summary"]["counts"]["exempted"] > 0
+    assert by_module["summary"]["total"] == sum(len(m.users) for m in members)
+    users = [[(u["account_name"], u["username"], u["status"], u["reasons"]) for u in report["users"]] for report in (by_module, by_hosts)]
+    assert users[0] == users[1]
+
+
+def test_the_module_reads_the_accounts_it_is_given_in_check_mode_and_says_which_failed(org, env, moto_server, demo_today):
+    members = org[0]
+    denied = members[2]
+    moto_server.before("AssumeRole", lambda p: (403, "AccessDenied", "not authorized to assume the role")
+                       if denied.account_id in p.get("RoleArn", "") else None)
+    accounts = [{"id": "123456789012", "name": "main"}] + [
+        {"id": m.account_id, "name": m.name, "role_arn": f"arn:aws:iam::{m.account_id}:role/OrganizationAccountAccessRole"} for m in members[:4]]
+    moto_server.reset_counts()
+    process = run(["ansible", "localhost", "--check", "-vvv", "-m", "awssec.mfa.iam_mfa_org_facts",
+                   "-a", json.dumps({"accounts": accounts, "concurrency": 2, "endpoint_url": moto_server.url})], env)
+    facts = adhoc_result(process.stdout)["ansible_facts"]["iam_mfa"]
+    rows = {row["account_name"]: row for row in facts["accounts"]}
+
+    assert facts["account_id"] == "5 accounts, 1 failed" and rows["main"]["status"] == "ok"
+    assert rows[denied.name] == {"account_id": denied.account_id, "account_name": denied.name, "status": "failed", "summary": None, "root": None,
+                                 "error": f"Failed to assume {accounts[3]['role_arn']} (sts:AssumeRole): AccessDenied: not authorized to assume the role",
+                                 "api_calls": 1, "seconds": rows[denied.name]["seconds"]}
+    for member in (members[0], members[1], members[3]):
+        assert rows[member.name]["summary"]["counts"] == member.expected(demo_today), member.name
+    # Each account's own credential report holds all its users (none read live): as many requests in each, whatever its users.
+    assert len({rows[member.name]["api_calls"] for member in (members[0], members[1], members[3])}) == 1
+    assert moto_server.actions["AssumeRole"] == 4
+    assert facts["api_calls"] == sum(row["api_calls"] for row in rows.values()) == moto_server.requests  # each request counted once
+    assert "ASIA" not in process.stdout + process.stderr  # no assumed role's key (moto's start with ASIA), even at -vvv
+
+    for args, message in (({"accounts": [{"id": "12"}]}, "accounts[1]: id must be 12 digits, got '12'"),
+                          ({"accounts": accounts, "concurrency": 0}, "concurrency must be from 1 to 64, not 0"),
+                          ({"concurrency": 4}, "give accounts, or organization: true, or both")):
+        refused = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps(args)], env, check=False)
+        assert refused.returncode != 0 and message in refused.stdout, refused.stdout
+
+
+def test_the_module_lists_the_organization_as_the_inventory_does(org, env, moto_server, demo_today):
+    members = org[0]
+    moto_server.reset_counts()
+    process = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps({"organization": True})], env)
+    facts = adhoc_result(process.stdout)["ansible_facts"]["iam_mfa"]
+    rows = {row["account_name"]: row for row in facts["accounts"]}
+    assert set(rows) == {m.name for m in members} | {management(moto_server)["Name"]}
+    assert all(row["status"] == "ok" for row in rows.values())
+    for member in members:
+        assert rows[member.name]["account_id"] == member.account_id and rows[member.name]["summary"]["counts"] == member.expected(demo_today)
+    assert moto_server.actions["AssumeRole"] == MEMBERS  # the management account, the run's own, with the run's credentials
 
 
 def assert_self_contained(page):

@@ -53,6 +53,15 @@ from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
 
 ACCOUNT_ID = "123456789012"
+
+
+def account_of(key_id: str) -> str:
+    """The account an access key belongs to, as moto tells it (an assumed role's key: the role's account)."""
+    from moto.iam.models import get_account_id_from  # pylint: disable=import-outside-toplevel
+
+    return get_account_id_from(key_id) if key_id else ACCOUNT_ID
+
+
 REPORT_LIFETIME = 4 * 3600  # seconds AWS serves a credential report without making a new one
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 # The lists each paged IAM action returns (GetAccountAuthorizationDetails pages over all of them, in order).
@@ -114,8 +123,8 @@ class AwsLike:
             self.settings = Settings()
             self.configure(**settings)
             self.offset = 0.0
-            self.reports: Dict[str, Tuple[str, float]] = {}  # partition -> (CSV, generated at)
-            self.generating: Dict[str, int] = {}  # partition -> INPROGRESS answers left
+            self.reports: Dict[Tuple[str, str], Tuple[str, float]] = {}  # (partition, account) -> (CSV, generated at)
+            self.generating: Dict[Tuple[str, str], int] = {}  # (partition, account) -> INPROGRESS answers left
             self.buckets: Dict[str, Tuple[float, float]] = {}
             self.new_keys: Dict[str, float] = {}
             self.lists: Dict[tuple, bytes] = {}  # (caller, action, parameters) -> moto's whole answer, while its pages are read
@@ -151,7 +160,7 @@ class AwsLike:
         if action == "LookupEvents":
             return self._send(start_response, *self._lookup_events(body, partition_of_region(region)))
         if self.settings.report and action in ("GenerateCredentialReport", "GetCredentialReport"):
-            return self._send(start_response, *self._report(environ, action, partition_of_region(region)))
+            return self._send(start_response, *self._report(environ, action, partition_of_region(region), account_of(key_id)))
         if not action.startswith(("Get", "List", "Generate", "Describe", "Lookup")):
             with self.lock:
                 self.lists.clear()  # a change: lists are read afresh
@@ -266,9 +275,10 @@ class AwsLike:
 
     # --- the credential report --------------------------------------------------------------------
 
-    def _report(self, environ, action: str, partition: str):
+    def _report(self, environ, action: str, partition: str, account: str):
+        scope = (partition, account)  # each account has its report, as in AWS
         with self.lock:
-            stored = self.reports.get(partition)
+            stored = self.reports.get(scope)
             fresh = stored is not None and self.now() - stored[1] < REPORT_LIFETIME
             if action == "GetCredentialReport":
                 if fresh:
@@ -277,27 +287,27 @@ class AwsLike:
                     encoded = base64.b64encode(content.encode()).decode()
                     return self._result("GetCredentialReport", f"<Content>{encoded}</Content><ReportFormat>text/csv</ReportFormat>"
                                                                f"<GeneratedTime>{when}</GeneratedTime>")
-                if partition in self.generating:
+                if scope in self.generating:
                     return self._error(404, "ReportInProgress", "Report generation in progress. Try again later.")
                 if stored is not None:
                     return self._error(410, "ReportExpired", "The credential report is expired.")
                 return self._error(410, "ReportNotPresent", "Credential report not present.")
             if fresh:
                 state = "COMPLETE"
-            elif partition not in self.generating:
-                self.generating[partition] = self.settings.report_polls
+            elif scope not in self.generating:
+                self.generating[scope] = self.settings.report_polls
                 state = "STARTED"
-            elif self.generating[partition] > 0:
-                self.generating[partition] -= 1
+            elif self.generating[scope] > 0:
+                self.generating[scope] -= 1
                 state = "INPROGRESS"
             else:
-                del self.generating[partition]
-                self.reports[partition] = (self._make_report(environ, partition), self.now())
+                del self.generating[scope]
+                self.reports[scope] = (self._make_report(environ, partition, account), self.now())
                 state = "COMPLETE"
             self.answered[state] += 1
             return self._result("GenerateCredentialReport", f"<State>{state}</State>")
 
-    def _make_report(self, environ, partition: str) -> str:
+    def _make_report(self, environ, partition: str, account: str) -> str:
         self._forward(environ, b"Action=GenerateCredentialReport&Version=2010-05-08")
         dummy, dummy, answer = self._forward(environ, b"Action=GetCredentialReport&Version=2010-05-08")
         content = base64.b64decode(ET.fromstring(answer).find(f".//{{{IAM_NS}}}Content").text).decode()
@@ -305,7 +315,7 @@ class AwsLike:
         header = content.splitlines()[0].split(",")
         root = dict.fromkeys(header, "N/A")
         root.update({
-            "user": "<root_account>", "arn": f"arn:{partition}:iam::{ACCOUNT_ID}:root", "user_creation_time": "2015-01-01T00:00:00+00:00",
+            "user": "<root_account>", "arn": f"arn:{partition}:iam::{account}:root", "user_creation_time": "2015-01-01T00:00:00+00:00",
             "password_enabled": "not_supported", "password_last_changed": "not_supported",
             "password_next_rotation": "not_supported", "access_key_2_active": "false",
             "cert_1_active": "false", "cert_2_active": "false",
@@ -379,10 +389,16 @@ class AwsLike:
         if not 1 <= size <= ORG_PAGE:
             return self._error(400, "InvalidInputException", f"MaxResults must be between 1 and {ORG_PAGE}", True)
         start = int(request.pop("NextToken", "0") or 0)
-        status, dummy, answer = self._forward(environ, json.dumps(request).encode())
-        if not status.startswith("200"):
-            return int(status.split()[0]), "application/x-amz-json-1.1", answer
-        accounts = json.loads(answer)["Accounts"]
+        accounts, token = [], None
+        while True:  # every account, through moto's own pages (100 accounts each)
+            status, dummy, answer = self._forward(environ, json.dumps(dict(request, **({"NextToken": token} if token else {}))).encode())
+            if not status.startswith("200"):
+                return int(status.split()[0]), "application/x-amz-json-1.1", answer
+            served = json.loads(answer)
+            accounts.extend(served["Accounts"])
+            token = served.get("NextToken")
+            if not token:
+                break
         page = {"Accounts": accounts[start:start + size]}
         if start + size < len(accounts):
             page["NextToken"] = str(start + size)

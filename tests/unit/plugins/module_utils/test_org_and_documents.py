@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.inventory.aws_accounts import account_hosts
+from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, trends

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Many accounts from one process: an Organization's accounts, and each account's facts gathered in a bounded thread pool.
+
+Each account is reached through its role (sts:AssumeRole with the run's credentials), its profile, or the run's
+credentials, and read by the same ``gather`` and ``build_facts`` as ``iam_mfa_facts``. One account's failure is its
+result (``error``), never the others'. Each account counts its own requests, on clients of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Tuple
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # AnsibleAWSModule and AWSInventoryBase report a missing botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
+from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+
+ROLE_SESSION_NAME = "awssec-mfa-org-report"
+ROLE_SECONDS = 900  # the shortest session AssumeRole grants; an account's report takes seconds
+
+
+@RETRY
+def _list_accounts(client) -> List[Dict]:
+    return client.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]
+
+
+def read_organization(organizations, sts) -> Tuple[List[Dict], str, str, str]:
+    """The Organization's accounts, its management account's ID, its partition and the caller's account.
+
+    ``organizations`` and ``sts`` are retrying clients (``aws_retry=True``) with the run's credentials.
+    """
+    organization = organizations.describe_organization(aws_retry=True)["Organization"]
+    accounts = _list_accounts(organizations)
+    caller = sts.get_caller_identity(aws_retry=True)["Account"]
+    return accounts, organization["MasterAccountId"], partition_of(organization["Arn"]), caller
+
+
+class Connector:
+    """Clients for each account, honouring the module's region, endpoint, profile, keys, TLS and botocore settings.
+
+    ``connection`` is amazon.aws's ``get_aws_connection_info(module)``: ``(region, endpoint_url, boto params)``.
+    A boto3 session is not thread-safe: clients are made under one lock, from one session per profile (a new
+    session per client would load the service models again each time, a fifth of a CPU-second an account).
+    """
+
+    def __init__(self, connection: Tuple[Optional[str], Optional[str], Dict]) -> None:
+        self.region, self.endpoint_url, params = connection
+        params = dict(params)
+        self.profile = params.pop("profile_name", None)
+        self.keys = {k: params.pop(k, None) for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")}
+        self.config = params.pop("aws_config", None)
+        self.verify = params.pop("verify", None)
+        self._sessions: Dict[Optional[str], object] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
+        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials."""
+        import boto3
+
+        if keys:
+            profile = self.profile  # the keys win over its credentials
+        elif profile:
+            keys = {}
+        else:
+            profile, keys = self.profile, self.keys
+        with self._lock:
+            if profile not in self._sessions:
+                self._sessions[profile] = boto3.session.Session(profile_name=profile)
+            client = self._sessions[profile].client(service, region_name=self.region, endpoint_url=self.endpoint_url,
+                                                    config=self.config, verify=self.verify, **keys)
+        return client
+
+
+def _assume(sts, role_arn: str) -> Dict:
+    try:
+        credentials = RetryingBotoClientWrapper(sts, RETRY).assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME,
+                                                                        DurationSeconds=ROLE_SECONDS, aws_retry=True)["Credentials"]
+    except (BotoCoreError, ClientError) as e:
+        raise MFAError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
+    return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]}
+
+
+def report_account(account: Dict, connector: Connector, source: str, options: Options, clock: Callable = time.monotonic) -> Dict:
+    """One account's result for ``org.aggregate``: its facts or its error, with the requests sent and the seconds taken.
+
+    ``account`` is a host record of ``org.account_hosts`` (``account_id``, ``account_name``, ``role_arn``, ``aws_profile``).
+    """
+    counter, started = CallCounter(), clock()  # thread-safe, and this account's only
+    result = {"account_id": account["account_id"], "account_name": account["account_name"]}
+    try:
+        keys = None
+        if account.get("role_arn"):
+            keys = _assume(counter.watch(connector.client("sts")), account["role_arn"])
+        profile = account.get("aws_profile") or None
+
+        def client(service):
+            return counter.watch(connector.client(service, profile=profile, keys=keys))
+        # As iam_mfa_facts makes them; its users one by one (the accounts are read side by side).
+        cloudtrail = fast_timestamps(client("cloudtrail")) if options.evidence_days else None
+        gathered = gather(fast_timestamps(client("iam")), client("sts"), source, options, cloudtrail=cloudtrail)
+        result["facts"] = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
+    except (MFAError, BotoCoreError, ClientError) as e:
+        result["error"] = error_text(e)
+    result.update(api_calls=counter.count, seconds=round(clock() - started, 3))
+    return result
+
+
+def report_accounts(accounts: List[Dict], report_one: Callable[[Dict], Dict], concurrency: int) -> List[Dict]:
+    """``report_one(account)`` for every account, at most ``concurrency`` at a time; the results in the accounts' order."""
+    problems = check_concurrency(concurrency)
+    if problems:
+        raise ValueError(problems[0])
+    return list(bounded_map(report_one, accounts, min(concurrency, len(accounts) or 1)))
