@@ -94,6 +94,7 @@ def account():
 def _read(iam, sts, concurrency):
     counter, threads = CallCounter(), set()
     counter.watch(iam)
+
     def note(**kw):
         threads.add(threading.current_thread().name)
 
