@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Sequence
 from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
 
 MAX_EVIDENCE_DAYS = 90  # CloudTrail's event history keeps 90 days
+EVIDENCE_NEEDS_REGION = ("evidence_days needs a region: CloudTrail keeps the events of each Region apart "
+                         "(set region to the one of the sign-in endpoint)")
 EXEMPTION_UNTIL = re.compile(r"\buntil=(\S*)")
 
 

@@ -551,15 +551,20 @@ def _gather_live(iam, options: Options, warnings: List[str], concurrency: int) -
 
 def _read_all(iam, users: List[Dict], warnings: List[str], concurrency: int) -> List[UserRecord]:
     """Read the users live, ``concurrency`` at a time; records and warnings in the users' order, as one by one."""
-    def read(user: Dict) -> Tuple[Optional[UserRecord], List[str]]:
+    records = _read_each(lambda user, own: _read_unless_deleted(iam, user, own), users, warnings, concurrency)
+    return [record for record in records if record is not None]
+
+
+def _read_each(read: Callable, items: List, warnings: List[str], concurrency: int) -> List[Optional[UserRecord]]:
+    """``read(item, warnings)`` for each item, ``concurrency`` at a time; each item's warnings added in the items' order."""
+    def one(item) -> Tuple[Optional[UserRecord], List[str]]:
         own: List[str] = []
-        return _read_unless_deleted(iam, user, own), own
+        return read(item, own), own
 
     records = []
-    for record, own in bounded_map(read, users, concurrency):
+    for record, own in bounded_map(one, items, concurrency):
         warnings.extend(own)
-        if record is not None:
-            records.append(record)
+        records.append(record)
     return records
 
 
@@ -610,15 +615,7 @@ def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sle
 
 def _read_names(iam, names: List[str], warnings: List[str], concurrency: int) -> Dict[str, Optional[UserRecord]]:
     """The users read live by name, ``concurrency`` at a time (None: no longer exists); warnings in the names' order."""
-    def read(name: str) -> Tuple[Optional[UserRecord], List[str]]:
-        own: List[str] = []
-        return _read_by_name(iam, name, own), own
-
-    found = {}
-    for name, (record, own) in zip(names, bounded_map(read, names, concurrency)):
-        warnings.extend(own)
-        found[name] = record
-    return found
+    return dict(zip(names, _read_each(lambda name, own: _read_by_name(iam, name, own), names, warnings, concurrency)))
 
 
 def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:

@@ -313,7 +313,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, SELECTION_ARGSPEC, Options, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
@@ -335,8 +335,7 @@ def main():
     cloudtrail = None
     if options.evidence_days:
         if not module.region:
-            module.fail_json(msg="evidence_days needs a region: CloudTrail keeps the events of each Region apart "
-                                 "(set region to the one of the sign-in endpoint)")
+            module.fail_json(msg=EVIDENCE_NEEDS_REGION)
         cloudtrail = counter.watch(fast_timestamps(module.client("cloudtrail")))
     try:
         gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail, concurrency=module.params["concurrency"])

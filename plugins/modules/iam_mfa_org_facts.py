@@ -204,7 +204,7 @@ from functools import partial
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, SELECTION_ARGSPEC, Options, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, read_organization, report_account, report_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import error_text
@@ -236,8 +236,7 @@ def main():
     if not params["accounts"] and not params["organization"]:
         problems.append("give accounts, or organization: true, or both")
     if options.evidence_days and not module.region:
-        problems.append("evidence_days needs a region: CloudTrail keeps the events of each Region apart "
-                        "(set region to the one of the sign-in endpoint)")
+        problems.append(EVIDENCE_NEEDS_REGION)
     if problems:
         module.fail_json(msg="; ".join(problems))
 
