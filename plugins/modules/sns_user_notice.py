@@ -6,39 +6,66 @@
 DOCUMENTATION = r"""
 ---
 module: sns_user_notice
-short_description: Publish a notice to an SNS topic, addressed to one IAM user
+short_description: Publish notices to SNS topics, each addressed to one IAM user
 version_added: 0.1.0
 description:
   - >-
-    Publishes one message to an SNS topic with the message attribute O(attribute) (default C(iam_user)) set to O(user).
-    A subscription with the filter policy C({"iam_user": ["NAME"]}) receives the messages of user C(NAME) only, so that
-    a topic shared by every user delivers each notice to its user's mailbox or queue alone.
+    Publishes messages to SNS topics, each with the message attribute O(attribute) (default C(iam_user)) set to its
+    user. A subscription with the filter policy C({"iam_user": ["NAME"]}) receives the messages of user C(NAME) only, so
+    that a topic shared by every user delivers each notice to its user's mailbox or queue alone.
   - A subscription without a filter policy receives every message (for example the security team's).
-  - The role M(awssec.mfa.mfa_enforce) sends its warnings and notices with it.
+  - >-
+    One notice (O(user), O(body)) or many (O(notices)) in one run: they are published ten to a request
+    (sns:PublishBatch, which needs the permission sns:Publish), and a message that SNS refuses does not stop the others.
+  - The role M(awssec.mfa.mfa_enforce) sends its warnings and notices with it, all users' in one task.
 author:
   - awssec.mfa contributors (@awssec)
 options:
   topic:
-    description: The topic's ARN, or its name (looked up with sns:ListTopics).
+    description:
+      - The topic's ARN, or its name (looked up with sns:ListTopics).
+      - The topic of O(user)'s notice, and of each of O(notices) that names none.
     type: str
-    required: true
   user:
-    description: The IAM user the notice is for (the value of the message attribute).
+    description: The IAM user the notice is for (the value of the message attribute). With O(body).
     type: str
-    required: true
   subject:
-    description: The subject (of emails).
+    description: The subject (of emails) of O(user)'s notice.
     type: str
   body:
-    description: The text.
+    description: The text of O(user)'s notice.
     type: str
-    required: true
+  notices:
+    description:
+      - Many notices, published in this one run (instead of O(user), O(subject) and O(body)).
+      - Every topic is checked before anything is published.
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      user:
+        description: The IAM user the notice is for.
+        type: str
+        required: true
+      body:
+        description: The text.
+        type: str
+        required: true
+      subject:
+        description: The subject (of emails).
+        type: str
+      topic:
+        description: The topic's ARN or name; O(topic) when not given.
+        type: str
   attribute:
-    description: The name of the message attribute that carries O(user).
+    description: The name of the message attribute that carries the user.
     type: str
     default: iam_user
 notes:
-  - Supports check mode - nothing is published, C(changed) says a message would be.
+  - Supports check mode - nothing is published, C(changed) says whether a message would be.
+  - >-
+    When some messages cannot be published, the module fails, naming their users and SNS's reasons, and returns
+    RV(published) (those that were) and RV(failed).
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -56,18 +83,51 @@ EXAMPLES = r"""
 # Subscribing her mailbox to her messages only (once, with the aws CLI):
 #   aws sns subscribe --topic-arn arn:aws:sns:us-east-1:123456789012:mfa-notices --protocol email \
 #     --notification-endpoint alice@example.com --attributes '{"FilterPolicy": "{\"iam_user\": [\"alice\"]}"}'
+
+- name: Warn many users in one run (bob's notice goes to his own topic)
+  awssec.mfa.sns_user_notice:
+    topic: mfa-notices
+    notices:
+      - user: alice
+        subject: Set up MFA on your AWS user
+        body: "Hello alice, ..."
+      - user: bob
+        topic: mfa-bob
+        subject: Set up MFA on your AWS user
+        body: "Hello bob, ..."
 """
 
 RETURN = r"""
 topic_arn:
-  description: The topic's ARN.
-  returned: always
+  description: The topic's ARN (of O(user)'s notice).
+  returned: with O(user)
   type: str
   sample: arn:aws:sns:us-east-1:123456789012:mfa-notices
 message_id:
-  description: The ID SNS gave the message (none in check mode).
-  returned: when published
+  description: The ID SNS gave O(user)'s message.
+  returned: with O(user), when published
   type: str
+published:
+  description: The notices published (in check mode, those that would be), in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    user:
+      description: The notice's user.
+      type: str
+    topic_arn:
+      description: Its topic's ARN.
+      type: str
+    message_id:
+      description: The ID SNS gave the message (none in check mode).
+      type: str
+  sample: [{"user": "alice", "topic_arn": "arn:aws:sns:us-east-1:123456789012:mfa-notices", "message_id": "5f3a..."}]
+failed:
+  description: The notices SNS did not publish, each with its user, topic_arn and SNS's reason.
+  returned: when some failed
+  type: list
+  elements: dict
 """
 
 try:
@@ -78,47 +138,56 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-
-
-@RETRY
-def _topics(client):
-    return client.get_paginator("list_topics").paginate().build_full_result().get("Topics", [])
-
-
-def topic_arn(client, topic: str):
-    """The ARN of a topic given by ARN or by name (None when there is no such topic)."""
-    if topic.startswith("arn:"):
-        return topic
-    return next((t["TopicArn"] for t in _topics(client) if t["TopicArn"].rsplit(":", 1)[-1] == topic), None)
+from ansible_collections.awssec.mfa.plugins.module_utils.notices import publish, topic_arns
 
 
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            topic=dict(type="str", required=True),
-            user=dict(type="str", required=True),
+            topic=dict(type="str"),
+            user=dict(type="str"),
             subject=dict(type="str"),
-            body=dict(type="str", required=True),
+            body=dict(type="str"),
+            notices=dict(type="list", elements="dict", options=dict(
+                user=dict(type="str", required=True),
+                body=dict(type="str", required=True),
+                subject=dict(type="str"),
+                topic=dict(type="str"),
+            )),
             attribute=dict(type="str", default="iam_user"),
         ),
+        required_one_of=[("user", "notices")],
+        mutually_exclusive=[("user", "notices"), ("body", "notices"), ("subject", "notices")],
+        required_together=[("user", "body")],
         supports_check_mode=True,
     )
     params = module.params
+    one = params["notices"] is None
+    given = [dict(params, topic=None)] if one else params["notices"]
+    notices = [dict(n, topic=n["topic"] or params["topic"]) for n in given]
+    untopical = [n["user"] for n in notices if not n["topic"]]
+    if untopical:
+        module.fail_json(msg=f"topic: no topic for the notice of {', '.join(untopical)} (give topic, or the notice's own)")
     client = module.client("sns", retry_decorator=RETRY)
     try:
-        arn = topic_arn(client, params["topic"])
-        if arn is None:
-            module.fail_json(msg=f"topic: no SNS topic named {params['topic']} in this account and region")
-        if module.check_mode:
-            module.exit_json(changed=True, topic_arn=arn)
-        request = {"TopicArn": arn, "Message": params["body"],
-                   "MessageAttributes": {params["attribute"]: {"DataType": "String", "StringValue": params["user"]}}}
-        if params["subject"]:
-            request["Subject"] = params["subject"]
-        published = client.publish(aws_retry=True, **request)
+        arns = topic_arns(client, sorted({n["topic"] for n in notices}))
     except (BotoCoreError, ClientError) as e:
-        module.fail_json_aws(e, msg=f"Failed to publish the notice for {params['user']} to {params['topic']}")
-    module.exit_json(changed=True, topic_arn=arn, message_id=published["MessageId"])
+        module.fail_json_aws(e, msg="Failed to list the SNS topics (sns:ListTopics)")
+    missing = sorted(topic for topic, arn in arns.items() if arn is None)
+    if missing:
+        module.fail_json(msg=f"topic: no SNS topic named {', '.join(missing)} in this account and region")
+    notices = [dict(n, topic_arn=arns[n["topic"]]) for n in notices]
+    if module.check_mode:
+        published, failed = [{"user": n["user"], "topic_arn": n["topic_arn"]} for n in notices], []
+    else:
+        published, failed = publish(client, notices, params["attribute"])
+    result = dict(changed=bool(published), published=published)
+    if one:
+        result.update(topic_arn=notices[0]["topic_arn"], **({"message_id": published[0]["message_id"]} if published and not module.check_mode else {}))
+    if failed:
+        reasons = "; ".join(f"{f['user']} ({f['reason']})" for f in failed)
+        module.fail_json(msg=f"Failed to publish the notices for {reasons}", failed=failed, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -310,20 +310,30 @@ def sns_inbox(url, user=None, topic_name="mfa-notices"):
     return topic, received
 
 
+def publish_task(process) -> dict:
+    """The result of the role's SNS task in a run of ``enforce``."""
+    tasks = json.loads(process.stdout)["plays"][0]["tasks"]
+    return next(t["hosts"]["localhost"] for t in tasks if "Publish one message per user" in t["task"]["name"])
+
+
 def test_notifications_warn_before_and_notify_after_enforcement_through_sns(demo, env):
     topic, received = sns_inbox(demo.server.url)
     notify = dict(DEMO, mfa_enforce_notify_channels=["sns"], mfa_enforce_notify_sns_topic=topic,
                   mfa_enforce_notify_support_contact="security@example.com")
     before = account_state(demo.iam)
 
-    enforce(demo.server, env, "--check", **notify)
+    preview, dummy, process = enforce(demo.server, env, "--check", **notify)
     assert received() == []  # --check sends nothing
+    would = publish_task(process)  # but says what it would send: every target's notice, from one module run
+    assert sorted(n["user"] for n in would["published"]) == sorted(planned(preview)) and would["changed"]
 
-    warned, dummy, dummy = enforce(demo.server, env, mfa_enforce_notify_warn_only=True, **notify)
+    warned, dummy, process = enforce(demo.server, env, mfa_enforce_notify_warn_only=True, **notify)
     assert account_state(demo.iam) == before  # a warning run changes nothing in IAM
     targets = sorted(planned(warned))
     warnings = received()
     assert sorted(user for user, dummy, dummy in warnings) == targets and targets
+    assert sorted(n["user"] for n in publish_task(process)["published"]) == targets
+    assert {n["topic_arn"] for n in publish_task(process)["published"]} == {topic}
     for user, subject, text in warnings:
         assert subject.startswith("Action required: set up MFA on your AWS user before 20")
         assert f"Your AWS IAM user {user} in account 123456789012 has no MFA device" in text
@@ -353,6 +363,12 @@ def test_each_users_sns_notice_reaches_only_that_users_subscription(demo, env):
     enforce(demo.server, env, mfa_enforce_notify_sns_topic=topic, mfa_enforce_notify_sns_topic_map={first: own}, **notify)
     assert [user for user, dummy, dummy in own_inbox()] == [first]
     assert sorted(user for user, dummy, dummy in everyone()) == [t for t in targets if t != first]
+
+    # A topic that does not exist: the error names it, and no notice is published, not even those whose topic exists.
+    notices = [{"user": first, "body": "Hello"}, {"user": second, "body": "Hello", "topic": "no-such-topic"}]
+    refused = run(["ansible", "localhost", "-m", "awssec.mfa.sns_user_notice", "-a", json.dumps({"topic": topic, "notices": notices})], env, check=False)
+    assert refused.returncode != 0 and "topic: no SNS topic named no-such-topic" in refused.stdout
+    assert everyone() == [] and first_inbox() == []
 
 
 def test_email_notifications_reach_each_user_through_smtp(demo, env):
