@@ -130,8 +130,11 @@ browser:
 unit: setup
 	$(BIN)/python -m pytest tests/unit
 
+# The integration tests, one worker per core (each worker has its own moto server): most of their time is
+# ansible-playbook and moto on one core each. TEST_WORKERS=0 runs them in this process, one after the other.
+TEST_WORKERS ?= auto
 integration: setup browser
-	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest tests/integration
+	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own.
 unit-oldest: setup-oldest
@@ -139,7 +142,7 @@ unit-oldest: setup-oldest
 
 # Tests that run no Ansible code (a race of file writers, about 100 s) need not run twice.
 integration-oldest: setup-oldest browser
-	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest tests/integration -m "not ansible_independent"
+	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration -m "not ansible_independent"
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
