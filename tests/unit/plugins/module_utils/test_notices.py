@@ -74,7 +74,8 @@ def test_topics_by_name_are_listed_once_and_arns_are_taken_as_given():
     arn = sns.create_topic(Name="mfa-notices")["TopicArn"]
     calls = []
     sns.meta.events.register("before-call.sns.*", lambda model, **kw: calls.append(model.name))
-    assert topic_arns(sns, ["arn:aws:sns:us-east-1:123456789012:other"]) == {"arn:aws:sns:us-east-1:123456789012:other": "arn:aws:sns:us-east-1:123456789012:other"}
+    other = "arn:aws:sns:us-east-1:123456789012:other"
+    assert topic_arns(sns, [other]) == {other: other}
     assert calls == []
     assert topic_arns(sns, ["mfa-notices", "nope"]) == {"mfa-notices": arn, "nope": None}
     assert calls == ["ListTopics"]
