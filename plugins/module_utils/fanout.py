@@ -56,6 +56,7 @@ class Connector:
     ``connection`` is amazon.aws's ``get_aws_connection_info(module)``: ``(region, endpoint_url, boto params)``.
     A boto3 session is not thread-safe: clients are made under one lock, from one session per profile (a new
     session per client would load the service models again each time, a fifth of a CPU-second an account).
+    Making a client still costs about 10 ms of CPU: roles are assumed with one STS client per thread, not per account.
     """
 
     def __init__(self, connection: Tuple[Optional[str], Optional[str], Dict]) -> None:
@@ -67,6 +68,7 @@ class Connector:
         self.verify = params.pop("verify", None)
         self._sessions: Dict[Optional[str], object] = {}
         self._lock = threading.Lock()
+        self._thread = threading.local()  # this thread's STS client for sts:AssumeRole, and the account it counts for
 
     def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
         """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials."""
@@ -85,15 +87,24 @@ class Connector:
                                                     config=self.config, verify=self.verify, **keys)
         return client
 
-
-def _assume(sts, role_arn: str) -> Dict:
-    try:
-        credentials = RetryingBotoClientWrapper(sts, RETRY).assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME,
-                                                                        DurationSeconds=ROLE_SECONDS, aws_retry=True)["Credentials"]
-    except (BotoCoreError, ClientError) as e:
-        raise MFAError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
-    return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"]}
+    def assume(self, role_arn: str, counter: CallCounter) -> Tuple[Dict, Dict]:
+        """The keys of ``role_arn`` (sts:AssumeRole with the run's credentials) and who they act as (``Account`` and
+        ``Arn``, as sts:GetCallerIdentity would answer with them); its requests counted by ``counter``."""
+        thread = self._thread
+        if not hasattr(thread, "sts"):
+            sts = self.client("sts")
+            sts.meta.events.register("before-send", lambda **kwargs: thread.counter.add())  # runs in the sending thread
+            thread.sts = RetryingBotoClientWrapper(sts, RETRY)
+        thread.counter = counter
+        try:
+            answer = thread.sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=ROLE_SECONDS,
+                                            aws_retry=True)
+        except (BotoCoreError, ClientError) as e:
+            raise MFAError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
+        credentials, arn = answer["Credentials"], answer["AssumedRoleUser"]["Arn"]
+        keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"]}
+        return keys, {"Account": arn.split(":")[4], "Arn": arn}
 
 
 def report_account(account: Dict, connector: Connector, source: str, options: Options, clock: Callable = time.monotonic) -> Dict:
@@ -104,16 +115,18 @@ def report_account(account: Dict, connector: Connector, source: str, options: Op
     counter, started = CallCounter(), clock()  # thread-safe, and this account's only
     result = {"account_id": account["account_id"], "account_name": account["account_name"]}
     try:
-        keys = None
+        keys = identity = None
         if account.get("role_arn"):
-            keys = _assume(counter.watch(connector.client("sts")), account["role_arn"])
+            keys, identity = connector.assume(account["role_arn"], counter)
         profile = account.get("aws_profile") or None
 
         def client(service):
             return counter.watch(connector.client(service, profile=profile, keys=keys))
-        # As iam_mfa_facts makes them; its users one by one (the accounts are read side by side).
+        # As iam_mfa_facts makes them; its users one by one (the accounts are read side by side). Who a role acts as is
+        # known from sts:AssumeRole: only a profile or the run's credentials need sts:GetCallerIdentity.
         cloudtrail = fast_timestamps(client("cloudtrail")) if options.evidence_days else None
-        gathered = gather(fast_timestamps(client("iam")), client("sts"), source, options, cloudtrail=cloudtrail)
+        gathered = gather(fast_timestamps(client("iam")), None if identity else client("sts"), source, options, cloudtrail=cloudtrail,
+                          identity=identity)
         result["facts"] = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
     except (MFAError, BotoCoreError, ClientError) as e:
         result["error"] = error_text(e)

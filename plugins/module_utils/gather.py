@@ -93,8 +93,11 @@ class CallCounter:
         return client
 
     def _count(self, **kwargs) -> None:
+        self.add()
+
+    def add(self, requests: int = 1) -> None:
         with self._lock:
-            self.count += 1
+            self.count += requests
 
 
 def error_code(exception) -> Optional[str]:
@@ -427,16 +430,19 @@ def _identity(sts) -> Dict:
 
 
 def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None,
-           cloudtrail=None, concurrency: int = 1) -> Gathered:
+           cloudtrail=None, concurrency: int = 1, identity: Optional[Dict] = None) -> Gathered:
     """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
-    users read live (every user with ``live``, a few with the report), ``concurrency`` at a time."""
+    users read live (every user with ``live``, a few with the report), ``concurrency`` at a time.
+
+    ``identity`` (``Account``, ``Arn``) is who the clients act as when that is known (an assumed role's, from
+    sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity)."""
     if source not in SOURCES:
         raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     if options.evidence_days and cloudtrail is None:
         raise MFAError(message="evidence_days needs a CloudTrail client")
     now = now or datetime.now(timezone.utc)
     warnings: List[str] = []
-    identity = _identity(sts)
+    identity = identity or _identity(sts)
     devices = _virtual_devices(iam, warnings)
     details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
     if source == "live":

@@ -70,3 +70,33 @@ def test_bad_role_input_is_named(demo, env):
     result = run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env, check=False)
     assert result.returncode != 0
     assert "mfa_report_formats" in result.stdout and "xml" in result.stdout
+
+
+def test_the_report_entry_point_renders_the_facts_gathered_before_without_gathering_again(demo, env, tmp_path):
+    """tasks_from: report renders ansible_facts.iam_mfa (org_report's module mode renders iam_mfa_org_facts' facts so:
+    passed as mfa_report_facts, thousands of users cost seconds of argument checks)."""
+    saved = tmp_path / "report.json"
+    playbook = tmp_path / "gather_then_report.yml"
+    playbook.write_text(f"""
+- hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - name: Gather
+      awssec.mfa.iam_mfa_facts:
+        endpoint_url: {demo.server.url}
+        exclude_users: {json.dumps(EXCLUDE_USERS)}
+    - name: Render what was gathered
+      ansible.builtin.include_role:
+        name: awssec.mfa.mfa_report
+        tasks_from: report
+      vars:
+        mfa_report_formats: [table]
+        mfa_report_save_path: {saved}
+""")
+    demo.server.reset_counts()
+    out = run(["ansible-playbook", str(playbook)], env).stdout
+    assert demo.server.actions["GetCallerIdentity"] == 1  # gathered once, by the first task
+    assert json.loads(saved.read_text())["summary"]["counts"] == expected_counts(demo.users, demo.today)[0]
+    assert "IAM MFA COMPLIANCE REPORT" in out

@@ -4,6 +4,7 @@
 
 """Many accounts from one process (module_utils/fanout.py) on an in-process moto Organization."""
 
+import collections
 import threading
 import time
 from datetime import datetime, timezone
@@ -101,12 +102,41 @@ def test_the_inventory_hosts_give_back_the_module_accounts():
 
 
 def expected_calls(account_id, source, options):
-    """What iam_mfa_facts sends in the account (its gather and build_facts, counted alone), plus the one sts:AssumeRole."""
-    role = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Audit", RoleSessionName="expect")["Credentials"]
+    """What iam_mfa_facts sends in the account (its gather and build_facts, counted alone) but sts:GetCallerIdentity
+    (sts:AssumeRole's answer says who the role is), plus the one sts:AssumeRole."""
+    answer = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Audit", RoleSessionName="expect")
     counter = CallCounter()
-    iam, sts = counter.watch(outside_any_organization(client("iam", role))), counter.watch(client("sts", role))
-    facts = build_facts(gather(iam, sts, source, options), options, datetime.now(timezone.utc), counter.count)
+    iam = counter.watch(outside_any_organization(client("iam", answer["Credentials"])))
+    identity = {"Account": account_id, "Arn": answer["AssumedRoleUser"]["Arn"]}
+    facts = build_facts(gather(iam, None, source, options, identity=identity), options, datetime.now(timezone.utc), counter.count)
     return facts["api_calls"] + 1
+
+
+class WatchingConnector(MotoConnector):
+    """Counts the clients it makes, per service, and records every request their calls make."""
+
+    def __init__(self):
+        super().__init__()
+        self.made, self.sent = collections.Counter(), []
+
+    def client(self, service, profile=None, keys=None):
+        made = super().client(service, profile=profile, keys=keys)
+        self.made[service] += 1
+        made.meta.events.register("before-call", lambda model, **kwargs: self.sent.append(model.name))
+        return made
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_roles_are_assumed_with_one_sts_client_per_thread_and_need_no_get_caller_identity(organization, concurrency):
+    """Making a client costs about 10 ms of CPU: an STS client per account (and an sts:GetCallerIdentity, which
+    sts:AssumeRole's answer makes needless) cost 200 accounts seconds."""
+    hosts = [h for h in organization_hosts() if h["role_arn"]]
+    connector = WatchingConnector()
+    results = report_accounts(hosts, lambda account: report_account(account, connector, "credential_report", Options()), concurrency)
+    assert [r["facts"]["account_id"] for r in results] == [h["account_id"] for h in hosts] == list(organization.values())
+    assert connector.made["iam"] == len(hosts) and 1 <= connector.made["sts"] <= concurrency < len(hosts) and len(connector.made) == 2
+    assert connector.sent.count("AssumeRole") == len(hosts) and "GetCallerIdentity" not in connector.sent
+    assert sum(r["api_calls"] for r in results) == len(connector.sent)  # each thread's AssumeRole counted in its account
 
 
 def test_each_account_counts_its_own_calls_and_a_failing_account_does_not_stop_the_others(organization):
