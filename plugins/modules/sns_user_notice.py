@@ -163,7 +163,7 @@ def main():
     )
     params = module.params
     one = params["notices"] is None
-    given = [dict(params, topic=None)] if one else params["notices"]
+    given = [{"user": params["user"], "body": params["body"], "subject": params["subject"], "topic": None}] if one else params["notices"]
     notices = [dict(n, topic=n["topic"] or params["topic"]) for n in given]
     untopical = [n["user"] for n in notices if not n["topic"]]
     if untopical:
@@ -183,7 +183,9 @@ def main():
         published, failed = publish(client, notices, params["attribute"])
     result = dict(changed=bool(published), published=published)
     if one:
-        result.update(topic_arn=notices[0]["topic_arn"], **({"message_id": published[0]["message_id"]} if published and not module.check_mode else {}))
+        result["topic_arn"] = notices[0]["topic_arn"]
+        if published and "message_id" in published[0]:  # none in check mode
+            result["message_id"] = published[0]["message_id"]
     if failed:
         reasons = "; ".join(f"{f['user']} ({f['reason']})" for f in failed)
         module.fail_json(msg=f"Failed to publish the notices for {reasons}", failed=failed, **result)

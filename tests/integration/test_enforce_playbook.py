@@ -369,6 +369,10 @@ def test_each_users_sns_notice_reaches_only_that_users_subscription(demo, env):
     refused = run(["ansible", "localhost", "-m", "awssec.mfa.sns_user_notice", "-a", json.dumps({"topic": topic, "notices": notices})], env, check=False)
     assert refused.returncode != 0 and "topic: no SNS topic named no-such-topic" in refused.stdout
     assert everyone() == [] and first_inbox() == []
+    # One notice, as the module took it before notices existed.
+    alone = {"topic": topic, "user": first, "subject": "MFA", "body": f"Hello {first},"}
+    one = run(["ansible", "localhost", "-m", "awssec.mfa.sns_user_notice", "-a", json.dumps(alone)], env)
+    assert '"message_id"' in one.stdout and [user for user, dummy, dummy in first_inbox()] == [first]
 
 
 def test_email_notifications_reach_each_user_through_smtp(demo, env):
