@@ -83,11 +83,12 @@ def publish(client, notices: List[Dict], attribute: str):
             answer = client.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[entry(i, notices[i], attribute) for i in batch],
                                           aws_retry=True)
         except (BotoCoreError, ClientError) as e:
-            answer = {"Failed": [{"Id": str(i), "Reason": error_reason(e)} for i in batch]}
+            outcome.update((i, {"reason": error_reason(e)}) for i in batch)  # the whole request failed
+            continue
         for ok in answer.get("Successful", []):
             outcome[int(ok["Id"])] = {"message_id": ok["MessageId"]}
         for bad in answer.get("Failed", []):
-            outcome[int(bad["Id"])] = {"reason": bad.get("Reason") or f"{bad.get('Code')}: {bad.get('Message')}"}
+            outcome[int(bad["Id"])] = {"reason": f"{bad.get('Code')}: {bad.get('Message')}"}
     published, failed = [], []
     for index, notice in enumerate(notices):
         result = outcome.get(index, {"reason": "SNS did not answer for this message"})
