@@ -18,7 +18,9 @@ runs as a real ``ansible-playbook`` on localhost:
 and, each on its own server (--sections picks which run):
 
   floor  at 3,000 and 5,000 users, the report already generated: a no-op ansible-playbook, bare boto3
-         making the same calls as (a) in one Python process, and (a); (a) within 1.25x of the first two's sum
+         making the same calls as (a) in one Python process, and (a); (a) within 1.25x of the first two's sum.
+         Also (a)'s facts returned by a module that reads them from a file: what Ansible's carrying of
+         the result costs alone
   first  at 3,000 users, a first run (no report generated yet) against the seed's way: per-user sequential
          boto3 (ListUsers, then each user's MFA devices, login profile, keys and their last use); 10x or more
   live   at 3,000 users, source=live with concurrency 1 and 8, every answer waiting as AWS's do (latency);
@@ -252,6 +254,33 @@ NOOP_PLAYBOOK = PLAYBOOK_HEAD + """\
       ansible.builtin.meta: noop
 """
 
+# The facts (a) returned, read from a file by a module that needs nothing else: what Ansible's carrying of
+# the result costs on its own (the module's exit_json, the worker reading it and copying the facts, the
+# result made ready for the callback), with no AWS call, no boto3 and no classification.
+CARRY_PLAYBOOK = PLAYBOOK_HEAD + """\
+    - name: The same facts, read from a file
+      bench_carry:
+        path: "{{ facts_path }}"
+"""
+
+CARRY_MODULE = """\
+#!/usr/bin/python
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={"path": {"type": "path", "required": True}})
+    with open(module.params["path"]) as saved:
+        facts = json.load(saved)
+    module.exit_json(changed=False, ansible_facts={"iam_mfa": facts})
+
+
+if __name__ == "__main__":
+    main()
+"""
+
 # What (a) asks AWS, made by bare boto3 in one Python process: the floor under any tool.
 BARE_SCRIPT = """\
 import sys
@@ -352,9 +381,9 @@ class CallbackModule(CallbackBase):
             task["keys_mfa_protected"] = dict(collections.Counter(str(u["keys_mfa_protected"]) for u in facts["users"]))
             task["mfa_device_reads"] = facts.get("mfa_device_reads")
             task["evidence"] = facts.get("evidence")
-            if os.environ.get("BENCH_SAVE_USERS"):
-                with open(os.environ["BENCH_SAVE_USERS"], "w") as saved:
-                    json.dump(facts["users"], saved)
+            if os.environ.get("BENCH_SAVE_FACTS"):
+                with open(os.environ["BENCH_SAVE_FACTS"], "w") as saved:
+                    json.dump(facts, saved)
         elif "api_calls" in res:  # iam_mfa_enforce
             task["api_calls"] = res["api_calls"]
             task["summary"] = {k: v for k, v in res["summary"].items() if isinstance(v, int)}
@@ -400,20 +429,22 @@ def prepare(workdir: Path) -> None:
     (workdir / "inventory.ini").write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     (workdir / "callback_plugins").mkdir()
     (workdir / "callback_plugins" / "bench_summary.py").write_text(CALLBACK)
+    (workdir / "library").mkdir()  # beside the playbooks, where Ansible looks for modules
+    (workdir / "library" / "bench_carry.py").write_text(CARRY_MODULE)
 
 
 def run_playbook(server: MotoServer, workdir: Path, name: str, text: str, extra_vars: Dict, options: Sequence[str] = (),
-                 save_users: Optional[Path] = None) -> Run:
+                 save_facts: Optional[Path] = None) -> Run:
     """Run the playbook ``text`` (``options`` such as ``--check`` are added to the command); the server counts from zero.
-    With ``save_users``, iam_mfa_facts' users are written there as JSON."""
+    With ``save_facts``, the facts iam_mfa_facts returned are written there as JSON."""
     playbook = workdir / f"{name}.yml"
     playbook.write_text(text)
     command = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.ini"), str(playbook), "-e", json.dumps(extra_vars), *options]
     server.reset_counts()
     start = time.perf_counter()
     env = ansible_env(server.url, workdir)
-    if save_users:
-        env["BENCH_SAVE_USERS"] = str(save_users)
+    if save_facts:
+        env["BENCH_SAVE_FACTS"] = str(save_facts)
     process = subprocess.run(command, env=env, capture_output=True, text=True, cwd=workdir, check=False)
     wall = time.perf_counter() - start
     if process.returncode != 0:
@@ -571,7 +602,8 @@ def median(values: List[float]) -> float:
 
 
 def floor_section(workdir: Path) -> List[List]:
-    """At each of FLOOR_USERS, the report already generated: a no-op playbook, bare boto3, (a); medians of FLOOR_REPEATS."""
+    """At each of FLOOR_USERS, the report already generated: a no-op playbook, bare boto3, (a), and (a)'s facts carried
+    from a file (what Ansible's handling of the result costs alone); medians of FLOOR_REPEATS."""
     rows = []
     for users in FLOOR_USERS:
         with MotoServer() as server:
@@ -582,18 +614,24 @@ def floor_section(workdir: Path) -> List[List]:
             while iam.generate_credential_report()["State"] != "COMPLETE":  # generated: what follows finds it ready
                 time.sleep(0.1)
             walls = collections.defaultdict(list)
-            print(f"floor at {users} users: no-op playbook, bare boto3, iam_mfa_facts, {FLOOR_REPEATS} times each, interleaved ...", flush=True)
+            print(f"floor at {users} users: no-op playbook, bare boto3, iam_mfa_facts, its facts carried, {FLOOR_REPEATS} times each, "
+                  "interleaved ...", flush=True)
+            saved = workdir / f"floor-{users}.json"
             for dummy in range(FLOOR_REPEATS):
                 walls["noop"].append(run_playbook(server, workdir, "noop", NOOP_PLAYBOOK, {}).wall)
                 bare = run_script(server, workdir, "bare", BARE_SCRIPT)
                 walls["bare"].append(bare.wall)
                 module = run_playbook(server, workdir, "floor", REPORT_PLAYBOOK.format(source="credential_report", options=""),
-                                      {"endpoint_url": server.url})
+                                      {"endpoint_url": server.url}, save_facts=saved)
                 walls["module"].append(module.wall)
+                carried = run_playbook(server, workdir, "carry", CARRY_PLAYBOOK, {"facts_path": str(saved)})
+                if carried.api_calls or carried.tasks[0]["counts"] != module.tasks[0]["counts"]:
+                    raise SystemExit(f"the carried facts are not iam_mfa_facts': {carried.tasks[0]} / {module.tasks[0]}")
+                walls["carried"].append(carried.wall)
             if bare.actions != module.actions:
                 raise SystemExit(f"bare boto3 did not make iam_mfa_facts' calls: {actions_text(bare.actions)} / {actions_text(module.actions)}")
-            noop, bare_wall, module_wall = (median(walls[k]) for k in ("noop", "bare", "module"))
-            rows.append([users, module.api_calls, noop, bare_wall, module_wall, module_wall / (noop + bare_wall), walls])
+            noop, bare_wall, module_wall, carried_wall = (median(walls[k]) for k in ("noop", "bare", "module", "carried"))
+            rows.append([users, module.api_calls, noop, bare_wall, module_wall, module_wall / (noop + bare_wall), carried_wall, walls])
             print(f"    calls (each): {actions_text(module.actions)}")
     return rows
 
@@ -622,8 +660,8 @@ def live_section(workdir: Path) -> Dict:
             path = workdir / f"live-{concurrency}.json"
             runs[concurrency] = run_playbook(server, workdir, f"live{concurrency}",
                                              REPORT_PLAYBOOK.format(source="live", options=f"\n        concurrency: {concurrency}"),
-                                             {"endpoint_url": server.url}, save_users=path)
-            saved[concurrency] = json.loads(path.read_text())
+                                             {"endpoint_url": server.url}, save_facts=path)
+            saved[concurrency] = json.loads(path.read_text())["users"]
             print(f"    {runs[concurrency].wall:.1f} s, {runs[concurrency].api_calls} calls")
     return {"users": users, "runs": runs, "same": saved[1] == saved[8] and len(saved[1]) == users}
 
@@ -652,10 +690,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         live = live_section(workdir) if "live" in sections else None
     if floor:
         print(f"\nThe floor: wall seconds, medians of {FLOOR_REPEATS} interleaved runs, the credential report already generated\n")
-        print_columns(["users", "calls", "no-op playbook", "bare boto3", "sum", "iam_mfa_facts", "ratio"],
-                      [[f"{u:,}", str(c), f"{n:.2f}", f"{b:.2f}", f"{n + b:.2f}", f"{m:.2f}", f"{r:.2f}"] for u, c, n, b, m, r, w in floor])
-        for u, c, n, b, m, r, walls in floor:
-            print(f"    {u:,} users, each run: " + "; ".join(f"{k} {', '.join(f'{v:.2f}' for v in vs)}" for k, vs in walls.items()))
+        print_columns(["users", "calls", "no-op playbook", "bare boto3", "sum", "iam_mfa_facts", "ratio", "facts carried", "carrying"],
+                      [[f"{u:,}", str(c), f"{n:.2f}", f"{b:.2f}", f"{n + b:.2f}", f"{m:.2f}", f"{r:.2f}", f"{k:.2f}", f"{k - n:.2f}"]
+                       for u, c, n, b, m, r, k, w in floor])
+        print("\n    facts carried: the same facts returned by a module that reads them from a file (no AWS, no boto3);"
+              "\n    carrying: that run less the no-op playbook, what Ansible's handling of the result costs alone")
+        for u, c, n, b, m, r, k, walls in floor:
+            print(f"    {u:,} users: iam_mfa_facts is {m - n - b:.2f} s over the floor; carrying its result alone costs {k - n:.2f} s, "
+                  f"so against bare boto3 plus the facts carried it is {m / (b + k):.2f}; each run: " + "; ".join(f"{key} {', '.join(f'{v:.2f}' for v in vs)}" for key, vs in walls.items()))
             results.append((f"iam_mfa_facts / (no-op + bare boto3), {u:,} users", f"{r:.2f}", f"<= {TARGET_FLOOR_RATIO}", r <= TARGET_FLOOR_RATIO))
     if first:
         ratio = first["seed"].wall / first["first"].wall
