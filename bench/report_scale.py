@@ -697,7 +697,8 @@ def main(argv: Optional[List[str]] = None) -> int:
               "\n    carrying: that run less the no-op playbook, what Ansible's handling of the result costs alone")
         for u, c, n, b, m, r, k, walls in floor:
             print(f"    {u:,} users: iam_mfa_facts is {m - n - b:.2f} s over the floor; carrying its result alone costs {k - n:.2f} s, "
-                  f"so against bare boto3 plus the facts carried it is {m / (b + k):.2f}; each run: " + "; ".join(f"{key} {', '.join(f'{v:.2f}' for v in vs)}" for key, vs in walls.items()))
+                  f"so against bare boto3 plus the facts carried it is {m / (b + k):.2f}; each run: "
+                  + "; ".join(f"{key} {', '.join(f'{v:.2f}' for v in vs)}" for key, vs in walls.items()))
             results.append((f"iam_mfa_facts / (no-op + bare boto3), {u:,} users", f"{r:.2f}", f"<= {TARGET_FLOOR_RATIO}", r <= TARGET_FLOOR_RATIO))
     if first:
         ratio = first["seed"].wall / first["first"].wall
