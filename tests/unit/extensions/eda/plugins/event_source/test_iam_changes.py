@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The iam_changes event source: which SQS messages become events and with what, and the queue's messages handled at
+least once (left for the handler to delete, delivered again when it does not), throttling outlived (in-process moto)."""
+
+import asyncio
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from moto import mock_aws
+
+from ansible_collections.awssec.mfa.extensions.eda.plugins.event_source import iam_changes
+from tests.support.iam_events import ACCOUNT_ID, message
+
+KEYS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.mark.parametrize("action, request_, response, user", [
+    ("CreateLoginProfile", {"userName": "bob", "passwordResetRequired": True}, {"loginProfile": {"userName": "bob"}}, "bob"),
+    ("UpdateLoginProfile", {"userName": "bob"}, None, "bob"),
+    ("CreateAccessKey", {"userName": "bob"}, {"accessKey": {"userName": "bob", "status": "Active"}}, "bob"),
+    ("CreateUser", {"userName": "carol"}, {"user": {"userName": "carol"}}, "carol"),
+    ("DeactivateMFADevice", {"userName": "dan", "serialNumber": "arn:aws:iam::123456789012:mfa/dan"}, None, "dan"),
+])
+def test_an_iam_call_becomes_a_change_about_its_user(action, request_, response, user):
+    change = iam_changes.iam_change(message(action, request=request_, response=response, caller="admin"))
+    assert change["action"] == action and change["user"] == user
+    assert change["account_id"] == ACCOUNT_ID and change["caller"] == f"arn:aws:iam::{ACCOUNT_ID}:user/admin"
+    assert change["time"] == "2026-12-01T10:00:00Z" and change["event_id"]
+
+
+def test_a_call_that_names_no_user_is_about_its_caller():
+    change = iam_changes.iam_change(message("CreateAccessKey", request=None, response={"accessKey": {"status": "Active"}}, caller="erin"))
+    assert change["user"] == "erin"
+
+
+def test_the_new_status_of_a_key_and_the_device_of_a_deletion_are_carried():
+    update = iam_changes.iam_change(message("UpdateAccessKey", request={"userName": "bob", "accessKeyId": "AKIA1", "status": "Active"}))
+    assert update["status"] == "Active" and update["serial"] is None
+    serial = "arn:aws:iam::123456789012:mfa/phone"
+    deleted = iam_changes.iam_change(message("DeleteVirtualMFADevice", request={"serialNumber": serial}, caller="admin"))
+    assert deleted["user"] is None and deleted["serial"] == serial  # the device's user is not named; not the caller
+
+
+def test_an_sns_notification_is_unwrapped():
+    body = json.dumps({"Type": "Notification", "MessageId": "m", "Message": message("CreateUser", request={"userName": "carol"})})
+    assert iam_changes.iam_change(body)["user"] == "carol"
+
+
+@pytest.mark.parametrize("body", [
+    "not json",
+    json.dumps(["a list"]),
+    json.dumps({"detail": {"eventSource": "s3.amazonaws.com", "eventName": "CreateBucket"}}),
+    message("CreateLoginProfile", request={"userName": "bob"}, error="EntityAlreadyExists"),  # failed: nothing changed
+    message("ListUsers", request=None),
+    message("AttachUserPolicy", request={"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+])
+def test_what_records_no_change_that_bears_on_mfa_is_none(body):
+    assert iam_changes.iam_change(body) is None
+
+
+class Collector(asyncio.Queue):
+    """Keeps what the source emits."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    async def put(self, item):
+        self.events.append(item)
+
+
+class Stopping:
+    """An SQS client that ends the source's run at its first receive once ``until`` events were emitted: whatever the
+    source does after emitting an event (deleting its message or not) is done by then."""
+
+    def __init__(self, client, queue, until):
+        self.client, self.queue, self.until = client, queue, until
+
+    def receive_message(self, **kwargs):
+        if len(self.queue.events) >= self.until:
+            raise asyncio.CancelledError
+        return self.client.receive_message(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def run(client, args, until, timeout=15):
+    """The source's events, reading ``client`` until ``until`` events were emitted."""
+    queue = Collector()
+    original = iam_changes.client
+    iam_changes.client = lambda args: Stopping(client, queue, until)
+
+    async def go():
+        try:
+            await asyncio.wait_for(iam_changes.main(queue, args), timeout)
+        except asyncio.CancelledError:
+            pass
+
+    try:
+        asyncio.run(go())
+    finally:
+        iam_changes.client = original
+    return queue.events
+
+
+def counts(sqs, url):
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def sqs():
+    with mock_aws():
+        yield boto3.client("sqs", **KEYS)
+
+
+def test_events_are_emitted_and_their_messages_left_for_the_handler(sqs):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=message("CreateLoginProfile", request={"userName": "bob"}))
+    sqs.send_message(QueueUrl=url, MessageBody="not an IAM change")
+    sqs.send_message(QueueUrl=url, MessageBody=message("DeactivateMFADevice", request={"userName": "dan", "serialNumber": "S1"}))
+    events = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "visibility_timeout": 60}, until=2)
+    assert [(e["iam_change"]["action"], e["iam_change"]["user"]) for e in events] == [("CreateLoginProfile", "bob"), ("DeactivateMFADevice", "dan")]
+    assert all(e["sqs"]["queue_url"] == url and e["sqs"]["receipt_handle"] for e in events)
+    assert counts(sqs, url) == (0, 2)  # the junk deleted; the two changes in flight, not deleted
+    for event in events:  # the handler deletes what it handled
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=event["sqs"]["receipt_handle"])
+    assert counts(sqs, url) == (0, 0)
+
+
+def test_a_message_its_handler_did_not_delete_is_delivered_again(sqs):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": "carol"}))
+    first = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "visibility_timeout": 1}, until=1)
+    again = run(sqs, {"queue_url": url, "wait_time_seconds": 3, "visibility_timeout": 60}, until=1)  # a restarted source
+    assert first[0]["sqs"]["message_id"] == again[0]["sqs"]["message_id"]
+    assert again[0]["iam_change"] == first[0]["iam_change"]
+
+
+def test_delete_on_receipt_deletes_each_message_once_its_event_is_emitted(sqs):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    for name in ("u1", "u2", "u3"):
+        sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": name}))
+    events = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "delete_on_receipt": True}, until=3)
+    assert sorted(e["iam_change"]["user"] for e in events) == ["u1", "u2", "u3"]
+    assert counts(sqs, url) == (0, 0)
+
+
+class Throttled:
+    """An SQS client whose first ``fail`` receives are throttled (or refused with ``code``, or fail with ``error``)."""
+
+    def __init__(self, fail, code="ThrottlingException", error=None):
+        self.fail, self.code, self.error, self.calls = fail, code, error, 0
+
+    def receive_message(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.fail:
+            raise self.error or ClientError({"Error": {"Code": self.code, "Message": "Rate exceeded"}}, "ReceiveMessage")
+        return {"Messages": [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": message("CreateUser", request={"userName": "carol"})}]}
+
+
+def test_throttling_is_waited_out(monkeypatch):
+    fake = Throttled(fail=3)
+    waits = []
+    monkeypatch.setattr(iam_changes, "backoff", lambda attempt: waits.append(attempt) or 0)
+    events = run(fake, {"queue_url": "https://sqs.example/q"}, until=1)
+    assert events[0]["iam_change"]["user"] == "carol" and fake.calls == 4 and waits == [1, 2, 3]
+
+
+def test_a_network_error_is_waited_out(monkeypatch):
+    fake = Throttled(fail=2, error=EndpointConnectionError(endpoint_url="https://sqs.example"))
+    monkeypatch.setattr(iam_changes, "backoff", lambda attempt: 0)
+    assert run(fake, {"queue_url": "https://sqs.example/q"}, until=1)[0]["iam_change"]["user"] == "carol" and fake.calls == 3
+
+
+@pytest.mark.parametrize("fake, error", [
+    (Throttled(fail=1, code="AccessDenied"), "AccessDenied"),
+    (Throttled(fail=1, code="AWS.SimpleQueueService.NonExistentQueue"), "NonExistentQueue"),
+    (Throttled(fail=1, error=NoCredentialsError()), "Unable to locate credentials"),
+])
+def test_a_refusal_or_no_credentials_ends_the_source_with_its_error(fake, error):
+    with pytest.raises((ClientError, NoCredentialsError), match=error):
+        run(fake, {"queue_url": "https://sqs.example/q"}, until=1)
+    assert fake.calls == 1
+
+
+def test_backoff_is_jittered_and_bounded():
+    waits = [(attempt, iam_changes.backoff(attempt)) for attempt in range(1, 12) for dummy in range(20)]
+    assert all(0 <= wait <= min(iam_changes.MAX_BACKOFF, 2 ** (attempt - 1)) for attempt, wait in waits)
+    assert max(wait for attempt, wait in waits if attempt == 10) > 2  # it does grow
