@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import verdict
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, host_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
@@ -81,8 +82,19 @@ def user_path(path):
     return os.path.abspath(os.path.expanduser(str(path)))
 
 
+def mfa_guard_verdict(change, facts=None):
+    """What the MFA guard does about one IAM change of the awssec.mfa.iam_changes event source, from the iam_mfa facts of
+    its user read again live (none when the change needs no reading)."""
+    if not isinstance(change, Mapping) or "action" not in change or "user" not in change:
+        raise AnsibleFilterError("mfa_guard_verdict expects the iam_change of an awssec.mfa.iam_changes event (with action and user)")
+    if facts and (not isinstance(facts, Mapping) or "users" not in facts):
+        raise AnsibleFilterError("mfa_guard_verdict: facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts (with users)")
+    return verdict(dict(change), facts["users"] if facts else None)
+
+
 class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
                 "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
-                "mfa_org_accounts": mfa_org_accounts, "user_path": user_path}
+                "mfa_org_accounts": mfa_org_accounts, "user_path": user_path,
+                "mfa_guard_verdict": mfa_guard_verdict}

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The MFA guard's decision about one IAM change (an event of the iam_changes source), from the user read again live."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+
+def needs_reading(change: Dict) -> bool:
+    """Whether the change's user must be read again: a call that names a user and can leave them without MFA."""
+    return bool(change.get("user")) and not (change.get("action") == "UpdateAccessKey" and change.get("status") != "Active")
+
+
+def verdict(change: Dict, users: Optional[List[Dict]]) -> Dict:
+    """What to do about ``change``, given ``users`` (the iam_mfa facts' users of the live re-read, or None when not read):
+    ``act`` (report, and enforce when asked) or not, and why, in words for the log and the findings record."""
+    user = change.get("user")
+    found = {"user": user, "action": change.get("action"), "time": change.get("time"), "event_id": change.get("event_id"),
+             "caller": change.get("caller"), "act": False, "status": None, "reasons": []}
+    if not user:
+        return dict(found, why="the call names no user (DeactivateMFADevice, which comes first, names the device's user)")
+    if not needs_reading(change):
+        return dict(found, why=f"a key was made {change.get('status') or 'inactive'}: no new way in")
+    record = next((u for u in users or [] if u["username"] == user), None)
+    if record is None:
+        return dict(found, why="the user no longer exists")
+    found.update(status=record["status"], reasons=list(record["reasons"]))
+    if record["status"] == "non-compliant":
+        return dict(found, act=True, why=f"without MFA: {', '.join(record['reasons'])}")
+    if record["status"] == "grace-period":
+        return dict(found, why=f"left alone: in the grace period, {record['grace_days_remaining']} day(s) left")
+    if record["status"] == "exempted":
+        exemption = record.get("exemption") or {}
+        until = f" until {exemption['until']}" if exemption.get("until") else ""
+        return dict(found, why=f"left alone: exempted ({exemption.get('reason') or 'no reason given'}{until})")
+    return dict(found, why="left alone: compliant")

@@ -1,0 +1,84 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: iam_change_done
+short_description: Mark an IAM change event handled, deleting its SQS message
+version_added: 0.2.0
+description:
+  - >-
+    The event source C(awssec.mfa.iam_changes) leaves each event's SQS message in the queue for its handler to delete
+    once done; a message not deleted within the source's C(visibility_timeout) is delivered again. This module is
+    that deletion (sqs:DeleteMessage): the last task of a playbook that handled the event.
+  - The playbook C(awssec.mfa.mfa_guard) ends with it.
+author:
+  - awssec.mfa contributors (@awssec)
+options:
+  event:
+    description:
+      - The event, as the rulebook passes it to the playbook (C(ansible_eda.event)); its C(sqs.queue_url) and
+        C(sqs.receipt_handle) name the message.
+    type: dict
+    required: true
+notes:
+  - Supports check mode - nothing is deleted.
+  - Deleting a message that was deleted already changes nothing in the queue and does not fail.
+  - Without O(region), the region is the one the queue's URL names (C(https://sqs.REGION.amazonaws.com/...)).
+  - A queue whose URL is not AWS's (a local test server) is reached at that URL's scheme, host and port, unless
+    O(endpoint_url) is given.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: The change is handled - its message leaves the queue
+  awssec.mfa.iam_change_done:
+    event: "{{ ansible_eda.event }}"
+"""
+
+RETURN = r"""
+message_id:
+  description: The SQS message deleted (or that would be, in check mode).
+  returned: always
+  type: str
+  sample: 5fea7756-0ea4-451a-a703-a558b933e274
+"""
+
+import re
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # AnsibleAWSModule reports a missing botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict", required=True)), supports_check_mode=True)
+    sqs = module.params["event"].get("sqs") or {}
+    if not sqs.get("queue_url") or not sqs.get("receipt_handle"):
+        module.fail_json(msg="event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)")
+    if not module.check_mode:
+        # The queue's region: as given, else the one its AWS URL names (https://sqs.REGION.amazonaws.com/...). A queue
+        # elsewhere (a test server) is reached at its URL's origin unless endpoint_url says otherwise.
+        aws = re.match(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/", sqs["queue_url"])
+        origin = re.match(r"^https?://[^/]+", sqs["queue_url"])
+        where = {"region": module.region or (aws.group(1) if aws else None)}
+        if not aws and not module.params.get("endpoint_url") and origin:
+            where["endpoint"] = origin.group(0)
+        try:
+            module.client("sqs", retry_decorator=RETRY, **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)
+        except (BotoCoreError, ClientError) as e:
+            module.fail_json_aws(e, msg=f"Failed to delete the SQS message {sqs.get('message_id')} (sqs:DeleteMessage)")
+    module.exit_json(changed=True, message_id=sqs.get("message_id"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The MFA guard end to end: the real ansible-rulebook runs the collection's rulebook awssec.mfa.mfa_guard against an SQS
+queue of the moto server, fed the CloudTrail-shaped EventBridge messages of IAM calls; its playbook re-reads each user,
+reports (or enforces on) those left without MFA, records every finding and deletes each message once handled."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+import yaml
+
+from tests.integration.conftest import BIN, adhoc_result, run
+from tests.support.demo_account import EXEMPT_TAG, DemoUser, create_user
+from tests.support.iam_events import message
+from tests.support.moto_server import CREDENTIALS
+
+USERS = [
+    DemoUser("pat.new", 30, console=True),  # given a console password, no MFA, past the grace period: reported
+    DemoUser("gina.fresh", 2, console=True),  # in the grace period: left alone
+    DemoUser("ezra.exempt", 60, console=True, tags={EXEMPT_TAG: "break-glass user; until=2099-12-31"}),  # exempted: left alone
+    DemoUser("dora.lost", 400, mfa="virtual", console=True),  # deactivates her MFA device: reported
+]
+EVENTS = [
+    ("CreateLoginProfile", {"userName": "pat.new", "passwordResetRequired": True}),
+    ("CreateLoginProfile", {"userName": "gina.fresh", "passwordResetRequired": True}),
+    ("CreateLoginProfile", {"userName": "ezra.exempt", "passwordResetRequired": True}),
+    ("DeactivateMFADevice", {"userName": "dora.lost", "serialNumber": "arn:aws:iam::123456789012:mfa/dora.lost"}),
+]
+REPORTED = {"pat.new", "dora.lost"}
+
+
+@pytest.fixture
+def account(moto_server, iam):
+    """The four users, dora's MFA device deactivated (as the event says), and a queue holding the four events."""
+    now = datetime.now(timezone.utc)
+    for number, user in enumerate(USERS):
+        create_user(iam, user, now, number)
+    serial = iam.list_mfa_devices(UserName="dora.lost")["MFADevices"][0]["SerialNumber"]
+    iam.deactivate_mfa_device(UserName="dora.lost", SerialNumber=serial)
+    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    url = sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
+    for action, request in EVENTS:
+        sqs.send_message(QueueUrl=url, MessageBody=message(action, request=request, caller="admin"))
+    return sqs, url
+
+
+def start(env, tmp_path, url, enforce, visibility_timeout=300):
+    """ansible-rulebook with the collection's rulebook, in a process group of its own (its playbooks run under it)."""
+    findings = tmp_path / "findings.jsonl"
+    variables = tmp_path / "guard-vars.yml"
+    variables.write_text(yaml.safe_dump({"mfa_guard_queue_url": url, "mfa_guard_visibility_timeout": visibility_timeout}))
+    inventory = tmp_path / "guard-inventory.yml"  # the playbook's settings: localhost's variables
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "mfa_guard_enforce": enforce, "mfa_guard_findings_path": str(findings)}}}}))
+    log = open(tmp_path / f"rulebook-{time.monotonic_ns()}.log", "w")  # pylint: disable=consider-using-with
+    process = subprocess.Popen([str(BIN / "ansible-rulebook"), "-r", "awssec.mfa.mfa_guard", "-i", str(inventory),
+                                "--vars", str(variables), "-v"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    return process, findings, log
+
+
+def stop(process, sig=signal.SIGTERM):
+    os.killpg(process.pid, sig)
+    process.wait(timeout=60)
+
+
+def read_findings(findings):
+    return [json.loads(line) for line in findings.read_text().splitlines()] if findings.exists() else []
+
+
+def wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
+def queue_counts(sqs, url):
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def guarded(iam, name):
+    """Whether enforcement left its policy (refusing requests without MFA) on the user."""
+    attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+    return bool(attached or iam.list_user_policies(UserName=name)["PolicyNames"])
+
+
+@pytest.mark.parametrize("enforce", [False, True])
+def test_within_a_minute_the_users_left_without_mfa_are_reported_and_the_others_left_alone(account, env, iam, tmp_path, enforce):
+    sqs, url = account
+    process, findings, log = start(env, tmp_path, url, enforce)
+    try:
+        done = wait_for(lambda: len(read_findings(findings)) >= len(EVENTS) and queue_counts(sqs, url) == (0, 0), 60)
+    finally:
+        stop(process)
+        log.close()
+    assert done, f"not all handled within 60 s: {read_findings(findings)}\n{open(log.name).read()[-5000:]}"
+    found = {f["user"]: f for f in read_findings(findings)}
+    assert {name for name, f in found.items() if f["act"]} == REPORTED
+    assert "grace period" in found["gina.fresh"]["why"] and "exempted (break-glass user until 2099-12-31)" in found["ezra.exempt"]["why"]
+    assert found["dora.lost"]["action"] == "DeactivateMFADevice" and "console_without_mfa" in found["dora.lost"]["reasons"]
+    assert all(f["enforce"] is enforce for f in found.values())
+    # Enforced only when asked, and only on the users reported.
+    assert {u.name for u in USERS if guarded(iam, u.name)} == (REPORTED if enforce else set())
+
+
+def test_a_rulebook_killed_mid_batch_loses_no_event_and_a_second_handling_changes_nothing(account, env, iam, tmp_path):
+    sqs, url = account
+    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20)
+    try:
+        assert wait_for(lambda: len(read_findings(findings)) >= 1, 60), open(log.name).read()[-5000:]
+    finally:
+        stop(process, signal.SIGKILL)  # mid-batch: the other messages were received, some not handled
+        log.close()
+    first = read_findings(findings)
+    assert len(first) < len(EVENTS) and queue_counts(sqs, url) != (0, 0)
+    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20)
+    try:
+        done = wait_for(lambda: {f["user"] for f in read_findings(findings)} == {u.name for u in USERS} and queue_counts(sqs, url) == (0, 0), 90)
+    finally:
+        stop(process)
+        log.close()
+    assert done, f"not all handled after the restart: {read_findings(findings)}\n{open(log.name).read()[-5000:]}"
+    by_event = {}
+    for finding in read_findings(findings):
+        by_event.setdefault(finding["event_id"], []).append(finding)
+    assert len(by_event) == len(EVENTS)  # every event handled, some maybe twice
+    for handled in by_event.values():  # handled again: the same verdict, and nothing changed the second time
+        assert len({(f["act"], f["status"]) for f in handled}) == 1, handled
+        assert not any(f["changed"] for f in handled[1:]), handled
+    assert {u.name for u in USERS if guarded(iam, u.name)} == REPORTED
+
+
+def test_iam_change_done_deletes_the_events_message_except_in_check_mode_and_names_a_wrong_event(moto_server, env):
+    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    url = sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": "carol"}))
+    received = sqs.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"][0]
+    event = {"iam_change": {"action": "CreateUser", "user": "carol"},
+             "sqs": {"queue_url": url, "message_id": received["MessageId"], "receipt_handle": received["ReceiptHandle"]}}
+    checked = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": event}), "--check"], env).stdout)
+    assert checked["changed"] is True and checked["message_id"] == received["MessageId"] and queue_counts(sqs, url) == (0, 1)
+    done = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": event})], env).stdout)
+    assert done["changed"] is True and queue_counts(sqs, url) == (0, 0)
+    wrong = run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": {"iam_change": {}}})], env, check=False)
+    assert wrong.returncode != 0 and "not an event of awssec.mfa.iam_changes" in wrong.stdout
