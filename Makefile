@@ -1,4 +1,5 @@
-# awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs.
+# awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs (and Java 17 or later, for
+# the MFA guard's ansible-rulebook tests).
 #   make demo   report on a demo account served by a local moto server (make demo-server keeps it running)
 #   make test   lint, sanity, and the unit and integration tests on both ends of the matrix (what CI runs)
 #   make bench  benchmarks (not part of the tests)

@@ -8,6 +8,7 @@ reports (or enforces on) those left without MFA, records every finding and delet
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -53,8 +54,18 @@ def account(moto_server, iam):
     return sqs, url
 
 
+def java_found(env) -> bool:
+    """ansible-rulebook's rules engine runs in Java 17 or later, found through JAVA_HOME or java on PATH."""
+    if env.get("JAVA_HOME"):
+        return os.path.exists(os.path.join(env["JAVA_HOME"], "bin", "java"))
+    return shutil.which("java", path=env.get("PATH")) is not None
+
+
 def start(env, tmp_path, url, enforce, visibility_timeout=300):
     """ansible-rulebook with the collection's rulebook, in a process group of its own (its playbooks run under it)."""
+    if not java_found(env):
+        pytest.fail("ansible-rulebook needs Java 17 or later, and none was found (no JAVA_HOME, no java on PATH): "
+                    "install a JRE 17+ (Debian: openjdk-17-jre-headless) or set JAVA_HOME")
     findings = tmp_path / "findings.jsonl"
     variables = tmp_path / "guard-vars.yml"
     variables.write_text(yaml.safe_dump({"mfa_guard_queue_url": url, "mfa_guard_visibility_timeout": visibility_timeout}))
