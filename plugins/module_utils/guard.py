@@ -6,7 +6,21 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+import re
+from typing import Dict, List, Optional, Tuple
+
+_AWS_QUEUE = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
+_ORIGIN = re.compile(r"^https?://[^/]+")
+
+
+def queue_location(queue_url: str) -> Tuple[Optional[str], Optional[str]]:
+    """The region and the endpoint an SQS queue URL names: ``https://sqs.REGION.amazonaws.com/...`` gives (REGION, None)
+    (AWS's endpoint for it), any other URL (a test server) (None, its scheme, host and port)."""
+    aws = _AWS_QUEUE.match(queue_url)
+    if aws:
+        return aws.group(1), None
+    origin = _ORIGIN.match(queue_url)
+    return None, origin.group(0) if origin else None
 
 
 def needs_reading(change: Dict) -> bool:

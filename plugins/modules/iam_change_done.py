@@ -49,8 +49,6 @@ message_id:
   sample: 5fea7756-0ea4-451a-a703-a558b933e274
 """
 
-import re
-
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -58,6 +56,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import queue_location
 
 
 def main():
@@ -66,13 +65,8 @@ def main():
     if not sqs.get("queue_url") or not sqs.get("receipt_handle"):
         module.fail_json(msg="event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)")
     if not module.check_mode:
-        # The queue's region: as given, else the one its AWS URL names (https://sqs.REGION.amazonaws.com/...). A queue
-        # elsewhere (a test server) is reached at its URL's origin unless endpoint_url says otherwise.
-        aws = re.match(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/", sqs["queue_url"])
-        origin = re.match(r"^https?://[^/]+", sqs["queue_url"])
-        where = {"region": module.region or (aws.group(1) if aws else None)}
-        if not aws and not module.params.get("endpoint_url") and origin:
-            where["endpoint"] = origin.group(0)
+        region, endpoint = queue_location(sqs["queue_url"])
+        where = dict(region=module.region or region, **({"endpoint": endpoint} if endpoint and not module.params.get("endpoint_url") else {}))
         try:
             module.client("sqs", retry_decorator=RETRY, **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)
         except (BotoCoreError, ClientError) as e:

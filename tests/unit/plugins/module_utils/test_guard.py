@@ -8,7 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.awssec.mfa.plugins.filter.mfa_report import FilterModule, mfa_guard_verdict
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import needs_reading, verdict
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import needs_reading, queue_location, verdict
 
 
 def change(action="CreateLoginProfile", user="bob", **more):
@@ -65,3 +65,14 @@ def test_the_filter_is_registered_and_reads_the_facts_users():
 def test_the_filter_names_what_is_wrong(given, facts, message):
     with pytest.raises(AnsibleFilterError, match=message):
         mfa_guard_verdict(given, facts)
+
+
+@pytest.mark.parametrize("url, location", [
+    ("https://sqs.us-east-1.amazonaws.com/123456789012/iam-changes", ("us-east-1", None)),
+    ("https://sqs.us-gov-west-1.amazonaws.com/123456789012/q", ("us-gov-west-1", None)),
+    ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q", ("cn-north-1", None)),
+    ("http://127.0.0.1:5123/123456789012/iam-changes", (None, "http://127.0.0.1:5123")),
+    ("https://sqs.us-east-1.amazonaws.com.evil.example/123/q", (None, "https://sqs.us-east-1.amazonaws.com.evil.example")),
+])
+def test_a_queue_url_names_its_region_or_its_endpoint(url, location):
+    assert queue_location(url) == location
