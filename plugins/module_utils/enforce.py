@@ -288,12 +288,18 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
         if error_code(e.exception) != "NoSuchEntity":
             raise
         if not check_mode:
-            created = _call(
-                f"create policy {name}", _aws, iam.create_policy,
-                PolicyName=name, PolicyDocument=policy_json(document),
-                Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
-                Tags=[{"Key": POLICY_TAG, "Value": "true"}],
-            )
+            try:
+                created = _call(
+                    f"create policy {name}", _aws, iam.create_policy,
+                    PolicyName=name, PolicyDocument=policy_json(document),
+                    Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
+                    Tags=[{"Key": POLICY_TAG, "Value": "true"}],
+                )
+            except MFAError as e:
+                if error_code(e.exception) != "EntityAlreadyExists":
+                    raise
+                # Created meanwhile by a run beside this one (the MFA guard handles changes at once): read it as it is.
+                return ensure_policy(iam, arn, document, check_mode)
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
     version = _call(f"get the default version of {arn}", _aws, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])

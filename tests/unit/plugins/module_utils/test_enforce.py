@@ -239,6 +239,31 @@ def test_ensure_policy_creates_then_keeps_then_updates(aws):
     assert iam.get_policy(PolicyArn=POLICY_ARN)["Policy"]["Tags"] == [{"Key": POLICY_TAG, "Value": "true"}]
 
 
+class _CreatedMeanwhile:
+    """An IAM client in a race: the policy is created by another run between this one's read and its create."""
+
+    def __init__(self, iam, document):
+        self.iam, self.document = iam, document
+
+    def __getattr__(self, name):
+        return getattr(self.iam, name)
+
+    def get_policy(self, **kwargs):
+        try:
+            return self.iam.get_policy(**kwargs)
+        finally:
+            if not self.iam.list_policies(Scope="Local")["Policies"]:
+                self.iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(self.document), Tags=[{"Key": POLICY_TAG, "Value": "true"}])
+
+
+def test_ensure_policy_created_meanwhile_by_another_run_is_read_not_a_failure(aws):
+    iam = aws[0]
+    assert ensure_policy(_CreatedMeanwhile(iam, mfa_policy()), POLICY_ARN, mfa_policy(), check_mode=False) == {"arn": POLICY_ARN, "change": "none"}
+    changed = mfa_policy(allow_without_mfa=["iam:ListUsers"])
+    assert ensure_policy(_CreatedMeanwhile(iam, mfa_policy()), POLICY_ARN, changed, check_mode=False)["change"] == "update"
+    assert len(iam.list_policies(Scope="Local")["Policies"]) == 1
+
+
 def test_ensure_policy_never_changes_a_policy_that_is_not_ours(aws):
     iam = aws[0]
     theirs = mfa_policy(allow_without_mfa=["iam:ListUsers"])
