@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from typing import Dict, List, Optional, Tuple
+
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FILE_MODE, ensure_dir
 
 _AWS_QUEUE = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 _ORIGIN = re.compile(r"^https?://[^/]+")
@@ -51,3 +55,18 @@ def verdict(change: Dict, users: Optional[List[Dict]]) -> Dict:
         until = f" until {exemption['until']}" if exemption.get("until") else ""
         return dict(found, why=f"left alone: exempted ({exemption.get('reason') or 'no reason given'}{until})")
     return dict(found, why="left alone: compliant")
+
+
+def append_finding(path: str, finding: Dict) -> None:
+    """Add ``finding`` to the findings file ``path`` as one JSON line (folder 0700, file 0600, both made when missing).
+
+    One write to a file opened for appending: guard playbooks running at once (the rulebook's parallel actions) each add
+    their line whole, and none is lost - a read, edit and rewrite of the file (lineinfile) would drop the others'."""
+    ensure_dir(path)
+    line = (json.dumps(finding) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        if os.write(fd, line) != len(line):
+            raise OSError(f"{path}: the finding was written in part (is the disk full?)")
+    finally:
+        os.close(fd)

@@ -6,13 +6,15 @@
 DOCUMENTATION = r"""
 ---
 module: iam_change_done
-short_description: Mark an IAM change event handled, deleting its SQS message
+short_description: Mark an IAM change event handled - record its finding, delete its SQS message
 version_added: 0.2.0
 description:
   - >-
     The event source C(awssec.mfa.iam_changes) leaves each event's SQS message in the queue for its handler to delete
     once done; a message not deleted within the source's C(visibility_timeout) is delivered again. This module is
     that deletion (sqs:DeleteMessage): the last task of a playbook that handled the event.
+  - With O(findings_path), the O(finding) is first added to that file as one JSON line. Playbooks that run at once
+    (the rulebook's parallel actions) each add their line whole.
   - The playbook C(awssec.mfa.mfa_guard) ends with it.
 author:
   - awssec.mfa contributors (@awssec)
@@ -23,8 +25,18 @@ options:
         C(sqs.receipt_handle) name the message.
     type: dict
     required: true
+  finding:
+    description:
+      - What the handling found, added to O(findings_path) as one JSON line.
+    type: dict
+  findings_path:
+    description:
+      - A file of findings, one JSON line each (made 0600, in a folder made 0700, when missing); O(finding) is added
+        to it before the message is deleted, so a handling cut short leaves the message to be delivered again.
+      - Unset or empty, nothing is recorded.
+    type: path
 notes:
-  - Supports check mode - nothing is deleted.
+  - Supports check mode - nothing is recorded or deleted.
   - Deleting a message that was deleted already changes nothing in the queue and does not fail.
   - Without O(region), the region is the one the queue's URL names (C(https://sqs.REGION.amazonaws.com/...)).
   - A queue whose URL is not AWS's (a local test server) is reached at that URL's scheme, host and port, unless
@@ -39,6 +51,12 @@ EXAMPLES = r"""
 - name: The change is handled - its message leaves the queue
   awssec.mfa.iam_change_done:
     event: "{{ ansible_eda.event }}"
+
+- name: The change is handled - what was found is recorded, then its message leaves the queue
+  awssec.mfa.iam_change_done:
+    event: "{{ ansible_eda.event }}"
+    finding: "{{ {'user': ansible_eda.event.iam_change.user, 'why': 'checked'} }}"
+    findings_path: ~/.awssec-mfa/guard-findings.jsonl
 """
 
 RETURN = r"""
@@ -47,6 +65,11 @@ message_id:
   returned: always
   type: str
   sample: 5fea7756-0ea4-451a-a703-a558b933e274
+findings_path:
+  description: The file the finding was added to (or would be, in check mode); null when none was recorded.
+  returned: always
+  type: str
+  sample: /home/sec/.awssec-mfa/guard-findings.jsonl
 """
 
 try:
@@ -56,22 +79,29 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import queue_location
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import append_finding, queue_location
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict", required=True)), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict", required=True), finding=dict(type="dict"), findings_path=dict(type="path")),
+                              required_by=dict(findings_path="finding"), supports_check_mode=True)
     sqs = module.params["event"].get("sqs") or {}
     if not sqs.get("queue_url") or not sqs.get("receipt_handle"):
         module.fail_json(msg="event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)")
+    findings_path = module.params["findings_path"] or None
     if not module.check_mode:
+        if findings_path:
+            try:
+                append_finding(findings_path, module.params["finding"])
+            except OSError as e:
+                module.fail_json(msg=f"findings_path: could not add the finding to {findings_path}: {e}")
         region, endpoint = queue_location(sqs["queue_url"])
         where = dict(region=module.region or region, **({"endpoint": endpoint} if endpoint and not module.params.get("endpoint_url") else {}))
         try:
             module.client("sqs", retry_decorator=RETRY, **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)
         except (BotoCoreError, ClientError) as e:
             module.fail_json_aws(e, msg=f"Failed to delete the SQS message {sqs.get('message_id')} (sqs:DeleteMessage)")
-    module.exit_json(changed=True, message_id=sqs.get("message_id"))
+    module.exit_json(changed=True, message_id=sqs.get("message_id"), findings_path=findings_path)
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def java_found(env) -> bool:
     return shutil.which("java", path=env.get("PATH")) is not None
 
 
-def start(env, tmp_path, url, enforce, visibility_timeout=300):
-    """ansible-rulebook with the collection's rulebook, in a process group of its own (its playbooks run under it)."""
+def start(env, tmp_path, url, enforce, visibility_timeout=300, concurrency=None):
+    """ansible-rulebook with the collection's rulebook, in a process group of its own (its playbooks run under it);
+    ``concurrency``: its -m, the most playbooks it runs at once."""
     if not java_found(env):
         pytest.fail("ansible-rulebook needs Java 17 or later, and none was found (no JAVA_HOME, no java on PATH): "
                     "install a JRE 17+ (Debian: openjdk-17-jre-headless) or set JAVA_HOME")
@@ -74,8 +75,8 @@ def start(env, tmp_path, url, enforce, visibility_timeout=300):
         "ansible_connection": "local", "mfa_guard_enforce": enforce, "mfa_guard_findings_path": str(findings)}}}}))
     log = open(tmp_path / f"rulebook-{time.monotonic_ns()}.log", "w")  # pylint: disable=consider-using-with
     process = subprocess.Popen([str(BIN / "ansible-rulebook"), "-r", "awssec.mfa.mfa_guard", "-i", str(inventory),
-                                "--vars", str(variables), "-v"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                                "--vars", str(variables), "-v", *(["-m", str(concurrency)] if concurrency else [])],
+                               env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return process, findings, log
 
 
@@ -127,9 +128,31 @@ def test_within_a_minute_the_users_left_without_mfa_are_reported_and_the_others_
     assert {u.name for u in USERS if guarded(iam, u.name)} == (REPORTED if enforce else set())
 
 
+def test_a_burst_waits_in_the_queue_not_in_the_rulebook(account, env, tmp_path):
+    """The rulebook takes no more changes than it runs at once (and the source's one receive): the rest stay in the
+    queue, and are not delivered again for having waited in the rulebook past the visibility timeout."""
+    sqs, url = account
+    for dummy in range(3):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": message("CreateLoginProfile", request={"userName": "gina.fresh"})}
+                                                      for i in range(10)])
+    process, findings, log = start(env, tmp_path, url, enforce=False, concurrency=2)
+    try:
+        assert wait_for(lambda: len(read_findings(findings)) >= 1, 60), open(log.name).read()[-5000:]
+        in_flight = []
+        for dummy in range(6):
+            in_flight.append(queue_counts(sqs, url)[1])
+            time.sleep(0.5)
+    finally:
+        stop(process)
+        log.close()
+    # 2 running, 1 waiting in the rulebook's source queue, the rest of one receive of 10 in the source
+    assert max(in_flight) <= 2 + 1 + 10, in_flight
+
+
 def test_a_rulebook_killed_mid_batch_loses_no_event_and_a_second_handling_changes_nothing(account, env, iam, tmp_path):
     sqs, url = account
-    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20)
+    # Two at once: killed after the first finding, the last changes cannot have been handled yet.
+    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20, concurrency=2)
     try:
         assert wait_for(lambda: len(read_findings(findings)) >= 1, 60), open(log.name).read()[-5000:]
     finally:
@@ -137,7 +160,7 @@ def test_a_rulebook_killed_mid_batch_loses_no_event_and_a_second_handling_change
         log.close()
     first = read_findings(findings)
     assert len(first) < len(EVENTS) and queue_counts(sqs, url) != (0, 0)
-    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20)
+    process, findings, log = start(env, tmp_path, url, enforce=True, visibility_timeout=20, concurrency=2)
     try:
         done = wait_for(lambda: {f["user"] for f in read_findings(findings)} == {u.name for u in USERS} and queue_counts(sqs, url) == (0, 0), 90)
     finally:
@@ -154,7 +177,7 @@ def test_a_rulebook_killed_mid_batch_loses_no_event_and_a_second_handling_change
     assert {u.name for u in USERS if guarded(iam, u.name)} == REPORTED
 
 
-def test_iam_change_done_deletes_the_events_message_except_in_check_mode_and_names_a_wrong_event(moto_server, env):
+def test_iam_change_done_records_the_finding_and_deletes_the_message_except_in_check_mode_and_names_a_wrong_event(moto_server, env, tmp_path):
     sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
     url = sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
@@ -162,9 +185,17 @@ def test_iam_change_done_deletes_the_events_message_except_in_check_mode_and_nam
     received = sqs.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"][0]
     event = {"iam_change": {"action": "CreateUser", "user": "carol"},
              "sqs": {"queue_url": url, "message_id": received["MessageId"], "receipt_handle": received["ReceiptHandle"]}}
-    checked = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": event}), "--check"], env).stdout)
-    assert checked["changed"] is True and checked["message_id"] == received["MessageId"] and queue_counts(sqs, url) == (0, 1)
-    done = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": event})], env).stdout)
+    findings = tmp_path / "guard" / "findings.jsonl"
+    arguments = json.dumps({"event": event, "finding": {"user": "carol", "act": False}, "findings_path": str(findings)})
+    checked = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", arguments, "--check"], env).stdout)
+    assert checked["changed"] is True and checked["message_id"] == received["MessageId"] and checked["findings_path"] == str(findings)
+    assert queue_counts(sqs, url) == (0, 1) and not findings.parent.exists()
+    done = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", arguments], env).stdout)
     assert done["changed"] is True and queue_counts(sqs, url) == (0, 0)
+    assert read_findings(findings) == [{"user": "carol", "act": False}]
     wrong = run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": {"iam_change": {}}})], env, check=False)
     assert wrong.returncode != 0 and "not an event of awssec.mfa.iam_changes" in wrong.stdout
+    alone = run(["ansible", "localhost", "-m", "awssec.mfa.iam_change_done", "-a", json.dumps({"event": event, "findings_path": str(findings)})], env,
+                check=False)
+    assert alone.returncode != 0 and "findings_path" in alone.stdout and "finding" in alone.stdout
+    assert read_findings(findings) == [{"user": "carol", "act": False}]

@@ -2,13 +2,18 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The MFA guard's verdict on one IAM change (module_utils/guard.py and the mfa_guard_verdict filter)."""
+"""The MFA guard's verdict on one IAM change (module_utils/guard.py and the mfa_guard_verdict filter), and its record."""
+
+import json
+import multiprocessing
+import os
+import stat
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.awssec.mfa.plugins.filter.mfa_report import FilterModule, mfa_guard_verdict
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import needs_reading, queue_location, verdict
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import append_finding, needs_reading, queue_location, verdict
 
 
 def change(action="CreateLoginProfile", user="bob", **more):
@@ -76,3 +81,22 @@ def test_the_filter_names_what_is_wrong(given, facts, message):
 ])
 def test_a_queue_url_names_its_region_or_its_endpoint(url, location):
     assert queue_location(url) == location
+
+
+def _append_many(path, writer, count):
+    for number in range(count):
+        append_finding(path, {"writer": writer, "number": number, "why": "x" * 3000})  # longer than a pipe's atomic 512 bytes
+
+
+def test_findings_appended_at_once_by_several_processes_are_all_there_whole(tmp_path):
+    path = str(tmp_path / "guard" / "findings.jsonl")
+    append_finding(path, {"user": "bob", "act": True})
+    writers = [multiprocessing.Process(target=_append_many, args=(path, writer, 200)) for writer in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    lines = [json.loads(line) for line in open(path).read().splitlines()]
+    assert lines[0] == {"user": "bob", "act": True}
+    assert sorted((line["writer"], line["number"]) for line in lines[1:]) == [(w, n) for w in range(4) for n in range(200)]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
