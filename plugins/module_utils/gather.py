@@ -432,7 +432,9 @@ def _identity(sts) -> Dict:
 def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None,
            cloudtrail=None, concurrency: int = 1, identity: Optional[Dict] = None) -> Gathered:
     """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
-    users read live (every user with ``live``, a few with the report), ``concurrency`` at a time.
+    users read live (every user with ``live``, a few with the report), ``concurrency`` at a time. Live, users that
+    ``include_users`` names outright (no globs) are read by name, with their own policies: the account's users and
+    authorization details are not listed.
 
     ``identity`` (``Account``, ``Arn``) is who the clients act as when that is known (an assumed role's, from
     sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity)."""
@@ -444,12 +446,17 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     warnings: List[str] = []
     identity = identity or _identity(sts)
     devices = _virtual_devices(iam, warnings)
-    details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
-    if source == "live":
-        users, generated_at, root_row = _gather_live(iam, options, warnings, concurrency), None, None
+    named = named_users(options) if source == "live" else None
+    if named:  # those users alone, by name: neither the account's users nor all their policies are listed
+        users, generated_at, root_row = [u for u in _read_names(iam, named, warnings, concurrency).values() if u is not None], None, None
+        details = authorization_details_of(iam, [u.username for u in users], concurrency)
     else:
-        users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details,
-                                                            concurrency)
+        details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
+        if source == "live":
+            users, generated_at, root_row = _gather_live(iam, options, warnings, concurrency), None, None
+        else:
+            users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details,
+                                                                concurrency)
     device_reads = 0
     if options.require_phishing_resistant_mfa:
         users, device_reads = _tell_devices_apart(iam, users, warnings)
@@ -548,6 +555,48 @@ def _console_evidence(cloudtrail, days: int, now: datetime, sleep: Callable) -> 
     events, pages = _console_logins(cloudtrail, now - timedelta(days=days), now, sleep)
     by_user, root = sign_ins_without_mfa(events)
     return Evidence(days=days, region=cloudtrail.meta.region_name, events=len(events), calls=pages, root=root), by_user
+
+
+GLOB_CHARACTERS = frozenset("*?[")  # what makes an include_users entry a pattern; IAM user names hold none of them
+
+
+def named_users(options: Options) -> Optional[List[str]]:
+    """The users ``include_users`` names, when every entry is a plain name rather than a glob: they can be read by name
+    (iam:GetUser) instead of listing the account's users."""
+    names = list(dict.fromkeys(options.include_users))
+    return names if names and not any(GLOB_CHARACTERS & set(name) for name in names) else None
+
+
+@retry
+def _get(function: Callable, **kwargs):
+    return function(**kwargs)
+
+
+def _policies_of(iam, kind: str, name: str) -> Dict:
+    """The inline and attached policies of a user or a group (``kind``), as GetAccountAuthorizationDetails has them."""
+    key = {"user": "UserName", "group": "GroupName"}[kind]
+    inline = [{"PolicyName": policy, "PolicyDocument": _call(f"get policy {policy} of {kind} {name}", _get, getattr(iam, f"get_{kind}_policy"),
+                                                               **{key: name, "PolicyName": policy})["PolicyDocument"]}
+              for policy in _call(f"list the policies of {kind} {name}", _paginate, iam, f"list_{kind}_policies", "PolicyNames", **{key: name})]
+    attached = _call(f"list the policies attached to {kind} {name}", _paginate, iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
+    return {f"{kind.capitalize()}PolicyList": inline, "AttachedManagedPolicies": attached}
+
+
+def authorization_details_of(iam, names: List[str], concurrency: int = 1) -> Dict:
+    """GetAccountAuthorizationDetails' answer for the users ``names`` alone - them, their groups, and the managed
+    policies attached to either (their default versions) - read user by user, ``concurrency`` at a time."""
+    def user(name: str) -> Dict:
+        groups = [g["GroupName"] for g in _call(f"list the groups of {name}", _paginate, iam, "list_groups_for_user", "Groups", UserName=name)]
+        return dict(UserName=name, GroupList=groups, **_policies_of(iam, "user", name))
+
+    users = list(bounded_map(user, names, concurrency))
+    groups = [dict(GroupName=group, **_policies_of(iam, "group", group)) for group in dict.fromkeys(g for u in users for g in u["GroupList"])]
+    policies = []
+    for arn in dict.fromkeys(p["PolicyArn"] for holder in users + groups for p in holder["AttachedManagedPolicies"]):
+        policy = _call(f"get policy {arn}", _get, iam.get_policy, PolicyArn=arn)["Policy"]
+        version = _call(f"get the default version of {arn}", _get, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        policies.append({"Arn": arn, "PolicyVersionList": [dict(version["PolicyVersion"], IsDefaultVersion=True)]})
+    return {"UserDetailList": users, "GroupDetailList": groups, "Policies": policies}
 
 
 def _gather_live(iam, options: Options, warnings: List[str], concurrency: int) -> List[UserRecord]:

@@ -2,6 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -24,6 +25,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     record_from_report_row,
     report_waits,
 )
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import MFADevice
 
 # A credential report as AWS writes it: the root row, N/A, no_information, not_supported.
@@ -225,6 +227,56 @@ def test_include_users_limits_what_is_read(aws):
     assert [u.username for u in got.users] == ["bob"]
     # ListVirtualMFADevices, GetAccountAuthorizationDetails (the policies), ListUsers, GetAccountSummary, then 4 calls for bob alone.
     assert counter.count == 8
+
+
+def _make_protected_users(iam):
+    """Users with an access key each, whose keys a policy refuses without MFA in every way one can apply (inline or
+    managed, on the user or on a group), one with unrelated policies only, one with none."""
+    deny = json.dumps(mfa_policy())
+    s3 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    deny_arn = iam.create_policy(PolicyName="RequireMFA", PolicyDocument=deny)["Policy"]["Arn"]
+    s3_arn = iam.create_policy(PolicyName="S3", PolicyDocument=s3)["Policy"]["Arn"]
+    iam.create_group(GroupName="admins")
+    iam.put_group_policy(GroupName="admins", PolicyName="mfa", PolicyDocument=deny)
+    iam.create_group(GroupName="devs")
+    iam.attach_group_policy(GroupName="devs", PolicyArn=deny_arn)
+    iam.create_group(GroupName="storage")
+    iam.attach_group_policy(GroupName="storage", PolicyArn=s3_arn)
+    for name in ("inline", "attached", "grouped", "group-managed", "unrelated", "bare"):
+        iam.create_user(UserName=name)
+        iam.create_access_key(UserName=name)
+    iam.put_user_policy(UserName="inline", PolicyName="mfa", PolicyDocument=deny)
+    iam.attach_user_policy(UserName="attached", PolicyArn=deny_arn)
+    iam.add_user_to_group(UserName="grouped", GroupName="storage")
+    iam.add_user_to_group(UserName="grouped", GroupName="admins")
+    iam.add_user_to_group(UserName="group-managed", GroupName="devs")
+    iam.add_user_to_group(UserName="unrelated", GroupName="storage")
+    iam.put_user_policy(UserName="unrelated", PolicyName="s3", PolicyDocument=s3)
+    iam.attach_user_policy(UserName="unrelated", PolicyArn=s3_arn)
+
+
+def _operations(client):
+    """The names of the calls ``client`` makes from now on."""
+    called = []
+    client.meta.events.register("before-call", lambda model, **kwargs: called.append(model.name))
+    return called
+
+
+def test_users_named_outright_are_read_by_name_with_their_own_policies_and_found_as_a_full_read_finds_them(aws):
+    iam, sts = aws
+    _make_users(iam)
+    _make_protected_users(iam)
+    everyone = {u.username: u for u in gather(iam, sts, "live", Options()).users}
+    assert {name: everyone[name].keys_mfa_protected for name in ("inline", "attached", "grouped", "group-managed", "unrelated", "bare")} == {
+        "inline": True, "attached": True, "grouped": True, "group-managed": True, "unrelated": False, "bare": False}
+    for names in [(name,) for name in everyone] + [("grouped", "alice", "nobody", "bare")]:
+        called = _operations(iam)
+        named = gather(iam, sts, "live", Options(include_users=names), concurrency=2)
+        assert named.users == [everyone[name] for name in names if name in everyone], names
+        assert "ListUsers" not in called and "GetAccountAuthorizationDetails" not in called, called
+    called = _operations(iam)
+    assert [u.username for u in gather(iam, sts, "live", Options(include_users=("bob", "c*"))).users] == ["bob", "carol"]
+    assert "ListUsers" in called and "GetAccountAuthorizationDetails" in called  # a glob: the account's users are listed
 
 
 def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
