@@ -47,7 +47,7 @@ options:
       - Shell-style globs of user names. When set, only the users it matches are considered.
       - A user matched by both O(include_users) and O(exclude_users) is included, not exempted.
       - Live reads of users named outright (no V(*), V(?) or V([)) are by name (C(iam:GetUser)), with their own
-        policies read for them: the account's users and authorization details are not listed, which keeps a read
+        policies read for them. The account's users and authorization details are not listed, which keeps a read
         of one user fast in an account of thousands (the MFA guard's).
     type: list
     elements: str
