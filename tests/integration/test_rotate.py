@@ -71,6 +71,15 @@ def test_rotation_keeps_the_profile_and_backs_the_old_key_up(logged_in):
     assert station.secret not in process.stdout and new_secret not in process.stdout
 
 
+def test_the_rotate_entry_points_argument_spec_refuses_a_bad_value_before_anything(logged_in):
+    station = logged_in
+    before = station.credentials.read_text()
+    process = station.playbook("rotate_keys", check=False, profiles="prod", old_key="shred")
+    assert process.returncode != 0
+    assert "mfa_workstation_old_key" in process.stdout and "shred" in process.stdout  # the role's variable is named
+    assert station.credentials.read_text() == before and station.keys() == {station.key: "Active"}
+
+
 def test_a_young_key_is_left_alone_unless_forced(logged_in):
     station = logged_in
     age_key(station.key, 100)
