@@ -56,3 +56,22 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     return credentials, config
+
+
+@pytest.fixture
+def moto_account(aws_env, monkeypatch):
+    """An in-process moto account outside any Organization, whose IAM clients, made by the modules, answer
+    iam:ListOrganizationsFeatures as AWS does there (moto lacks it)."""
+    from moto import mock_aws  # pylint: disable=import-outside-toplevel
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # pylint: disable=import-outside-toplevel
+    from tests.support.aws_like import outside_any_organization  # pylint: disable=import-outside-toplevel
+
+    made = AnsibleAWSModule.client
+
+    def client(self, service, *args, **kwargs):
+        answer = made(self, service, *args, **kwargs)
+        return outside_any_organization(answer) if service == "iam" else answer
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    with mock_aws():
+        yield
