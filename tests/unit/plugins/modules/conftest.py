@@ -61,7 +61,7 @@ def aws_env(monkeypatch, tmp_path):
 @pytest.fixture
 def moto_account(aws_env, monkeypatch):
     """An in-process moto account outside any Organization, whose IAM clients, made by the modules, answer
-    iam:ListOrganizationsFeatures as AWS does there (moto lacks it)."""
+    iam:ListOrganizationsFeatures as AWS does there (moto lacks it). Its value: aws_env's."""
     from moto import mock_aws  # pylint: disable=import-outside-toplevel
     from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # pylint: disable=import-outside-toplevel
     from tests.support.aws_like import outside_any_organization  # pylint: disable=import-outside-toplevel
@@ -74,4 +74,4 @@ def moto_account(aws_env, monkeypatch):
 
     monkeypatch.setattr(AnsibleAWSModule, "client", client)
     with mock_aws():
-        yield
+        yield aws_env
