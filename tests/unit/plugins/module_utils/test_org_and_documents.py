@@ -75,7 +75,9 @@ def test_trends_name_newly_non_compliant_and_fixed_users():
     now = account("111111111111", users)
     trend = trends(now, before)
     assert trend["newly_non_compliant"] == ["eve"] and trend["fixed"] == ["bob.wilson"]
-    assert trend["compliance_change"] == round(now["summary"]["compliance_pct"] - before["summary"]["compliance_pct"], 1)
+    # Before: john.doe and jane.smith compliant of 6 (new.user in its grace period, no exclusions) = 33.3 %.
+    # Now: bob.wilson too, of 7 with eve = 3/7 = 42.9 %; the change is 42.9 - 33.3 = 9.6 points.
+    assert (trend["compliance_pct_before"], trend["compliance_pct_now"], trend["compliance_change"]) == (33.3, 42.9, 9.6)
     assert "Newly non-compliant: eve" in render(now, "markdown", before)
     assert "Fixed: bob.wilson" in render(now, "table", before) and "Fixed: bob.wilson" in render(now, "html", before)
     assert trends(now, None) is None
