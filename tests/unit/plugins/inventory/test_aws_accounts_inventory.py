@@ -20,7 +20,7 @@ STATIC = [
 
 
 @pytest.fixture
-def plugin(plugin_loader, monkeypatch, tmp_path):  # pylint: disable=unused-argument
+def plugin(monkeypatch, tmp_path):
     credentials, config = tmp_path / "aws-credentials", tmp_path / "aws-config"
     credentials.write_text("")
     config.write_text("")

@@ -8,6 +8,6 @@ from ansible.plugins.loader import lookup_loader
 
 
 @pytest.fixture
-def lookup(plugin_loader):  # pylint: disable=unused-argument
+def lookup():
     """A lookup plugin of the collection, loaded as Ansible loads it (its options read from its documentation)."""
     return lambda name: lookup_loader.get(f"awssec.mfa.{name}")

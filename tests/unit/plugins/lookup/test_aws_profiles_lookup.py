@@ -51,7 +51,8 @@ def test_the_environment_names_the_files_by_default(lookup, files, monkeypatch):
 
 def test_another_suffix(lookup, files, tmp_path):
     credentials = tmp_path / "credentials"
-    credentials.write_text("[ops-lt]\naws_access_key_id = AKIAOPS\naws_secret_access_key = s\n[dev-long-term]\naws_access_key_id = A\naws_secret_access_key = s\n")
+    credentials.write_text("[ops-lt]\naws_access_key_id = AKIAOPS\naws_secret_access_key = s\n"
+                           "[dev-long-term]\naws_access_key_id = A\naws_secret_access_key = s\n")
     assert [p["name"] for p in lookup("aws_profiles").run([], credentials_file=str(credentials), long_term_suffix="-lt")] == ["ops"]
 
 
