@@ -18,12 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, check_targets, run, too_many_message
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, check_targets, enforce_users, too_many_message
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
-from ansible_collections.awssec.mfa.plugins.module_utils.report import render
+from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
 
 class TooManyUsers(RuntimeError):
@@ -38,7 +39,7 @@ def _aws(function, *args, **kwargs):
     """Run a gathering or enforcement step; SDK and IAM errors become AWSFailure with their cause."""
     try:
         return function(*args, **kwargs)
-    except (MFAError, BotoCoreError, ClientError) as e:
+    except (IAMError, BotoCoreError, ClientError) as e:
         raise AWSFailure(error_text(e)) from e
 
 
@@ -50,8 +51,8 @@ def _users(value: Union[None, str, Iterable[str]]) -> tuple:
     return tuple(v.strip() for v in value if v.strip())
 
 
-def selection(exclude_users=None, include_users=None, grace_period_days: int = 7) -> Options:
-    options = Options(grace_period_days=grace_period_days, exclude_users=_users(exclude_users), include_users=_users(include_users))
+def selection(exclude_users=None, include_users=None, grace_period_days: int = 7) -> Selection:
+    options = Selection(grace_period_days=grace_period_days, exclude_users=_users(exclude_users), include_users=_users(include_users))
     problems = check_options(options)
     if problems:
         raise ValueError("; ".join(problems))
@@ -106,7 +107,7 @@ def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exc
     iam, sts, counter = _aws(clients, **connection)
     gathered = _aws(gather, iam, sts, source, options)
     enforce = EnforceOptions(disable_console_access=disable_console_access, max_affected=max_affected, targets=tuple(targets))
-    result = _aws(run, iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
+    result = _aws(enforce_users, iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
     result["warnings"] = gathered.warnings + result["warnings"]
     result["api_calls"] = counter.count
     if result.get("too_many") is not None:

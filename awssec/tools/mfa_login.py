@@ -118,8 +118,7 @@ def offer_rotation(out: Console, entry: dict, expiration_days: int, endpoint_url
             continue
         warning = "PERMANENTLY delete" if choice == "delete" else "deactivate"
         if ask(f"\u26a0 WARNING: This will {warning} key {extra['access_key_id']}!\n  Type '{choice}' again to confirm: ").strip().lower() == choice:
-            # No rotation is due here (an age out of reach): only the extra key is handled.
-            run_rotation(out, entry["name"], RotateOptions(max_age_days=10 ** 6, extra_keys=choice), endpoint_url)
+            run_rotation(out, entry["name"], RotateOptions(rotate=False, extra_keys=choice), endpoint_url)
 
 
 def run_rotation(out: Console, name: str, options: RotateOptions, endpoint_url: Optional[str]) -> None:

@@ -11,7 +11,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import verdict
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, host_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
-from ansible_collections.awssec.mfa.plugins.module_utils.report import render, render_enforcement
+from ansible_collections.awssec.mfa.plugins.module_utils.report import render_enforcement
+from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import render_rotation
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import render_login
 

@@ -619,3 +619,42 @@ def check_writable(path: str) -> None:
             shown = path if target == os.path.abspath(path) else f"{path} (-> {target})"
             raise FileError(shown, f"the file is read-only (mode {stat.S_IMODE(os.stat(target).st_mode):04o}): "
                                    "nothing was written; make it writable (chmod u+w) to let it be edited")
+
+
+# --- one profile, as the aws_profile module sets it ----------------------------------------------
+
+SECRET_OPTIONS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
+
+
+def masked(ini: IniFile, section: str) -> str:
+    """The section as a diff shows it, secrets hidden."""
+    values = ini.get(section)
+    if values is None:
+        return ""
+    shown = {k: "********" if k in SECRET_OPTIONS else v.replace("\n", "\n    ") for k, v in values.items()}  # nested: indented
+    return f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in shown.items())
+
+
+def set_profile(path: Optional[str], file: str, name: str, values: Dict, remove: List[str], state: str, check_mode: bool) -> Dict:
+    """Set (``state`` present: ``values`` added or replaced, the ``remove`` options dropped) or remove profile ``name`` in
+    the shared ``file`` (credentials or config; ``path``: where, default the AWS CLI's). The aws_profile module's result,
+    diff included; ValueError or FileError, before anything is written, for a bad name or value or a file in the way."""
+    credentials_path, config_path = default_paths()
+    path = path or (credentials_path if file == "credentials" else config_path)
+    values = {str(k): v if isinstance(v, dict) else "" if v is None else str(v) for k, v in values.items()}
+    # before update(), which locks (creating FILE.lock): a refused call leaves nothing behind
+    check_name(name)
+    check_values(name, values)
+    seen = {}
+
+    def edit(ini):
+        seen["section"] = section = config_section(ini, name) if file == "config" else name
+        seen["before"] = masked(ini, section)
+        changed = ini.remove(section) if state == "absent" else ini.set(section, values, remove)
+        seen["after"] = masked(ini, section)
+        return changed
+
+    changed = update(path, edit, check_mode)
+    header = f"{path} [{seen['section']}]"
+    return dict(changed=changed, path=path, section=seen["section"], option_names=sorted(values),
+                diff={"before": seen["before"], "after": seen["after"], "before_header": header, "after_header": header})

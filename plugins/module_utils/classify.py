@@ -24,7 +24,7 @@ EXEMPTION_UNTIL = re.compile(r"\buntil=(\S*)")
 
 
 @dataclass(frozen=True)
-class Options:
+class Selection:
     """The selection and classification options shared by the modules (see doc fragment ``selection``)."""
 
     grace_period_days: int = 7
@@ -40,7 +40,7 @@ class Options:
     max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
-    def from_params(cls, params: Dict) -> "Options":
+    def from_params(cls, params: Dict) -> "Selection":
         return cls(
             grace_period_days=params["grace_period_days"],
             exclude_users=tuple(params.get("exclude_users") or ()),
@@ -56,7 +56,7 @@ class Options:
         )
 
 
-_DEFAULTS = Options()
+_DEFAULTS = Selection()
 
 # The argument spec of the options above, for every module that selects users (doc fragment ``selection``).
 SELECTION_ARGSPEC = {
@@ -74,7 +74,7 @@ SELECTION_ARGSPEC = {
 }
 
 
-def check_options(options: Options) -> List[str]:
+def check_options(options: Selection) -> List[str]:
     """Problems with the option values, each naming the option at fault."""
     problems = []
     for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days", "max_report_age"):
@@ -106,7 +106,7 @@ def first_match(name: str, patterns: Sequence[str]) -> Optional[str]:
     return None
 
 
-def is_selected(username: str, options: Options) -> bool:
+def is_selected(username: str, options: Selection) -> bool:
     """``include_users`` limits the report to the users it matches; without it, everyone is in."""
     return not options.include_users or first_match(username, options.include_users) is not None
 
@@ -129,7 +129,7 @@ def parse_exemption_tag(value: str) -> tuple:
     return reason, until
 
 
-def _exemption(user: UserRecord, options: Options, today: date, warnings: List[str]) -> Optional[Dict]:
+def _exemption(user: UserRecord, options: Selection, today: date, warnings: List[str]) -> Optional[Dict]:
     pattern = first_match(user.username, options.exclude_users)
     if pattern is not None and first_match(user.username, options.include_users) is None:
         return {"reason": f"matches exclude_users pattern {pattern}", "until": None, "source": "pattern"}
@@ -149,7 +149,7 @@ def _exemption(user: UserRecord, options: Options, today: date, warnings: List[s
     }
 
 
-def _reasons(user: UserRecord, options: Options, now: datetime) -> List[str]:
+def _reasons(user: UserRecord, options: Selection, now: datetime) -> List[str]:
     active = user.active_keys
     found = set()
     if user.console_access and not user.mfa_enabled:
@@ -173,7 +173,7 @@ def _reasons(user: UserRecord, options: Options, now: datetime) -> List[str]:
     return [reason for reason in REASONS if reason in found]
 
 
-def _required(options: Options) -> set:
+def _required(options: Selection) -> set:
     """The reasons that make a user with MFA non-compliant, as the options ask."""
     return {reason for reason, wanted in (("keys_not_mfa_protected", options.require_mfa_policy_for_keys),
                                           ("not_phishing_resistant", options.require_phishing_resistant_mfa)) if wanted}
@@ -189,7 +189,7 @@ def _has_unused_credentials(user: UserRecord, limit_days: int, now: datetime) ->
     return any(days is not None and days > limit_days for days in idle)
 
 
-def classify(user: UserRecord, options: Options, now: datetime) -> Classification:
+def classify(user: UserRecord, options: Selection, now: datetime) -> Classification:
     now = as_utc(now)
     warnings: List[str] = []
     age = days_between(user.created, now)

@@ -12,12 +12,32 @@ retried on throttling with jittered backoff. The client that sends an MFA code n
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 from typing import Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 RETRY = AWSRetry.jittered_backoff()  # throttling and AWS's transient errors; never LimitExceeded (see gather.py)
+
+
+class CallCounter:
+    """Counts the HTTP requests that boto3 clients send (retries included), from any number of threads."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def watch(self, client):
+        client.meta.events.register("before-send", self._count)
+        return client
+
+    def _count(self, **kwargs) -> None:
+        self.add()
+
+    def add(self, requests: int = 1) -> None:
+        with self._lock:
+            self.count += requests
 
 
 class Sessions:

@@ -16,20 +16,22 @@ policy of the same name is never changed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Selection, check_options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    MFAError,
-    _call,
-    _paginate,
+    IAMError,
     access_keys,
+    aws_call,
     error_code,
+    gather,
     login_profile,
     mfa_devices,
-    retry,
+    paginate,
+    retried,
     user_tags,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
@@ -41,8 +43,8 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     partition_of,
     user_name_from_arn,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import decode_document, policy_json
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import decode_document, mfa_policy, policy_json
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
@@ -207,7 +209,7 @@ def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict
 ENFORCING = ("disable_key", "attach_policy", "protect_keys", "delete_login_profile")  # the actions enforcement records
 
 
-def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
+def state_after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
     """The state once ``actions`` are done (for --diff and the 'current status' of a report)."""
     keys = dict(state.keys)
     tags = dict(state.tags)
@@ -228,19 +230,14 @@ def after(state: LiveState, actions: Sequence[str], now: datetime) -> LiveState:
 # --- AWS calls ---------------------------------------------------------------------------------
 
 
-@retry
-def _aws(function: Callable, **kwargs):
-    return function(**kwargs)
-
-
 def read_state(iam, username: str, policy_arn: Optional[str]) -> LiveState:
     devices = mfa_devices(iam, username)
     keys = access_keys(iam, username)
     login = login_profile(iam, username)
     attached = []
     if policy_arn:
-        attached = _call(
-            f"list the policies attached to {username}", _paginate, iam, "list_attached_user_policies", "AttachedPolicies", UserName=username
+        attached = aws_call(
+            f"list the policies attached to {username}", paginate, iam, "list_attached_user_policies", "AttachedPolicies", UserName=username
         )
     return LiveState(
         mfa_enabled=bool(devices),
@@ -251,7 +248,7 @@ def read_state(iam, username: str, policy_arn: Optional[str]) -> LiveState:
     )
 
 
-def execute(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
+def call_action(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
     verb, dummy, key = action.partition(":")
     calls = {
         "disable_key": (f"disable access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Inactive"}),
@@ -263,11 +260,11 @@ def execute(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
     }
     calls["protect_keys"] = calls["attach_policy"]  # the same call; only what it is recorded as differs
     what, function, kwargs = calls[verb]
-    _call(what, _aws, function, **kwargs)
+    aws_call(what, retried, function, **kwargs)
 
 
 def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
-    _call(f"tag {username}", _aws, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    aws_call(f"tag {username}", retried, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
 def policy_arn(gathered: Gathered, name: str) -> str:
@@ -283,39 +280,39 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
     """
     name = arn.rsplit("/", 1)[1]
     try:
-        policy = _call(f"get policy {arn}", _aws, iam.get_policy, PolicyArn=arn)["Policy"]
-    except MFAError as e:
+        policy = aws_call(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)["Policy"]
+    except IAMError as e:
         if error_code(e.exception) != "NoSuchEntity":
             raise
         if not check_mode:
             try:
-                created = _call(
-                    f"create policy {name}", _aws, iam.create_policy,
+                created = aws_call(
+                    f"create policy {name}", retried, iam.create_policy,
                     PolicyName=name, PolicyDocument=policy_json(document),
                     Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
                     Tags=[{"Key": POLICY_TAG, "Value": "true"}],
                 )
-            except MFAError as e:
+            except IAMError as e:
                 if error_code(e.exception) != "EntityAlreadyExists":
                     raise
                 # Created meanwhile by a run beside this one (the MFA guard handles changes at once): read it as it is.
                 return ensure_policy(iam, arn, document, check_mode)
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
-    version = _call(f"get the default version of {arn}", _aws, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+    version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
     current = decode_document(version["PolicyVersion"]["Document"])
     if policy_json(current) == policy_json(document):
         return {"arn": arn, "change": "none"}
     if not any(tag["Key"] == POLICY_TAG for tag in policy.get("Tags") or []):
-        raise MFAError(message=f"{arn} exists with another document and is not this collection's (it has no {POLICY_TAG} tag): "
+        raise IAMError(message=f"{arn} exists with another document and is not this collection's (it has no {POLICY_TAG} tag): "
                                "it is left as it is and nothing was changed. Name another policy with policy_name, or tag this one "
                                f"{POLICY_TAG}=true to let awssec.mfa replace its document")
     if not check_mode:
-        versions = _call(f"list the versions of {arn}", _paginate, iam, "list_policy_versions", "Versions", PolicyArn=arn)
+        versions = aws_call(f"list the versions of {arn}", paginate, iam, "list_policy_versions", "Versions", PolicyArn=arn)
         if len(versions) >= MAX_POLICY_VERSIONS:
             oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
-            _call(f"delete version {oldest['VersionId']} of {arn}", _aws, iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"])
-        _call(f"update policy {arn}", _aws, iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True)
+            aws_call(f"delete version {oldest['VersionId']} of {arn}", retried, iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"])
+        aws_call(f"update policy {arn}", retried, iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True)
     return {"arn": arn, "change": "update"}
 
 
@@ -324,11 +321,11 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
 
 def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], now: datetime,
               keys: bool = False) -> Tuple[LiveState, Dict]:
-    """Re-read one user and plan, changing nothing (``keys``: protect the user's keys). Raises MFAError."""
+    """Re-read one user and plan, changing nothing (``keys``: protect the user's keys). Raises IAMError."""
     state = read_state(iam, username, policy_arn if options.attach_policy else None)
     planner = plan_restore if options.state == "restored" else plan_protect_keys if keys else plan_enforce
     actions = planner(state, options)
-    entry = {"before": state.as_dict(), "after": after(state, actions, now).as_dict(), "actions": actions, "done": []}
+    entry = {"before": state.as_dict(), "after": state_after(state, actions, now).as_dict(), "actions": actions, "done": []}
     if keys and not actions:
         entry["reason"] = "keys_protected_since_report"
     elif options.state == "enforced" and not keys and state.mfa_enabled:
@@ -342,7 +339,7 @@ def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[
 
 
 def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
-    """Do the planned actions, recording them first. Raises MFAError; partial work is in the error's ``done``."""
+    """Do the planned actions, recording them first. Raises IAMError; partial work is in the error's ``done``."""
     actions = entry["actions"]
     if not actions:
         return
@@ -351,15 +348,15 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         tag_user(iam, username, record_tags(state, actions, now))
     for action in actions:
         try:
-            execute(iam, username, action, policy_arn)
-        except MFAError as e:
+            call_action(iam, username, action, policy_arn)
+        except IAMError as e:
             e.done = entry["done"]
             raise
         entry["done"].append(action)
 
 
 def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
-    """Re-read one user, plan and (unless check mode) act. Raises MFAError; partial work is in the error's ``done``."""
+    """Re-read one user, plan and (unless check mode) act. Raises IAMError; partial work is in the error's ``done``."""
     state, entry = plan_user(iam, username, options, policy_arn, now)
     if not check_mode:
         apply_user(iam, username, state, entry, options, policy_arn, now)
@@ -369,7 +366,7 @@ def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optiona
 # --- the whole run -----------------------------------------------------------------------------
 
 
-def select_targets(gathered: Gathered, selection: Options, options: EnforceOptions, now: datetime) -> Dict:
+def select_targets(gathered: Gathered, selection: Selection, options: EnforceOptions, now: datetime) -> Dict:
     """Classify the gathered users and sort them into targets, the caller, exempted and grace-period users."""
     caller = user_name_from_arn(gathered.caller_arn)
     out = {"targets": [], "caller": [], "exempted": [], "grace_period": [], "would_act": [], "warnings": []}
@@ -418,7 +415,7 @@ def too_many_message(users: List[str], max_affected: int, read_live: bool = Fals
     return f"{len(users)} users would be acted on, more than max_affected={max_affected}; nothing was changed: {', '.join(users)}"
 
 
-def summarize(entries: List[Dict], selected: Dict) -> Dict:
+def summarize_actions(entries: List[Dict], selected: Dict) -> Dict:
     """Totals over what was done or planned; a failed user counts for what was done before the failure."""
     def count(prefix: str) -> int:
         return sum(1 for e in entries for a in _effective(e) if a.startswith(prefix))
@@ -443,13 +440,13 @@ def _effective(entry: Dict) -> List[str]:
     return entry["actions"] if entry["result"] == "planned" else entry.get("done", [])
 
 
-def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
+def enforce_users(iam, gathered: Gathered, selection: Selection, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
     """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
     selected = select_targets(gathered, selection, options, now)
     result = {"changed": False, "state": options.state, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
     if len(selected["would_act"]) > options.max_affected:
         result["too_many"] = selected["would_act"]
-        result["summary"] = summarize([], selected)
+        result["summary"] = summarize_actions([], selected)
         return result
 
     arn = policy_arn(gathered, options.policy_name) if options.attach_policy else None
@@ -461,7 +458,7 @@ def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, do
         if entry["actions"] and entry["result"] != "failed":
             acting.append(entry["username"])
         if len(acting) > options.max_affected:
-            result.update(too_many=acting, too_many_read_live=True, summary=summarize([], selected))
+            result.update(too_many=acting, too_many_read_live=True, summary=summarize_actions([], selected))
             return result
     if options.attach_policy and options.state == "enforced":
         policy = ensure_policy(iam, arn, document, check_mode)  # raises, before any change, for a policy that is not ours
@@ -476,12 +473,12 @@ def run(iam, gathered: Gathered, selection: Options, options: EnforceOptions, do
             _apply(iam, entry, state, options, result["policy_arn"], now)
         result["actions"].append(entry)
     result["actions"].sort(key=lambda e: e["username"])
-    result["summary"] = summarize(result["actions"], selected)
+    result["summary"] = summarize_actions(result["actions"], selected)
     result["changed"] = result["policy_change"] != "none" or any(_effective(e) for e in result["actions"])
     return result
 
 
-def _failed(entry: Dict, e: MFAError) -> None:
+def _failed(entry: Dict, e: IAMError) -> None:
     done = getattr(e, "done", [])
     entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {error_code(e.exception) or e.exception}")
 
@@ -491,7 +488,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
     entry = dict(target, error=None)
     try:
         state, found = plan_user(iam, target["username"], options, policy_arn, now, keys=target["target"] == "keys_not_mfa_protected")
-    except MFAError as e:
+    except IAMError as e:
         _failed(entry, e)
         return entry, None
     entry.update(found)
@@ -504,5 +501,63 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
 def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
     try:
         apply_user(iam, entry["username"], state, entry, options, policy_arn, now)
-    except MFAError as e:
+    except IAMError as e:
         _failed(entry, e)
+
+
+# --- the module's parameters and answer --------------------------------------------------------
+
+POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+
+def check_params(params: Dict) -> List[str]:
+    """What is wrong with iam_mfa_enforce's parameters (nothing: an empty list), found before any call."""
+    problems = check_options(Selection.from_params(params))
+    if not POLICY_NAME.match(params["policy_name"]):
+        problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
+    if params["max_affected"] < 0:
+        problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
+    problems += check_targets(params["targets"], params["attach_policy"]) + check_concurrency(params["concurrency"])
+    try:
+        mfa_policy(**(params["policy_options"] or {}))
+    except ValueError as e:
+        problems.append(f"policy_options: {e}")
+    return problems
+
+
+def enforce_options(params: Dict) -> EnforceOptions:
+    return EnforceOptions(state=params["state"], disable_access_keys=params["disable_access_keys"], attach_policy=params["attach_policy"],
+                          disable_console_access=params["disable_console_access"], policy_name=params["policy_name"],
+                          max_affected=params["max_affected"], targets=tuple(params["targets"]), concurrency=params["concurrency"])
+
+
+def enforce_account(iam, sts, params: Dict, check_mode: bool, diff: bool, now: datetime) -> Tuple[Dict, Optional[str], List[str]]:
+    """iam_mfa_enforce on the account of ``iam``: its result, the message it fails with (None: it does not) and the
+    warnings to show. Raises IAMError when the account cannot be read or the policy cannot be made, before any change."""
+    selection, options = Selection.from_params(params), enforce_options(params)
+    gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
+    document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))
+    return answer(enforce_users(iam, gathered, selection, options, document, check_mode, now), gathered.warnings, options.max_affected, diff)
+
+
+def answer(result: Dict, warnings: List[str], max_affected: int, diff: bool) -> Tuple[Dict, Optional[str], List[str]]:
+    """The module's answer from ``run``'s ``result``: the result to return, the failure message (None: success) and the
+    warnings (``warnings``, the read's, then enforcement's, then each user's notes)."""
+    notes = [f"{e['username']}: {note}" for e in result["actions"] for note in e.get("notes", [])]
+    warnings = warnings + result.pop("warnings") + notes
+    too_many = result.pop("too_many", None)
+    if too_many is not None:
+        message = too_many_message(too_many, max_affected, result.pop("too_many_read_live", False))
+        return dict(result, users=too_many), message, warnings
+    if diff:
+        acted = [e for e in result["actions"] if e["actions"]]
+        result["diff"] = {"before": {e["username"]: e["before"] for e in acted if "before" in e},
+                          "after": {e["username"]: e["after"] for e in acted if "after" in e}}
+    for entry in result["actions"]:
+        entry.pop("done", None)
+    failed = [e for e in result["actions"] if e["result"] == "failed"]
+    if not failed:
+        return result, None, warnings
+    done = [e["username"] for e in result["actions"] if e["result"] == "done" and e["actions"]]
+    failures = "; ".join(f"{e['username']} ({e['error']})" for e in failed)
+    return result, f"Failed for {failures}; done for {', '.join(done) or 'nobody'}", warnings

@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Dict, List, Optional
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Classification, Selection, check_options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     RISKS,
     STATUSES,
@@ -62,7 +65,7 @@ def sign_ins_fact(sign_ins: Optional[SignIns]) -> Optional[Dict]:
     return {"count": sign_ins.without_mfa, "last": isoformat(sign_ins.last_without_mfa)}
 
 
-def _pct(part: int, whole: int) -> Optional[float]:
+def percentage(part: int, whole: int) -> Optional[float]:
     return round(100.0 * part / whole, 1) if whole else None
 
 
@@ -81,17 +84,17 @@ def summarize(users: List[Dict]) -> Dict:
     return {
         "total": total,
         "counts": counts,
-        "percentages": {status: _pct(count, total) for status, count in counts.items()},
+        "percentages": {status: percentage(count, total) for status, count in counts.items()},
         "risk_counts": {risk: sum(1 for u in users if u["risk"] == risk) for risk in RISKS},
-        "compliance_pct": _pct(counts["compliant"], total),
-        "console_users_with_mfa_pct": _pct(sum(1 for u in console if u["mfa_enabled"]), len(console)),
-        "key_users_with_mfa_pct": _pct(sum(1 for u in with_keys if u["mfa_enabled"]), len(with_keys)),
+        "compliance_pct": percentage(counts["compliant"], total),
+        "console_users_with_mfa_pct": percentage(sum(1 for u in console if u["mfa_enabled"]), len(console)),
+        "key_users_with_mfa_pct": percentage(sum(1 for u in with_keys if u["mfa_enabled"]), len(with_keys)),
         "console_without_mfa": [user_label(u) for u in high_risk if "console_without_mfa" in u["reasons"]],
         "active_keys_without_mfa": [user_label(u) for u in high_risk if "active_keys_without_mfa" in u["reasons"]],
     }
 
 
-def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: int) -> Dict:
+def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls: int) -> Dict:
     """The ``iam_mfa`` fact for one account."""
     users = []
     warnings = list(gathered.warnings)
@@ -139,3 +142,23 @@ def build_facts(gathered: Gathered, options: Options, now: datetime, api_calls: 
         },
         "warnings": warnings,
     }
+
+
+def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:
+    """What is wrong with iam_mfa_facts' parameters (nothing: an empty list), found before any call."""
+    problems = check_options(Selection.from_params(params)) + check_concurrency(params["concurrency"])
+    if params["evidence_days"] and not region:
+        problems.append(EVIDENCE_NEEDS_REGION)
+    return problems
+
+
+def account_facts(client: Callable[[str], object], params: Dict) -> Dict:
+    """iam_mfa_facts' facts of the account that ``client(service)``'s clients reach. Raises IAMError."""
+    options = Selection.from_params(params)
+    counter = CallCounter()
+    # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
+    iam = counter.watch(fast_timestamps(client("iam")))
+    sts = counter.watch(client("sts"))
+    cloudtrail = counter.watch(fast_timestamps(client("cloudtrail"))) if options.evidence_days else None
+    gathered = gather(iam, sts, params["source"], options, cloudtrail=cloudtrail, concurrency=params["concurrency"])
+    return build_facts(gathered, options, datetime.now(timezone.utc), counter.count)

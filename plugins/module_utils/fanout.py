@@ -23,12 +23,13 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
-from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat, partition_of
 
 ROLE_SESSION_NAME = "awssec-mfa-org-report"
 ROLE_SECONDS = 900  # the shortest session AssumeRole grants; an account's report takes seconds
@@ -100,14 +101,14 @@ class Connector:
             answer = thread.sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=ROLE_SECONDS,
                                             aws_retry=True)
         except (BotoCoreError, ClientError) as e:
-            raise MFAError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
+            raise IAMError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
         credentials, arn = answer["Credentials"], answer["AssumedRoleUser"]["Arn"]
         keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
                 "aws_session_token": credentials["SessionToken"]}
         return keys, {"Account": arn.split(":")[4], "Arn": arn}
 
 
-def report_account(account: Dict, connector: Connector, source: str, options: Options, clock: Callable = time.monotonic) -> Dict:
+def report_account(account: Dict, connector: Connector, source: str, options: Selection, clock: Callable = time.monotonic) -> Dict:
     """One account's result for ``org.aggregate``: its facts or its error, with the requests sent and the seconds taken.
 
     ``account`` is a host record of ``org.account_hosts`` (``account_id``, ``account_name``, ``role_arn``, ``aws_profile``).
@@ -128,7 +129,7 @@ def report_account(account: Dict, connector: Connector, source: str, options: Op
         gathered = gather(fast_timestamps(client("iam")), None if identity else client("sts"), source, options, cloudtrail=cloudtrail,
                           identity=identity)
         result["facts"] = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
-    except (MFAError, BotoCoreError, ClientError) as e:
+    except (IAMError, BotoCoreError, ClientError) as e:
         result["error"] = error_text(e)
     result.update(api_calls=counter.count, seconds=round(clock() - started, 3))
     return result
@@ -140,3 +141,32 @@ def report_accounts(accounts: List[Dict], report_one: Callable[[Dict], Dict], co
     if problems:
         raise ValueError(problems[0])
     return list(bounded_map(report_one, accounts, min(concurrency, len(accounts) or 1)))
+
+
+def check_org_params(params: Dict, region: Optional[str]) -> List[str]:
+    """What is wrong with iam_mfa_org_facts' parameters (nothing: an empty list), found before any call."""
+    options = Selection.from_params(params)
+    problems = check_options(options) + check_concurrency(params["concurrency"])
+    if not params["accounts"] and not params["organization"]:
+        problems.append("give accounts, or organization: true, or both")
+    if options.evidence_days and not region:
+        problems.append(EVIDENCE_NEEDS_REGION)
+    return problems
+
+
+def org_facts(params: Dict, client: Callable[[str], object], connector: Callable[[], Connector]) -> Dict:
+    """iam_mfa_org_facts' facts: the accounts it names and, with ``organization``, the Organization's (listed with
+    ``client(name)``), each reported through ``connector()``, at most ``concurrency`` at once. ValueError, before any
+    account is read, when the Organization cannot be listed or an account is given wrong."""
+    listed, management_id, partition, caller = [], None, "aws", None
+    if params["organization"]:
+        try:
+            listed, management_id, partition, caller = read_organization(client("organizations"), client("sts"))
+        except (BotoCoreError, ClientError) as e:
+            raise ValueError(f"Could not list the Organization's accounts: {error_text(e)}")
+    accounts = account_hosts(params["accounts"], listed, management_id, params["role_name"], params["include_management_account"], partition,
+                             caller)
+    reporter = connector()
+    options = Selection.from_params(params)
+    results = report_accounts(accounts, lambda account: report_account(account, reporter, params["source"], options), params["concurrency"])
+    return aggregate(results, isoformat(datetime.now(timezone.utc)))

@@ -17,7 +17,6 @@ import csv
 import io
 import itertools
 import json
-import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -32,7 +31,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options, classify, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
@@ -62,12 +61,12 @@ retry = RETRY
 report_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
 
 
-class MFAError(AnsibleAWSError):
+class IAMError(AnsibleAWSError):
     """A failure to read or change IAM, with the message a user needs."""
 
 
 def error_text(e: BaseException) -> str:
-    """What failed and why, once: an MFAError's message and its cause (the AWS error code and message, or the SDK's)."""
+    """What failed and why, once: an IAMError's message and its cause (the AWS error code and message, or the SDK's)."""
     message, cause = getattr(e, "message", None), getattr(e, "exception", None)
     if not isinstance(e, AnsibleAWSError) or cause is None:
         return _cause(e) if message is None else str(message)
@@ -81,40 +80,27 @@ def _cause(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-class CallCounter:
-    """Counts the HTTP requests that boto3 clients send (retries included), from any number of threads."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def watch(self, client):
-        client.meta.events.register("before-send", self._count)
-        return client
-
-    def _count(self, **kwargs) -> None:
-        self.add()
-
-    def add(self, requests: int = 1) -> None:
-        with self._lock:
-            self.count += requests
-
-
 def error_code(exception) -> Optional[str]:
     """The AWS error code of a botocore ClientError, or None for anything else."""
     response = getattr(exception, "response", None) or {}
     return response.get("Error", {}).get("Code")
 
 
-def _call(what: str, function: Callable, *args, **kwargs):
-    """Run an AWS call; turn SDK errors into MFAError naming ``what`` was being done."""
+def aws_call(what: str, function: Callable, *args, **kwargs):
+    """Run an AWS call; turn SDK errors into IAMError naming ``what`` was being done."""
     try:
         return function(*args, **kwargs)
     except (BotoCoreError, ClientError) as e:
-        raise MFAError(message=f"Failed to {what}", exception=e)
+        raise IAMError(message=f"Failed to {what}", exception=e)
 
 
 # --- raw calls, each retried with jittered backoff --------------------------------------------
+
+
+@retry
+def retried(function: Callable, **kwargs):
+    """``function(**kwargs)``, an AWS call, retried with jittered backoff."""
+    return function(**kwargs)
 
 
 @report_retry
@@ -128,7 +114,7 @@ def _get_credential_report(iam) -> Dict:
 
 
 @retry
-def _paginate(client, operation: str, result_key: Optional[str], **kwargs):
+def paginate(client, operation: str, result_key: Optional[str], **kwargs):
     """Every page of ``operation``, in pages as large as IAM serves: the list under ``result_key``, or (None) the whole result."""
     pages = client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs).build_full_result()
     return pages if result_key is None else pages.get(result_key, [])
@@ -136,7 +122,7 @@ def _paginate(client, operation: str, result_key: Optional[str], **kwargs):
 
 def _authorization_details(iam) -> Dict:
     """Users (with their tags, groups and policies), groups and managed policies, in pages over all of them."""
-    return _paginate(iam, "get_account_authorization_details", None, Filter=["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
+    return paginate(iam, "get_account_authorization_details", None, Filter=["User", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
 
 
 @retry
@@ -204,11 +190,11 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[I
     """
     waited = 0.0
     for wait in itertools.chain(report_waits() if waits is None else waits, [None]):
-        state = _call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
+        state = aws_call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
         if state == "COMPLETE":
             try:
-                response = _call("get the credential report (iam:GetCredentialReport)", _get_credential_report, iam)
-            except MFAError as e:
+                response = aws_call("get the credential report (iam:GetCredentialReport)", _get_credential_report, iam)
+            except IAMError as e:
                 if error_code(e.exception) not in REPORT_NOT_READY:
                     raise
             else:
@@ -220,7 +206,7 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[I
             break
         sleep(wait)
         waited += wait
-    raise MFAError(message=f"The credential report was not ready after {waited:g} s of polling; try again later or use source=live")
+    raise IAMError(message=f"The credential report was not ready after {waited:g} s of polling; try again later or use source=live")
 
 
 def _report_time(value: Optional[str]) -> Optional[datetime]:
@@ -303,19 +289,19 @@ def devices_of(listed: List[Dict]) -> List[MFADevice]:
 
 
 def login_profile(iam, name: str) -> Optional[Dict]:
-    return _call(f"get the login profile of {name}", _get_login_profile, iam, name)
+    return aws_call(f"get the login profile of {name}", _get_login_profile, iam, name)
 
 
 def mfa_devices(iam, name: str) -> List[Dict]:
-    return _call(f"list the MFA devices of {name}", _paginate, iam, "list_mfa_devices", "MFADevices", UserName=name)
+    return aws_call(f"list the MFA devices of {name}", paginate, iam, "list_mfa_devices", "MFADevices", UserName=name)
 
 
 def access_keys(iam, name: str) -> List[Dict]:
-    return _call(f"list the access keys of {name}", _paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
+    return aws_call(f"list the access keys of {name}", paginate, iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
 
 
 def user_tags(iam, name: str) -> Dict[str, str]:
-    return _tags(_call(f"list the tags of {name}", _paginate, iam, "list_user_tags", "Tags", UserName=name))
+    return _tags(aws_call(f"list the tags of {name}", paginate, iam, "list_user_tags", "Tags", UserName=name))
 
 
 def read_user_live(iam, user: Dict) -> UserRecord:
@@ -328,7 +314,7 @@ def read_user_live(iam, user: Dict) -> UserRecord:
         AccessKey(
             status=key["Status"],
             created=as_utc(key.get("CreateDate")),
-            last_used=as_utc(_call(f"get when key {key['AccessKeyId']} was last used", _get_access_key_last_used, iam, key["AccessKeyId"])),
+            last_used=as_utc(aws_call(f"get when key {key['AccessKeyId']} was last used", _get_access_key_last_used, iam, key["AccessKeyId"])),
             access_key_id=key["AccessKeyId"],
         )
         for key in key_list
@@ -353,11 +339,11 @@ def read_user_live(iam, user: Dict) -> UserRecord:
 def _virtual_devices(iam, warnings: List[str]) -> Optional[List[Dict]]:
     """The assigned virtual MFA devices (the root user's included); None when the call is denied."""
     try:
-        return _call(
+        return aws_call(
             "list virtual MFA devices (iam:ListVirtualMFADevices)",
-            _paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned",
+            paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned",
         )
-    except MFAError as e:
+    except IAMError as e:
         if error_code(e.exception) != "AccessDenied":
             raise
         warnings.append("iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown")
@@ -402,8 +388,8 @@ def _credentials_management(iam, warnings: List[str]) -> str:
     """Whether the Organization manages member accounts' root credentials centrally (one of
     ROOT_CREDENTIALS_MANAGEMENT). Only its management account and a delegated administrator can tell."""
     try:
-        features = _call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
-    except MFAError as e:
+        features = aws_call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
+    except IAMError as e:
         code = error_code(e.exception)
         if code in CREDENTIALS_MANAGEMENT_ERRORS:
             return CREDENTIALS_MANAGEMENT_ERRORS[code]
@@ -414,7 +400,7 @@ def _credentials_management(iam, warnings: List[str]) -> str:
 
 
 def _root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str]], warnings: List[str]) -> RootRecord:
-    summary = _call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
+    summary = aws_call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
     mfa_enabled = bool(summary.get("AccountMFAEnabled"))
     return RootRecord(
         mfa_enabled=mfa_enabled,
@@ -426,10 +412,10 @@ def _root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str
 
 
 def _identity(sts) -> Dict:
-    return _call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
+    return aws_call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
 
 
-def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep, now: Optional[datetime] = None,
+def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sleep, now: Optional[datetime] = None,
            cloudtrail=None, concurrency: int = 1, identity: Optional[Dict] = None) -> Gathered:
     """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
     users read live (every user with ``live``, a few with the report), ``concurrency`` at a time. Live, users that
@@ -439,9 +425,9 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
     ``identity`` (``Account``, ``Arn``) is who the clients act as when that is known (an assumed role's, from
     sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity)."""
     if source not in SOURCES:
-        raise MFAError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        raise IAMError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     if options.evidence_days and cloudtrail is None:
-        raise MFAError(message="evidence_days needs a CloudTrail client")
+        raise IAMError(message="evidence_days needs a CloudTrail client")
     now = now or datetime.now(timezone.utc)
     warnings: List[str] = []
     identity = identity or _identity(sts)
@@ -451,7 +437,7 @@ def gather(iam, sts, source: str, options: Options, sleep: Callable = time.sleep
         users, generated_at, root_row = [u for u in _read_names(iam, named, warnings, concurrency).values() if u is not None], None, None
         details = authorization_details_of(iam, [u.username for u in users], concurrency)
     else:
-        details = _call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
+        details = aws_call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
         if source == "live":
             users, generated_at, root_row = _gather_live(iam, options, warnings, concurrency), None, None
         else:
@@ -488,7 +474,7 @@ def _tell_devices_apart(iam, users: List[UserRecord], warnings: List[str]) -> Tu
             reads += 1
             try:
                 user = replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username)))
-            except MFAError as e:
+            except IAMError as e:
                 if error_code(e.exception) != "NoSuchEntity":
                     raise
                 warnings.append(f"user {user.username} was deleted while it was being read; it is left out")
@@ -515,7 +501,7 @@ def _console_logins(cloudtrail, start: datetime, end: datetime, sleep: Callable,
             if wait > 0:
                 sleep(wait)
         last = clock()
-        page = _call("look up console sign-ins (cloudtrail:LookupEvents)", _lookup_events, cloudtrail, **request)
+        page = aws_call("look up console sign-ins (cloudtrail:LookupEvents)", _lookup_events, cloudtrail, **request)
         pages += 1
         events += page.get("Events", [])
         if not page.get("NextToken"):
@@ -560,25 +546,20 @@ def _console_evidence(cloudtrail, days: int, now: datetime, sleep: Callable) -> 
 GLOB_CHARACTERS = frozenset("*?[")  # what makes an include_users entry a pattern; IAM user names hold none of them
 
 
-def named_users(options: Options) -> Optional[List[str]]:
+def named_users(options: Selection) -> Optional[List[str]]:
     """The users ``include_users`` names, when every entry is a plain name rather than a glob: they can be read by name
     (iam:GetUser) instead of listing the account's users."""
     names = list(dict.fromkeys(options.include_users))
     return names if names and not any(GLOB_CHARACTERS & set(name) for name in names) else None
 
 
-@retry
-def _get(function: Callable, **kwargs):
-    return function(**kwargs)
-
-
 def _policies_of(iam, kind: str, name: str) -> Dict:
     """The inline and attached policies of a user or a group (``kind``), as GetAccountAuthorizationDetails has them."""
     key = {"user": "UserName", "group": "GroupName"}[kind]
-    inline = [{"PolicyName": policy, "PolicyDocument": _call(f"get policy {policy} of {kind} {name}", _get, getattr(iam, f"get_{kind}_policy"),
+    inline = [{"PolicyName": policy, "PolicyDocument": aws_call(f"get policy {policy} of {kind} {name}", retried, getattr(iam, f"get_{kind}_policy"),
                                                                **{key: name, "PolicyName": policy})["PolicyDocument"]}
-              for policy in _call(f"list the policies of {kind} {name}", _paginate, iam, f"list_{kind}_policies", "PolicyNames", **{key: name})]
-    attached = _call(f"list the policies attached to {kind} {name}", _paginate, iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
+              for policy in aws_call(f"list the policies of {kind} {name}", paginate, iam, f"list_{kind}_policies", "PolicyNames", **{key: name})]
+    attached = aws_call(f"list the policies attached to {kind} {name}", paginate, iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
     return {f"{kind.capitalize()}PolicyList": inline, "AttachedManagedPolicies": attached}
 
 
@@ -586,21 +567,21 @@ def authorization_details_of(iam, names: List[str], concurrency: int = 1) -> Dic
     """GetAccountAuthorizationDetails' answer for the users ``names`` alone - them, their groups, and the managed
     policies attached to either (their default versions) - read user by user, ``concurrency`` at a time."""
     def user(name: str) -> Dict:
-        groups = [g["GroupName"] for g in _call(f"list the groups of {name}", _paginate, iam, "list_groups_for_user", "Groups", UserName=name)]
+        groups = [g["GroupName"] for g in aws_call(f"list the groups of {name}", paginate, iam, "list_groups_for_user", "Groups", UserName=name)]
         return dict(UserName=name, GroupList=groups, **_policies_of(iam, "user", name))
 
     users = list(bounded_map(user, names, concurrency))
     groups = [dict(GroupName=group, **_policies_of(iam, "group", group)) for group in dict.fromkeys(g for u in users for g in u["GroupList"])]
     policies = []
     for arn in dict.fromkeys(p["PolicyArn"] for holder in users + groups for p in holder["AttachedManagedPolicies"]):
-        policy = _call(f"get policy {arn}", _get, iam.get_policy, PolicyArn=arn)["Policy"]
-        version = _call(f"get the default version of {arn}", _get, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        policy = aws_call(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)["Policy"]
+        version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
         policies.append({"Arn": arn, "PolicyVersionList": [dict(version["PolicyVersion"], IsDefaultVersion=True)]})
     return {"UserDetailList": users, "GroupDetailList": groups, "Policies": policies}
 
 
-def _gather_live(iam, options: Options, warnings: List[str], concurrency: int) -> List[UserRecord]:
-    listed = _call("list users (iam:ListUsers)", _paginate, iam, "list_users", "Users")
+def _gather_live(iam, options: Selection, warnings: List[str], concurrency: int) -> List[UserRecord]:
+    listed = aws_call("list users (iam:ListUsers)", paginate, iam, "list_users", "Users")
     return _read_all(iam, [user for user in listed if is_selected(user["UserName"], options)], warnings, concurrency)
 
 
@@ -627,14 +608,14 @@ def _read_unless_deleted(iam, user: Dict, warnings: List[str]) -> Optional[UserR
     # A user deleted while the account is being read is left out, not a failure.
     try:
         return read_user_live(iam, user)
-    except MFAError as e:
+    except IAMError as e:
         if error_code(e.exception) != "NoSuchEntity":
             raise
         warnings.append(f"user {user['UserName']} was deleted while it was being read; it is left out")
         return None
 
 
-def suspects(users: List[UserRecord], options: Options, now: datetime) -> List[str]:
+def suspects(users: List[UserRecord], options: Selection, now: datetime) -> List[str]:
     """The users a stale report may wrong: those it calls non-compliant or in grace (a compliant one stays compliant
     unless a credential was added, which the next report shows)."""
     return [u.username for u in users if classify(u, options, now).status in ("non-compliant", "grace-period")]
@@ -648,7 +629,7 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
         return False
 
 
-def _gather_from_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, now: datetime,
+def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, now: datetime,
                         details: Dict, concurrency: int = 1) -> Tuple[List[UserRecord], datetime, Optional[Dict[str, str]]]:
     """The users, when the report was generated, and its ``<root_account>`` row."""
     users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []), concurrency)
@@ -676,15 +657,15 @@ def _read_names(iam, names: List[str], warnings: List[str], concurrency: int) ->
 def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
     """A user read live by name; None when it no longer exists."""
     try:
-        user = _call(f"get user {name}", _get_user, iam, name)
-    except MFAError as e:
+        user = aws_call(f"get user {name}", _get_user, iam, name)
+    except IAMError as e:
         if error_code(e.exception) != "NoSuchEntity":
             raise
         return None
     return _read_unless_deleted(iam, user, warnings)
 
 
-def _read_report(iam, options: Options, virtual, warnings: List[str], sleep: Callable, details: List[Dict],
+def _read_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, details: List[Dict],
                  concurrency: int = 1) -> Tuple[List[UserRecord], datetime, set, Optional[Dict[str, str]]]:
     """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), when it was generated, the
     names of the users missing from it (read live) and its ``<root_account>`` row."""

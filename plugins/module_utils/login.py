@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import error_reason
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     ENV_FILE_KEYS, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, inherited_values, key_expiration_days,
@@ -130,3 +130,27 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def login_from_params(params: Dict, check_mode: bool, counter) -> dict:
+    """aws_mfa_session's run: its parameters read into LoginOptions and the files, then ``login`` (requests counted by
+    ``counter``). Raises WorkstationError (token_code for more than one profile, a profile that cannot be used) or
+    awsfiles.FileError before any change."""
+    codes = {str(k): str(v) for k, v in (params["token_codes"] or {}).items()}
+    if params["token_code"] is not None:
+        if len(params["profiles"]) != 1 or params["profiles"] == ["all"]:
+            raise WorkstationError("token_code is for a single profile: name it in profiles, or use token_codes")
+        codes[params["profiles"][0]] = params["token_code"]
+    options = LoginOptions(
+        profiles=params["profiles"], token_codes=codes, duration_seconds=params["duration_seconds"], force=params["force"],
+        min_remaining_seconds=params["min_remaining_seconds"], key_expiration_days=params["key_expiration_days"],
+        long_term_suffix=params["long_term_suffix"], region=params["region"])
+    credentials_path, config_path = awsfiles.default_paths()
+    files = read_files(params["credentials_file"] or credentials_path, params["config_file"] or config_path, params["env_file"])
+    return login(files, options, Sessions(params["endpoint_url"], counter), utcnow, check_mode)
+
+
+def login_failure(result: dict) -> Optional[str]:
+    """Why a login failed, profile by profile (None: none failed)."""
+    failed = [f"{r['name']}: {r['error']}" for r in result["profiles"] if r["status"] == "failed"]
+    return "; ".join(failed) or None

@@ -10,7 +10,7 @@ takes at most ten messages of at most 256 KiB together, and answers for each mes
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -94,3 +94,38 @@ def publish(client, notices: List[Dict], attribute: str):
         result = outcome.get(index, {"reason": "SNS did not answer for this message"})
         (published if "message_id" in result else failed).append({"user": notice["user"], "topic_arn": notice["topic_arn"], **result})
     return published, failed
+
+
+def notices_from_params(params: Dict) -> Tuple[List[Dict], bool]:
+    """sns_user_notice's notices (``user``, ``body``, ``subject``, ``topic``: its own, else the module's) and whether
+    there is one (``user``) rather than a list (``notices``). ValueError names the notices without a topic."""
+    one = params["notices"] is None
+    given = [{"user": params["user"], "body": params["body"], "subject": params["subject"], "topic": None}] if one else params["notices"]
+    notices = [dict(n, topic=n["topic"] or params["topic"]) for n in given]
+    untopical = [n["user"] for n in notices if not n["topic"]]
+    if untopical:
+        raise ValueError(f"topic: no topic for the notice of {', '.join(untopical)} (give topic, or the notice's own)")
+    return notices, one
+
+
+def send(client, notices: List[Dict], attribute: str, one: bool, check_mode: bool) -> Tuple[Dict, Optional[str]]:
+    """Publish the notices (check mode: only find their topics): sns_user_notice's result, and the message it fails
+    with (None: it does not). Raises BotoCoreError or ClientError when the topics cannot be listed, before publishing."""
+    arns = topic_arns(client, sorted({n["topic"] for n in notices}))
+    missing = sorted(topic for topic, arn in arns.items() if arn is None)
+    if missing:
+        return {"changed": False}, f"topic: no SNS topic named {', '.join(missing)} in this account and region"
+    notices = [dict(n, topic_arn=arns[n["topic"]]) for n in notices]
+    if check_mode:
+        published, failed = [{"user": n["user"], "topic_arn": n["topic_arn"]} for n in notices], []
+    else:
+        published, failed = publish(client, notices, attribute)
+    result = dict(changed=bool(published), published=published)
+    if one:
+        result["topic_arn"] = notices[0]["topic_arn"]
+        if published and "message_id" in published[0]:  # none in check mode
+            result["message_id"] = published[0]["message_id"]
+    if not failed:
+        return result, None
+    reasons = "; ".join(f"{f['user']} ({f['reason']})" for f in failed)
+    return dict(result, failed=failed), f"Failed to publish the notices for {reasons}"

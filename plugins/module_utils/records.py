@@ -30,9 +30,6 @@ REASONS = (
     "not_phishing_resistant",
     "signed_in_without_mfa",
 )
-# virtual: an authenticator app; hardware: a TOTP token (or, seen through the credential report, any device that is
-# not virtual); security_key: a FIDO security key or passkey; unknown: the source cannot tell.
-MFA_TYPES = ("virtual", "hardware", "security_key", "unknown")
 ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys")
 # Centralized root access (iam:ListOrganizationsFeatures): enabled, disabled, not_in_organization or unknown.
 ROOT_CREDENTIALS_MANAGEMENT = ("enabled", "disabled", "not_in_organization", "unknown")
@@ -56,7 +53,9 @@ class AccessKey:
 @dataclass
 class MFADevice:
     serial: Optional[str]
-    type: str  # one of MFA_TYPES
+    # virtual: an authenticator app; hardware: a TOTP token (or, seen through the credential report, any device that
+    # is not virtual); security_key: a FIDO security key or passkey; unknown: the source cannot tell.
+    type: str
 
 
 def mfa_device_type(serial: str) -> str:

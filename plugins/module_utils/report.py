@@ -37,18 +37,6 @@ CSV_FIELDS = (
 MFA_LABELS = {"virtual": "Virtual", "hardware": "Hardware", "security_key": "Security key"}
 
 
-def render(facts: Dict, output_format: str, previous: Optional[Dict] = None) -> str:
-    """The report in ``output_format`` (one of FORMATS); ``previous`` (an earlier JSON report) adds the trends."""
-    from ansible_collections.awssec.mfa.plugins.module_utils.org import trends
-    from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render_html, render_markdown
-
-    if output_format not in FORMATS:
-        raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {output_format!r}")
-    trend = trends(facts, previous)
-    renderers = {"table": render_table, "json": render_json, "csv": render_csv, "markdown": render_markdown, "html": render_html}
-    return renderers[output_format](facts, trend)
-
-
 def render_json(facts: Dict, trend: Optional[Dict] = None) -> str:
     return json.dumps(dict(facts, trends=trend) if trend else facts, indent=2) + "\n"
 
@@ -120,7 +108,7 @@ def box(headers: Sequence[str], rows: Sequence[Sequence], footer: Optional[Seque
     return lines
 
 
-def _pct(value: Optional[float]) -> str:
+def percent_text(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
 
@@ -267,14 +255,14 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
         lines.append("ACCOUNTS:")
         lines += box(("Account", "ID", "Users", "Compliant", "Non-compliant", "Compliance"), [
             (a["account_name"], a["account_id"], a["summary"]["total"], a["summary"]["counts"]["compliant"],
-             a["summary"]["counts"]["non-compliant"], _pct(a["summary"]["compliance_pct"])) if a["summary"]
+             a["summary"]["counts"]["non-compliant"], percent_text(a["summary"]["compliance_pct"])) if a["summary"]
             else (a["account_name"], a["account_id"], "FAILED", "", "", "see below")
             for a in facts["accounts"]])
         lines += _bullets(f"{a['account_name']} ({a['account_id']}) FAILED: {a['error']}" for a in facts["accounts"] if not a["summary"])
         lines.append("")
 
     lines.append("MFA COMPLIANCE SUMMARY:")
-    rows = [(label, summary["counts"][s], _pct(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
+    rows = [(label, summary["counts"][s], percent_text(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
     lines += box(("Status", "Count", "Percentage", "Risk Level"), rows, footer=("Total", summary["total"], "", ""))
     lines.append("")
 
@@ -339,14 +327,14 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     if trend:
         change = "" if trend["compliance_change"] is None else f" ({trend['compliance_change']:+.1f} points)"
         lines += _bullets([
-            f"Since {trend['previous_generated_at']}: {_pct(trend['compliance_pct_before'])} -> {_pct(trend['compliance_pct_now'])}{change}",
+            f"Since {trend['previous_generated_at']}: {percent_text(trend['compliance_pct_before'])} -> {percent_text(trend['compliance_pct_now'])}{change}",
             f"Newly non-compliant: {_names(trend['newly_non_compliant']) if trend['newly_non_compliant'] else 'none'}",
             f"Fixed: {_names(trend['fixed']) if trend['fixed'] else 'none'}",
         ])
     lines += _bullets([
-        f"Overall compliance: {_pct(summary['compliance_pct'])} (Target: {COMPLIANCE_TARGET}%+)",
-        f"Console users with MFA: {_pct(summary['console_users_with_mfa_pct'])} (Target: 100%)",
-        f"Users with active keys + MFA: {_pct(summary['key_users_with_mfa_pct'])} (Target: 100%)",
+        f"Overall compliance: {percent_text(summary['compliance_pct'])} (Target: {COMPLIANCE_TARGET}%+)",
+        f"Console users with MFA: {percent_text(summary['console_users_with_mfa_pct'])} (Target: 100%)",
+        f"Users with active keys + MFA: {percent_text(summary['key_users_with_mfa_pct'])} (Target: 100%)",
     ])
     lines.append("")
 

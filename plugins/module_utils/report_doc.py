@@ -2,7 +2,8 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The report as Markdown, and as one self-contained HTML page with inline SVG charts (no external asset, no script).
+"""The report in each of its formats (``render``): the table, JSON and CSV of report.py, and here Markdown and one
+self-contained HTML page with inline SVG charts (no external asset, no script).
 
 Pure functions of the facts (one account's, or aggregated by org.aggregate) and of the trends.
 """
@@ -12,17 +13,22 @@ from __future__ import annotations
 from html import escape
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.awssec.mfa.plugins.module_utils.org import trends
 from ansible_collections.awssec.mfa.plugins.module_utils.report import (
     COMPLIANCE_TARGET,
     COMPLIANCE_WARNING,
+    FORMATS,
     ROOT_HEADERS,
     STATUS_ROWS,
-    _pct,
+    percent_text,
     breakdown,
     evidence_line,
     findings,
     recommendations,
     root_cells,
+    render_csv,
+    render_json,
+    render_table,
     roots,
 )
 
@@ -76,15 +82,15 @@ def render_markdown(facts: Dict, trend: Optional[Dict] = None) -> str:
     if facts.get("evidence"):
         lines += [evidence_line(facts["evidence"]) + ".", ""]
     lines += ["## Summary", ""]
-    rows = [(label, summary["counts"][s], _pct(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
+    rows = [(label, summary["counts"][s], percent_text(summary["percentages"][s]), risk) for s, label, risk in STATUS_ROWS]
     lines += _md_table(("Status", "Count", "Percentage", "Risk"), rows + [("**Total**", summary["total"], "", "")])
-    lines += ["", f"Overall compliance: **{_pct(summary['compliance_pct'])}** (target 95%+)", ""]
+    lines += ["", f"Overall compliance: **{percent_text(summary['compliance_pct'])}** (target 95%+)", ""]
     if facts.get("accounts"):
         lines += ["## Accounts", ""]
         lines += _md_table(("Account", "ID", "Status", "Users", "Compliant", "Non-compliant", "Compliance"), [
             (a["account_name"], a["account_id"], a["status"] if a["status"] == "ok" else f"FAILED: {a['error']}",
              *((a["summary"]["total"], a["summary"]["counts"]["compliant"], a["summary"]["counts"]["non-compliant"],
-                _pct(a["summary"]["compliance_pct"])) if a["summary"] else ("", "", "", "")))
+                percent_text(a["summary"]["compliance_pct"])) if a["summary"] else ("", "", "", "")))
             for a in facts["accounts"]])
         lines.append("")
     if trend:
@@ -107,8 +113,8 @@ def render_markdown(facts: Dict, trend: Optional[Dict] = None) -> str:
 
 def _md_trends(trend: Dict) -> List[str]:
     change = trend["compliance_change"]
-    return ["## Trends", "", f"Since {trend['previous_generated_at']}: compliance {_pct(trend['compliance_pct_before'])} → "
-            f"{_pct(trend['compliance_pct_now'])} ({'' if change is None else f'{change:+.1f} points'})", "",
+    return ["## Trends", "", f"Since {trend['previous_generated_at']}: compliance {percent_text(trend['compliance_pct_before'])} → "
+            f"{percent_text(trend['compliance_pct_now'])} ({'' if change is None else f'{change:+.1f} points'})", "",
             f"- Newly non-compliant: {', '.join(trend['newly_non_compliant']) or 'none'}",
             f"- Fixed: {', '.join(trend['fixed']) or 'none'}", ""]
 
@@ -168,7 +174,7 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     if facts.get("evidence"):
         out.append(f'<div class="meta">{escape(evidence_line(facts["evidence"]))}</div>')
     out += ['<div class="cards">', _card(summary["total"], "Users"),
-            _card(_pct(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
+            _card(percent_text(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
     out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
             _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), "</div>",
@@ -192,7 +198,7 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
             if s:
                 rows.append([_td(a["account_name"]), _td(a["account_id"]), _td("ok"), _td(s["total"]), _td(s["counts"]["compliant"], "compliant"),
                              _td(s["counts"]["non-compliant"], "non-compliant"), _td(s["counts"]["grace-period"]), _td(s["counts"]["exempted"]),
-                             _td(_pct(s["compliance_pct"]))])
+                             _td(percent_text(s["compliance_pct"]))])
             else:
                 rows.append([_td(a["account_name"]), _td(a["account_id"]), _td(f"FAILED: {a['error']}", "failed")] + [_td("")] * 6)
         out.append(_table(("Account", "ID", "Status", "Users", "Compliant", "Non-compliant", "Grace period", "Exempted", "Compliance"), rows))
@@ -200,8 +206,8 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     if trend:
         change = trend["compliance_change"]
         out.append("<h2>Trends</h2><ul>")
-        out.append(f"<li>Since {escape(str(trend['previous_generated_at']))}: compliance {escape(_pct(trend['compliance_pct_before']))} → "
-                   f"{escape(_pct(trend['compliance_pct_now']))}{'' if change is None else escape(f' ({change:+.1f} points)')}</li>")
+        out.append(f"<li>Since {escape(str(trend['previous_generated_at']))}: compliance {escape(percent_text(trend['compliance_pct_before']))} → "
+                   f"{escape(percent_text(trend['compliance_pct_now']))}{'' if change is None else escape(f' ({change:+.1f} points)')}</li>")
         out.append(f"<li>Newly non-compliant: {escape(', '.join(trend['newly_non_compliant']) or 'none')}</li>")
         out.append(f"<li>Fixed: {escape(', '.join(trend['fixed']) or 'none')}</li></ul>")
 
@@ -228,3 +234,12 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out.append("<h2>Recommendations</h2><ul>" + "".join(f"<li>{escape(r)}</li>" for r in advice) + "</ul>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def render(facts: Dict, output_format: str, previous: Optional[Dict] = None) -> str:
+    """The report in ``output_format`` (one of FORMATS); ``previous`` (an earlier JSON report) adds the trends."""
+    if output_format not in FORMATS:
+        raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    trend = trends(facts, previous)
+    renderers = {"table": render_table, "json": render_json, "csv": render_csv, "markdown": render_markdown, "html": render_html}
+    return renderers[output_format](facts, trend)

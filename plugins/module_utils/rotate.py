@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
-from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
+from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, session_state
 
 try:
@@ -45,16 +45,15 @@ class RotateOptions:
     old_key: str = "deactivate"  # deactivate, delete, keep
     extra_keys: str = "keep"  # keep, deactivate, delete
     verify_timeout: float = 60.0
+    rotate: bool = True  # False: only the second key is handled (extra_keys), whatever the key's age
 
 
 def age_days(key: dict, now: datetime) -> int:
-    created = key["CreateDate"]
-    created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
-    return (now - created).days
+    return days_between(key["CreateDate"], now)
 
 
 def is_due(age: int, options: RotateOptions) -> bool:
-    return options.force or age >= options.max_age_days
+    return options.force or (options.rotate and age >= options.max_age_days)
 
 
 def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: str) -> Optional[Dict[str, str]]:
@@ -122,11 +121,12 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         raise RotateError(f"the key in use ({old_id}) is not among user {user}'s access keys " + str([k["AccessKeyId"] for k in keys]))
     age = age_days(old, now)
     result = {"changed": False, "rotated": False, "user_name": user, "old_access_key_id": old_id, "new_access_key_id": None,
-              "key_age_days": age, "backup_section": None, "steps": [], "state": ""}
+              "old_key_status": "Active", "key_age_days": age, "backup_section": None, "steps": [], "state": ""}
     steps = _Steps()
     result["steps"] = steps.items
     if not is_due(age, options):
-        steps.add("rotate", "skipped", f"the key is {age} days old, under max_age_days={options.max_age_days} (force rotates anyway)")
+        steps.add("rotate", "skipped", f"the key is {age} days old, under max_age_days={options.max_age_days} (force rotates anyway)"
+                  if options.rotate else "only the second key was to be handled")
         _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, lambda key_id: _forget(hooks, key_id, backed_up, steps))
         result["state"] = "unchanged: the key in use was not rotated"
         return result
@@ -231,6 +231,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         result["state"] = f"{new_id} is in use and works; the old key {old_id} is still ACTIVE: {options.old_key} it by hand"
         return _failed(result)
     steps.add("retire_old", "done", f"{old_id} {'deleted' if options.old_key == 'delete' else 'deactivated'}")
+    result["old_key_status"] = "deleted" if options.old_key == "delete" else "Inactive"
     result["state"] = f"{new_id} is in use; {old_id} is {'deleted' if options.old_key == 'delete' else 'inactive'}"
     return result
 
@@ -306,7 +307,7 @@ def render_rotation(result: dict, profile: Optional[str] = None) -> List[str]:
     elif result.get("rotated"):
         lines.append(f"\u2713 Key rotation complete for '{name}'!")
         lines.append(f"\u2139 New key: {result['new_access_key_id']}")
-        retired = next((s["detail"].split()[-1] for s in result["steps"] if s["step"] == "retire_old" and s["result"] == "done"), "still active")
+        retired = {"deleted": "deleted", "Inactive": "deactivated"}.get(result.get("old_key_status"), "still active")
         lines.append(f"\u2139 Old key: {result['old_access_key_id']} ({retired}{', backed up' if result.get('backup_section') else ''})")
     else:
         lines.append(f"\u2139 {result.get('state', '')}")
@@ -321,6 +322,31 @@ def verify_identity(sts, user: str) -> None:
     arn = sts.get_caller_identity()["Arn"]
     if user_name_from_arn(arn) != user:
         raise WorkstationError(f"the key answers as {arn}, not as user {user}")
+
+
+def oldest_active_key(keys: List[dict], user: str) -> str:
+    """The id of ``user``'s oldest active key (``keys``: ListAccessKeys' metadata); RotateError when none is active."""
+    active = sorted((k for k in keys if k["Status"] == "Active"), key=lambda k: k["CreateDate"])
+    if not active:
+        raise RotateError(f"user {user} has no active access key to rotate")
+    return active[0]["AccessKeyId"]
+
+
+def rotate_user(iam, user: str, old_id: Optional[str], options: RotateOptions, check_mode: bool, now: datetime, sessions: Sessions,
+                region: Optional[str] = None) -> dict:
+    """Admin mode: rotate ``user``'s key ``old_id`` (None: their oldest active key) with ``iam``; the new key is tried
+    through ``sessions``. Nothing is stored: the caller keeps the returned secret."""
+    keys = iam.list_access_keys(UserName=user, aws_retry=True)["AccessKeyMetadata"]
+    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user))
+    return rotate(iam, user, old_id or oldest_active_key(keys, user), keys, [], options, hooks, now, check_mode)
+
+
+def rotation_diff(result: dict, old_key: str, check_mode: bool) -> Dict[str, str]:
+    """The user's keys before and after a rotation (or the one check mode previews), for --diff."""
+    before = f"{result['old_access_key_id']}: Active\n"
+    if not (result["changed"] and (result["rotated"] or check_mode)):
+        return {"before": before, "after": before}
+    return {"before": before, "after": f"{result['new_access_key_id'] or '(new key)'}: Active\n{result['old_access_key_id']}: {old_key}\n"}
 
 
 def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: Optional[str] = None,

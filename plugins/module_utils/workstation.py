@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between
 
 LONG_TERM_SUFFIX = "-long-term"
 EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S"  # broamski/aws-mfa's, in UTC
@@ -120,9 +121,7 @@ def key_findings(keys: List[dict], key_in_use: str, expiration_days: int, now: d
     if mine is None:
         warnings.append(f"The key in use ({key_in_use}) is not among the user's access keys")
     else:
-        created = mine["CreateDate"]
-        created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
-        age = (now - created).days
+        age = days_between(mine["CreateDate"], now)
     rotation, left = key_rotation(age, expiration_days)
     active = [k for k in keys if k.get("Status") == "Active"]
     extra = [k for k in keys if k.get("AccessKeyId") != key_in_use]

@@ -16,7 +16,7 @@ description:
   - When a step fails, what can be undone is undone - a new key never put in use is deleted, the old key goes back into
     the file - and RV(steps) and RV(state) say exactly what was left. At every moment the credentials file holds a key
     that works, and the user has at most two keys.
-  - B(Workstation mode) (O(profile), no O(user_name)) rotates the key stored in C([PROFILE-long-term]) of the shared
+  - B(Workstation mode) (O(workstation_profile), no O(user_name)) rotates the key stored in C([PROFILE-long-term]) of the shared
     credentials file. IAM calls use the MFA session in C([PROFILE]) (see M(awssec.mfa.aws_mfa_session)), or in
     O(session_profile); no MFA code is sent. The new key replaces the old one in that section, keeping C(mfa_serial)
     and every other line; the old key is backed up to O(backup_file) in a section C([PROFILE-long-term_deactivated_YYYYMMDD_HHMMSS])
@@ -36,13 +36,20 @@ options:
   user_name:
     description:
       - Admin mode - the IAM user whose key to rotate, with the credentials given by the usual options.
-      - Without it, the module is in workstation mode and O(profile) names the workstation profile.
+      - Without it, the module is in workstation mode and O(workstation_profile) names the workstation profile.
     type: str
+  workstation_profile:
+    description:
+      - Workstation mode - the profile whose key to rotate, stored in C([NAME-long-term]); its MFA session is in C([NAME]).
+      - Naming it with O(profile) is deprecated and will be removed in 1.0.0 - O(profile) is the AWS connection's, which
+        C(module_defaults) may set for every AWS module.
+    type: str
+    version_added: 0.2.0
   access_key_id:
     description: Admin mode - the key to rotate. Defaults to the user's oldest active key.
     type: str
   session_profile:
-    description: Workstation mode - the section holding the MFA session used for IAM calls. Defaults to O(profile).
+    description: Workstation mode - the section holding the MFA session used for IAM calls. Defaults to O(workstation_profile).
     type: str
   credentials_file:
     description: Workstation mode - the shared credentials file. Defaults to E(AWS_SHARED_CREDENTIALS_FILE), else C(~/.aws/credentials).
@@ -89,7 +96,7 @@ notes:
 EXAMPLES = r"""
 - name: Rotate the prod key if it is older than 90 days (after ansible-playbook awssec.mfa.mfa_login -e profiles=prod)
   awssec.mfa.access_key_rotate:
-    profile: prod
+    workstation_profile: prod
     max_age_days: 90
 
 - name: Rotate a service user's key and keep the old one active while the service switches
@@ -127,6 +134,11 @@ new_access_key_id:
   description: The new key, when one was created and kept.
   returned: always
   type: str
+old_key_status:
+  description: What became of the old key - C(Active) (still, whatever the reason), C(Inactive) or C(deleted).
+  returned: always
+  type: str
+  version_added: 0.2.0
 key_age_days:
   description: Age of the old key in days.
   returned: always
@@ -165,9 +177,8 @@ api_calls:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.rotate import Hooks, RotateError, RotateOptions, rotate, rotate_profile, verify_identity
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import RotateError, RotateOptions, rotate_profile, rotate_user, rotation_diff
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.login import utcnow
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, key_expiration_days
 
@@ -176,64 +187,62 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing SDK
 
+ARGUMENT_SPEC = dict(
+    user_name=dict(type="str"),
+    workstation_profile=dict(type="str"),
+    access_key_id=dict(type="str", no_log=False),
+    session_profile=dict(type="str"),
+    credentials_file=dict(type="path"),
+    long_term_suffix=dict(type="str", default="-long-term"),
+    max_age_days=dict(type="int"),
+    force=dict(type="bool", default=False),
+    old_key=dict(type="str", choices=["deactivate", "delete", "keep"], default="deactivate"),
+    extra_keys=dict(type="str", choices=["keep", "deactivate", "delete"], default="keep", no_log=False),
+    backup_file=dict(type="path"),
+    verify_timeout=dict(type="int", default=60),
+)
 
-def workstation(module, options, counter, now):
+
+def workstation_profile(module):
+    """The workstation profile to rotate: O(workstation_profile), or (deprecated) O(profile) without O(user_name)."""
     p = module.params
-    return rotate_profile(p["profile"], options, module.check_mode, now, credentials_path=p["credentials_file"],
+    if p["workstation_profile"] or p["user_name"] or not p["profile"]:
+        return p["workstation_profile"]
+    module.deprecate("access_key_rotate: name the workstation profile with workstation_profile, not profile (the AWS connection's "
+                     "profile, which module_defaults may set for every AWS module)", version="1.0.0", collection_name="awssec.mfa")
+    return p["profile"]
+
+
+def rotation(module, counter):
+    """The rotation the parameters ask for: admin mode with user_name, else workstation mode."""
+    p = module.params
+    options = RotateOptions(max_age_days=key_expiration_days(p["max_age_days"]), force=p["force"], old_key=p["old_key"],
+                            extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
+    if p["user_name"]:
+        iam = counter.watch(module.client("iam", retry_decorator=RETRY))
+        return rotate_user(iam, p["user_name"], p["access_key_id"], options, module.check_mode, utcnow(), Sessions(p["endpoint_url"], counter),
+                           module.region)
+    return rotate_profile(workstation_profile(module), options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
                           region=module.region, endpoint_url=p["endpoint_url"], counter=counter)
 
 
-def admin(module, options, counter, now):
-    p = module.params
-    region = module.region
-    iam = counter.watch(module.client("iam", retry_decorator=RETRY))
-    keys = iam.list_access_keys(UserName=p["user_name"], aws_retry=True)["AccessKeyMetadata"]
-    old_id = p["access_key_id"]
-    if old_id is None:
-        active = sorted((k for k in keys if k["Status"] == "Active"), key=lambda k: k["CreateDate"])
-        if not active:
-            raise WorkstationError(f"user {p['user_name']} has no active access key to rotate")
-        old_id = active[0]["AccessKeyId"]
-    sessions = Sessions(p["endpoint_url"], counter)
-    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), p["user_name"]))
-    return rotate(iam, p["user_name"], old_id, keys, [], options, hooks, now, module.check_mode)
-
-
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(
-        user_name=dict(type="str"),
-        access_key_id=dict(type="str", no_log=False),
-        session_profile=dict(type="str"),
-        credentials_file=dict(type="path"),
-        long_term_suffix=dict(type="str", default="-long-term"),
-        max_age_days=dict(type="int"),
-        force=dict(type="bool", default=False),
-        old_key=dict(type="str", choices=["deactivate", "delete", "keep"], default="deactivate"),
-        extra_keys=dict(type="str", choices=["keep", "deactivate", "delete"], default="keep", no_log=False),
-        backup_file=dict(type="path"),
-        verify_timeout=dict(type="int", default=60),
-    ), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    if not p["user_name"] and not p["profile"]:
-        module.fail_json(msg="name the workstation profile (profile) or, in admin mode, the IAM user (user_name)")
+    if not p["user_name"] and not (p["workstation_profile"] or p["profile"]):
+        module.fail_json(msg="name the workstation profile (workstation_profile) or, in admin mode, the IAM user (user_name)")
     # amazon.aws 8's AnsibleAWSModule does not pass no_log through (later ones do): ask the AnsibleModule it wraps.
     if p["user_name"] and not getattr(module, "_module", module).no_log and not module.check_mode:
         module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")
     counter = CallCounter()
-    now = utcnow()
     try:
-        options = RotateOptions(max_age_days=key_expiration_days(p["max_age_days"]), force=p["force"], old_key=p["old_key"],
-                                extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
-        result = (admin if p["user_name"] else workstation)(module, options, counter, now)
+        result = rotation(module, counter)
     except (RotateError, WorkstationError, awsfiles.FileError) as e:
         module.fail_json(msg=str(e), api_calls=counter.count)
     except (BotoCoreError, ClientError) as e:
         module.fail_json_aws(e, msg="Failed to read the user and keys before rotating (nothing was changed)")
-    result["api_calls"] = counter.count
-    result["diff"] = {"before": f"{result['old_access_key_id']}: Active\n",
-                      "after": (f"{result['new_access_key_id'] or '(new key)'}: Active\n{result['old_access_key_id']}: {p['old_key']}\n"
-                                if result["changed"] and (result["rotated"] or module.check_mode) else f"{result['old_access_key_id']}: Active\n")}
+    result.update(api_calls=counter.count, diff=rotation_diff(result, p["old_key"], module.check_mode))
     if result.get("failed_step"):
         module.fail_json(msg=f"rotation failed at step {result['failed_step']}: {result['state']}", **result)
     module.exit_json(**result)

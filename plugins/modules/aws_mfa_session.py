@@ -215,11 +215,10 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, default_paths
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
-from ansible_collections.awssec.mfa.plugins.module_utils.login import login, read_files, utcnow
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import LoginOptions, WorkstationError
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
+from ansible_collections.awssec.mfa.plugins.module_utils.login import login_failure, login_from_params
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError
 
 ARGUMENT_SPEC = dict(
     profiles=dict(type="list", elements="str", default=["all"]),
@@ -240,27 +239,15 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
-    codes = {str(k): str(v) for k, v in (p["token_codes"] or {}).items()}
-    if p["token_code"] is not None:
-        if len(p["profiles"]) != 1 or p["profiles"] == ["all"]:
-            module.fail_json(msg="token_code is for a single profile: name it in profiles, or use token_codes")
-        codes[p["profiles"][0]] = p["token_code"]
-    credentials_path, config_path = default_paths()
-    options = LoginOptions(
-        profiles=p["profiles"], token_codes=codes, duration_seconds=p["duration_seconds"], force=p["force"],
-        min_remaining_seconds=p["min_remaining_seconds"], key_expiration_days=p["key_expiration_days"],
-        long_term_suffix=p["long_term_suffix"], region=p["region"])
     counter = CallCounter()
     try:
-        files = read_files(p["credentials_file"] or credentials_path, p["config_file"] or config_path, p["env_file"])
-        result = login(files, options, Sessions(p["endpoint_url"], counter), utcnow, module.check_mode)
+        result = login_from_params(module.params, module.check_mode, counter)
     except (WorkstationError, FileError) as e:
         module.fail_json(msg=str(e), api_calls=counter.count)
     result["api_calls"] = counter.count
-    failed = [f"{r['name']}: {r['error']}" for r in result["profiles"] if r["status"] == "failed"]
-    if failed:
-        module.fail_json(msg="; ".join(failed), **result)
+    failure = login_failure(result)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

@@ -93,20 +93,7 @@ option_names:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import (
-    FileError, IniFile, check_name, check_values, config_section, default_paths, update)
-
-
-SECRET_OPTIONS = ("aws_secret_access_key", "aws_session_token", "aws_security_token")
-
-
-def masked(ini: IniFile, section: str) -> str:
-    """The section as the diff shows it, secrets hidden."""
-    values = ini.get(section)
-    if values is None:
-        return ""
-    shown = {k: "********" if k in SECRET_OPTIONS else v.replace("\n", "\n    ") for k, v in values.items()}  # nested: indented
-    return f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in shown.items())
+from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FileError, set_profile
 
 
 def main():
@@ -119,30 +106,13 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     ), supports_check_mode=True)
     p = module.params
-    credentials_path, config_path = default_paths()
-    path = p["path"] or (credentials_path if p["file"] == "credentials" else config_path)
-    values = {str(k): v if isinstance(v, dict) else "" if v is None else str(v) for k, v in p["values"].items()}
-    try:  # before update(), which locks (creating FILE.lock): a refused call leaves nothing behind
-        check_name(p["name"])
-        check_values(p["name"], values)
+    try:
+        result = set_profile(p["path"], p["file"], p["name"], p["values"], p["remove"], p["state"], module.check_mode)
     except ValueError as e:
         module.fail_json(msg=f"{e}. Nothing was written.")
-    seen = {}
-
-    def edit(ini):
-        seen["section"] = section = config_section(ini, p["name"]) if p["file"] == "config" else p["name"]
-        seen["before"] = masked(ini, section)
-        changed = ini.remove(section) if p["state"] == "absent" else ini.set(section, values, p["remove"])
-        seen["after"] = masked(ini, section)
-        return changed
-
-    try:
-        changed = update(path, edit, module.check_mode)
-    except (FileError, ValueError) as e:
+    except FileError as e:
         module.fail_json(msg=str(e))
-    section = seen["section"]
-    diff = {"before": seen["before"], "after": seen["after"], "before_header": f"{path} [{section}]", "after_header": f"{path} [{section}]"}
-    module.exit_json(changed=changed, path=path, section=section, option_names=sorted(values), diff=diff)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -275,98 +275,47 @@ api_calls:
   type: int
 """
 
-import re
 from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps, warn
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, EnforceOptions, check_targets, run, too_many_message
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, check_concurrency
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, mfa_policy
-from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, check_params, enforce_account
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC
 
-POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+ARGUMENT_SPEC = dict(
+    SELECTION_ARGSPEC,
+    **LIVE_READS_ARGSPEC,
+    state={"type": "str", "choices": list(STATES), "default": "enforced"},
+    disable_access_keys={"type": "bool", "default": True},
+    attach_policy={"type": "bool", "default": True},
+    policy_name={"type": "str", "default": "RequireMFA"},
+    policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
+    disable_console_access={"type": "bool", "default": False},
+    max_affected={"type": "int", "default": 10},
+    targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
+)
 
 
 def main():
-    argument_spec = dict(
-        SELECTION_ARGSPEC,
-        **LIVE_READS_ARGSPEC,
-        state={"type": "str", "choices": list(STATES), "default": "enforced"},
-        disable_access_keys={"type": "bool", "default": True},
-        attach_policy={"type": "bool", "default": True},
-        policy_name={"type": "str", "default": "RequireMFA"},
-        policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
-        disable_console_access={"type": "bool", "default": False},
-        max_affected={"type": "int", "default": 10},
-        targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
-    )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
-    selection = Options.from_params(params)
-    problems = check_options(selection)
-    if not POLICY_NAME.match(params["policy_name"]):
-        problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
-    if params["max_affected"] < 0:
-        problems.append(f"max_affected must be 0 or more, not {params['max_affected']}")
-    problems += check_targets(params["targets"], params["attach_policy"]) + check_concurrency(params["concurrency"])
-    try:
-        mfa_policy(**(params["policy_options"] or {}))  # the options are checked before any call
-    except ValueError as e:
-        problems.append(f"policy_options: {e}")
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    problems = check_params(module.params)  # before any call
     if problems:
         module.fail_json(msg="; ".join(problems))
-    options = EnforceOptions(
-        state=params["state"],
-        disable_access_keys=params["disable_access_keys"],
-        attach_policy=params["attach_policy"],
-        disable_console_access=params["disable_console_access"],
-        policy_name=params["policy_name"],
-        max_affected=params["max_affected"],
-        targets=tuple(params["targets"]),
-        concurrency=params["concurrency"],
-    )
-
     counter = CallCounter()
-    iam = counter.watch(fast_timestamps(module.client("iam")))
-    sts = counter.watch(module.client("sts"))
+    iam, sts = counter.watch(fast_timestamps(module.client("iam"))), counter.watch(module.client("sts"))
     try:
-        gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
-        document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))
-        result = run(iam, gathered, selection, options, document, module.check_mode, datetime.now(timezone.utc))
-    except MFAError as e:
+        result, failure, warnings = enforce_account(iam, sts, module.params, module.check_mode, module._diff, datetime.now(timezone.utc))
+    except IAMError as e:
         module.fail_json_aws_error(e)
-
-    notes = [f"{e['username']}: {note}" for e in result["actions"] for note in e.get("notes", [])]
-    for warning in gathered.warnings + result.pop("warnings") + notes:
+    for warning in warnings:
         warn(module, warning)
     result["api_calls"] = counter.count
-    too_many = result.pop("too_many", None)
-    if too_many is not None:
-        module.fail_json(
-            msg=too_many_message(too_many, options.max_affected, result.pop("too_many_read_live", False)),
-            users=too_many,
-            **result,
-        )
-    failed = [e for e in result["actions"] if e["result"] == "failed"]
-    if module._diff:
-        result["diff"] = {
-            "before": {e["username"]: e["before"] for e in result["actions"] if "before" in e and e["actions"]},
-            "after": {e["username"]: e["after"] for e in result["actions"] if "after" in e and e["actions"]},
-        }
-    for entry in result["actions"]:
-        entry.pop("done", None)
-    if failed:
-        done = [e["username"] for e in result["actions"] if e["result"] == "done" and e["actions"]]
-        module.fail_json(
-            msg="Failed for {0}; done for {1}".format(
-                "; ".join(f"{e['username']} ({e['error']})" for e in failed), ", ".join(done) or "nobody"
-            ),
-            **result,
-        )
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

@@ -309,40 +309,26 @@ ansible_facts:
           elements: str
 """
 
-from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, SELECTION_ARGSPEC, Options, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps, warn
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, check_concurrency
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import account_facts, check_facts_params
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC
 
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0}),
                               supports_check_mode=True)
-    options = Options.from_params(module.params)
-    problems = check_options(options) + check_concurrency(module.params["concurrency"])
+    problems = check_facts_params(module.params, module.region)
     if problems:
         module.fail_json(msg="; ".join(problems))
-
-    counter = CallCounter()
-    # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
-    iam = counter.watch(fast_timestamps(module.client("iam")))
-    sts = counter.watch(module.client("sts"))
-    cloudtrail = None
-    if options.evidence_days:
-        if not module.region:
-            module.fail_json(msg=EVIDENCE_NEEDS_REGION)
-        cloudtrail = counter.watch(fast_timestamps(module.client("cloudtrail")))
     try:
-        gathered = gather(iam, sts, module.params["source"], options, cloudtrail=cloudtrail, concurrency=module.params["concurrency"])
-    except MFAError as e:
+        facts = account_facts(module.client, module.params)
+    except IAMError as e:
         module.fail_json_aws_error(e)
-
-    facts = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
     for warning in facts["warnings"]:
         warn(module, warning)
     module.exit_json(changed=False, ansible_facts={"iam_mfa": facts})

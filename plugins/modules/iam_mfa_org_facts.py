@@ -198,24 +198,13 @@ ansible_facts:
           elements: str
 """
 
-from datetime import datetime, timezone
-from functools import partial
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, SELECTION_ARGSPEC, Options, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, warn
-from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, read_organization, report_account, report_accounts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import error_text
-from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import check_concurrency
-from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # AnsibleAWSModule reports a missing botocore
+from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, check_org_params, org_facts
 
 ARGSPEC = dict(
     SELECTION_ARGSPEC,
@@ -230,33 +219,13 @@ ARGSPEC = dict(
 
 def main():
     module = AnsibleAWSModule(argument_spec=ARGSPEC, supports_check_mode=True)
-    params = module.params
-    options = Options.from_params(params)
-    problems = check_options(options) + check_concurrency(params["concurrency"])
-    if not params["accounts"] and not params["organization"]:
-        problems.append("give accounts, or organization: true, or both")
-    if options.evidence_days and not module.region:
-        problems.append(EVIDENCE_NEEDS_REGION)
+    problems = check_org_params(module.params, module.region)
     if problems:
         module.fail_json(msg="; ".join(problems))
-
-    listed, management_id, partition, caller = [], None, "aws", None
-    if params["organization"]:
-        try:
-            listed, management_id, partition, caller = read_organization(module.client("organizations", retry_decorator=RETRY),
-                                                                         module.client("sts", retry_decorator=RETRY))
-        except (BotoCoreError, ClientError) as e:
-            module.fail_json(msg=f"Could not list the Organization's accounts: {error_text(e)}")
     try:
-        accounts = account_hosts(params["accounts"], listed, management_id, params["role_name"],
-                                 params["include_management_account"], partition, caller)
+        facts = org_facts(module.params, lambda name: module.client(name, retry_decorator=RETRY), lambda: Connector(get_aws_connection_info(module)))
     except ValueError as e:
         module.fail_json(msg=str(e))
-
-    connector = Connector(get_aws_connection_info(module))
-    results = report_accounts(accounts, partial(report_account, connector=connector, source=params["source"], options=options),
-                              params["concurrency"])
-    facts = aggregate(results, isoformat(datetime.now(timezone.utc)))
     for warning in facts["warnings"]:
         warn(module, warning)
     module.exit_json(changed=False, ansible_facts={"iam_mfa": facts})

@@ -138,7 +138,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.notices import publish, topic_arns
+from ansible_collections.awssec.mfa.plugins.module_utils.notices import notices_from_params, send
 
 
 def main():
@@ -161,34 +161,16 @@ def main():
         required_together=[("user", "body")],
         supports_check_mode=True,
     )
-    params = module.params
-    one = params["notices"] is None
-    given = [{"user": params["user"], "body": params["body"], "subject": params["subject"], "topic": None}] if one else params["notices"]
-    notices = [dict(n, topic=n["topic"] or params["topic"]) for n in given]
-    untopical = [n["user"] for n in notices if not n["topic"]]
-    if untopical:
-        module.fail_json(msg=f"topic: no topic for the notice of {', '.join(untopical)} (give topic, or the notice's own)")
-    client = module.client("sns", retry_decorator=RETRY)
     try:
-        arns = topic_arns(client, sorted({n["topic"] for n in notices}))
+        notices, one = notices_from_params(module.params)
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    try:
+        result, failure = send(module.client("sns", retry_decorator=RETRY), notices, module.params["attribute"], one, module.check_mode)
     except (BotoCoreError, ClientError) as e:
         module.fail_json_aws(e, msg="Failed to list the SNS topics (sns:ListTopics)")
-    missing = sorted(topic for topic, arn in arns.items() if arn is None)
-    if missing:
-        module.fail_json(msg=f"topic: no SNS topic named {', '.join(missing)} in this account and region")
-    notices = [dict(n, topic_arn=arns[n["topic"]]) for n in notices]
-    if module.check_mode:
-        published, failed = [{"user": n["user"], "topic_arn": n["topic_arn"]} for n in notices], []
-    else:
-        published, failed = publish(client, notices, params["attribute"])
-    result = dict(changed=bool(published), published=published)
-    if one:
-        result["topic_arn"] = notices[0]["topic_arn"]
-        if published and "message_id" in published[0]:  # none in check mode
-            result["message_id"] = published[0]["message_id"]
-    if failed:
-        reasons = "; ".join(f"{f['user']} ({f['reason']})" for f in failed)
-        module.fail_json(msg=f"Failed to publish the notices for {reasons}", failed=failed, **result)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

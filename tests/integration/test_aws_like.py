@@ -123,7 +123,7 @@ def test_rotation_waits_for_the_new_key_and_retries_throttled_changes(station, a
     station.login(profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never")
     age_key(station.key, 400)
     aws_like.configure(new_key_delay=3, throttle=THROTTLED, throttle_actions=("CreateAccessKey", "UpdateAccessKey"))
-    result, dummy = station.module("access_key_rotate", {"profile": "prod", "endpoint_url": station.server.url})
+    result, dummy = station.module("access_key_rotate", {"workstation_profile": "prod", "endpoint_url": station.server.url})
     assert result["rotated"] is True and [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]
     # Both changes were throttled and retried (a jittered retry can come before the bucket refills: at least once each).
     assert aws_like.answered["InvalidClientTokenId"] >= 1

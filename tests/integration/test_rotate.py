@@ -30,7 +30,7 @@ def logged_in(station):
 
 
 def rotate(station, check=True, **arguments):
-    result, dummy = station.module("access_key_rotate", {"profile": "prod", "endpoint_url": station.server.url, **arguments}, check=check)
+    result, dummy = station.module("access_key_rotate", {"workstation_profile": "prod", "endpoint_url": station.server.url, **arguments}, check=check)
     return result
 
 
@@ -94,7 +94,7 @@ def test_check_mode_lists_the_steps_and_changes_nothing(logged_in):
     station = logged_in
     files = {p.name: p.read_bytes() for p in station.credentials.parent.iterdir() if p.is_file()}
     keys = station.keys()
-    result, process = station.module("access_key_rotate", {"profile": "prod"}, "--check", "--diff")
+    result, process = station.module("access_key_rotate", {"workstation_profile": "prod"}, "--check", "--diff")
     assert result["changed"] is True and result["rotated"] is False
     assert {s["result"] for s in result["steps"]} == {"would do"}
     assert [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]  # backed up while active
@@ -222,6 +222,41 @@ def test_fault_backup_cannot_be_written(logged_in):
     assert station.stored_key()[0] == new_id and station.keys() == {station.key: "Active", new_id: "Active"}
     assert [s["step"] for s in result["steps"]][-1] == "backup"
     assert_safe(station)
+
+
+DEFAULTS_PLAYBOOK = """
+- name: Rotate the prod key in a play whose AWS modules default to another profile
+  hosts: localhost
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  module_defaults:
+    group/aws:
+      profile: audit
+  tasks:
+    - name: Rotate
+      awssec.mfa.access_key_rotate:
+        workstation_profile: prod
+        force: true
+        endpoint_url: {url}
+"""
+
+
+def test_the_profile_to_rotate_has_its_own_option_which_module_defaults_for_aws_do_not_set(logged_in, tmp_path):
+    station = logged_in
+    with station.config.open("a") as config:  # the audit profile the play's AWS modules use
+        config.write("[profile audit]\nregion = us-east-1\n")
+    playbook = tmp_path / "defaults.yml"
+    playbook.write_text(DEFAULTS_PLAYBOOK.format(url=station.server.url))
+    run(["ansible-playbook", str(playbook)], station.env)
+    assert station.stored_key()[0] != station.key and len(station.keys()) == 2  # [prod-long-term] rotated, not [audit-long-term]
+
+
+def test_naming_the_profile_to_rotate_with_profile_still_works_and_is_deprecated(logged_in):
+    station = logged_in
+    result, process = station.module("access_key_rotate", {"profile": "prod", "force": True, "endpoint_url": station.server.url}, check=False)
+    assert result["rotated"] is True and station.stored_key()[0] == result["new_access_key_id"]
+    assert "name the workstation profile with workstation_profile" in process.stdout + process.stderr
 
 
 ADMIN_PLAYBOOK = """

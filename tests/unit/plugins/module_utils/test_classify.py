@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import (
-    Options,
+    Selection,
     check_options,
     classify,
     is_selected,
@@ -41,37 +41,37 @@ def key(age=10, active=True, used=1):
 
 # (case id, user, options, expected status, risk, grace_days_remaining)
 STATUS_CASES = [
-    ("mfa with console and keys", user(mfa=["virtual"], console=True, keys=[key()]), Options(), "compliant", "low", None),
-    ("no mfa, no console, no key", user(), Options(), "compliant", "low", None),
-    ("no mfa, only an inactive key", user(keys=[key(active=False)]), Options(), "compliant", "low", None),
-    ("console without mfa", user(console=True, password_used=days_ago(1)), Options(), "non-compliant", "high", None),
-    ("active key without mfa", user(keys=[key()]), Options(), "non-compliant", "high", None),
-    ("one day into grace", user(age=1, console=True), Options(), "grace-period", "medium", 6),
-    ("age 0", user(age=0, keys=[key(age=0)]), Options(), "grace-period", "medium", 7),
-    ("last day of grace", user(age=6, console=True), Options(), "grace-period", "medium", 1),
-    ("age equal to the grace period", user(age=7, console=True), Options(), "non-compliant", "high", None),
-    ("age just under 7 whole days", user(age=6, console=True), Options(grace_period_days=7), "grace-period", "medium", 1),
-    ("grace period of 0", user(age=0, console=True), Options(grace_period_days=0), "non-compliant", "high", None),
-    ("longer grace period", user(age=20, console=True), Options(grace_period_days=30), "grace-period", "medium", 10),
-    ("young but with mfa", user(age=1, console=True, mfa=["hardware"]), Options(), "compliant", "low", None),
-    ("exclude glob", user(name="svc-backup", keys=[key()]), Options(exclude_users=("svc-*",)), "exempted", "low", None),
-    ("exclude exact name", user(name="bob", console=True), Options(exclude_users=("bob",)), "exempted", "low", None),
-    ("exclude glob does not match", user(name="svcbackup", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
-    ("exclude is case-sensitive", user(name="SVC-x", keys=[key()]), Options(exclude_users=("svc-*",)), "non-compliant", "high", None),
-    ("exclude with ? and []", user(name="ops-7", console=True), Options(exclude_users=("ops-?", "x[0-9]")), "exempted", "low", None),
+    ("mfa with console and keys", user(mfa=["virtual"], console=True, keys=[key()]), Selection(), "compliant", "low", None),
+    ("no mfa, no console, no key", user(), Selection(), "compliant", "low", None),
+    ("no mfa, only an inactive key", user(keys=[key(active=False)]), Selection(), "compliant", "low", None),
+    ("console without mfa", user(console=True, password_used=days_ago(1)), Selection(), "non-compliant", "high", None),
+    ("active key without mfa", user(keys=[key()]), Selection(), "non-compliant", "high", None),
+    ("one day into grace", user(age=1, console=True), Selection(), "grace-period", "medium", 6),
+    ("age 0", user(age=0, keys=[key(age=0)]), Selection(), "grace-period", "medium", 7),
+    ("last day of grace", user(age=6, console=True), Selection(), "grace-period", "medium", 1),
+    ("age equal to the grace period", user(age=7, console=True), Selection(), "non-compliant", "high", None),
+    ("age just under 7 whole days", user(age=6, console=True), Selection(grace_period_days=7), "grace-period", "medium", 1),
+    ("grace period of 0", user(age=0, console=True), Selection(grace_period_days=0), "non-compliant", "high", None),
+    ("longer grace period", user(age=20, console=True), Selection(grace_period_days=30), "grace-period", "medium", 10),
+    ("young but with mfa", user(age=1, console=True, mfa=["hardware"]), Selection(), "compliant", "low", None),
+    ("exclude glob", user(name="svc-backup", keys=[key()]), Selection(exclude_users=("svc-*",)), "exempted", "low", None),
+    ("exclude exact name", user(name="bob", console=True), Selection(exclude_users=("bob",)), "exempted", "low", None),
+    ("exclude glob does not match", user(name="svcbackup", keys=[key()]), Selection(exclude_users=("svc-*",)), "non-compliant", "high", None),
+    ("exclude is case-sensitive", user(name="SVC-x", keys=[key()]), Selection(exclude_users=("svc-*",)), "non-compliant", "high", None),
+    ("exclude with ? and []", user(name="ops-7", console=True), Selection(exclude_users=("ops-?", "x[0-9]")), "exempted", "low", None),
     (
         "include overrides exclude", user(name="svc-admin", console=True),
-        Options(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None,
+        Selection(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None,
     ),
-    ("exempted even when compliant", user(name="svc-a", mfa=["virtual"]), Options(exclude_users=("svc-*",)), "exempted", "low", None),
-    ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Options(), "exempted", "low", None),
-    ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Options(), "exempted", "low", None),
-    ("tag until today still exempts", user(console=True, tags={"mfa-exempt": "until=2024-06-15"}), Options(), "exempted", "low", None),
-    ("expired tag no longer exempts", user(console=True, tags={"mfa-exempt": "audit; until=2024-06-14"}), Options(), "non-compliant", "high", None),
-    ("expired tag, young user", user(age=2, console=True, tags={"mfa-exempt": "until=2020-01-01"}), Options(), "grace-period", "medium", 5),
-    ("tag with a bad date does not exempt", user(console=True, tags={"mfa-exempt": "until=soon"}), Options(), "non-compliant", "high", None),
-    ("other tag key", user(console=True, tags={"mfa-exempt": "x"}), Options(exempt_tag="no-mfa-ok"), "non-compliant", "high", None),
-    ("custom tag key", user(console=True, tags={"no-mfa-ok": "robot"}), Options(exempt_tag="no-mfa-ok"), "exempted", "low", None),
+    ("exempted even when compliant", user(name="svc-a", mfa=["virtual"]), Selection(exclude_users=("svc-*",)), "exempted", "low", None),
+    ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Selection(), "exempted", "low", None),
+    ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Selection(), "exempted", "low", None),
+    ("tag until today still exempts", user(console=True, tags={"mfa-exempt": "until=2024-06-15"}), Selection(), "exempted", "low", None),
+    ("expired tag no longer exempts", user(console=True, tags={"mfa-exempt": "audit; until=2024-06-14"}), Selection(), "non-compliant", "high", None),
+    ("expired tag, young user", user(age=2, console=True, tags={"mfa-exempt": "until=2020-01-01"}), Selection(), "grace-period", "medium", 5),
+    ("tag with a bad date does not exempt", user(console=True, tags={"mfa-exempt": "until=soon"}), Selection(), "non-compliant", "high", None),
+    ("other tag key", user(console=True, tags={"mfa-exempt": "x"}), Selection(exempt_tag="no-mfa-ok"), "non-compliant", "high", None),
+    ("custom tag key", user(console=True, tags={"no-mfa-ok": "robot"}), Selection(exempt_tag="no-mfa-ok"), "exempted", "low", None),
 ]
 
 
@@ -83,33 +83,33 @@ def test_status_risk_and_grace(record, options, status, risk, grace):
 
 # (case id, user, options, expected reasons)
 REASON_CASES = [
-    ("nothing wrong", user(mfa=["hardware"], console=True, keys=[key()], password_used=days_ago(1)), Options(), []),
-    ("console without mfa", user(console=True, password_used=days_ago(1)), Options(), ["console_without_mfa"]),
-    ("key without mfa", user(keys=[key()]), Options(), ["active_keys_without_mfa"]),
-    ("inactive key is not a finding", user(keys=[key(age=500, active=False, used=400)]), Options(), []),
-    ("key exactly max age", user(mfa=["hardware"], keys=[key(age=90)]), Options(), []),
-    ("key one day over max age", user(mfa=["hardware"], keys=[key(age=91)]), Options(), ["key_older_than_max_age"]),
-    ("custom max age", user(mfa=["hardware"], keys=[key(age=31)]), Options(max_key_age_days=30), ["key_older_than_max_age"]),
-    ("key unused exactly the limit", user(mfa=["hardware"], keys=[key(age=60, used=45)]), Options(), []),
-    ("key unused over the limit", user(mfa=["hardware"], keys=[key(age=60, used=46)]), Options(), ["unused_credentials"]),
-    ("key never used, counted from creation", user(mfa=["hardware"], keys=[key(age=46, used=None)]), Options(), ["unused_credentials"]),
-    ("new key never used", user(mfa=["hardware"], keys=[key(age=3, used=None)]), Options(), []),
-    ("password never used counts from user creation", user(age=50, mfa=["hardware"], console=True), Options(), ["unused_credentials"]),
-    ("password used recently", user(age=50, mfa=["hardware"], console=True, password_used=days_ago(3)), Options(), []),
-    ("two active keys", user(mfa=["virtual"], keys=[key(), key()]), Options(), ["multiple_active_keys"]),
-    ("one active, one inactive", user(mfa=["virtual"], keys=[key(), key(active=False)]), Options(), []),
-    ("virtual only, hardware not required", user(mfa=["virtual"]), Options(), []),
-    ("virtual only, hardware required", user(mfa=["virtual"]), Options(require_hardware_mfa=True), ["virtual_mfa_only"]),
-    ("virtual and hardware, hardware required", user(mfa=["virtual", "hardware"]), Options(require_hardware_mfa=True), []),
-    ("unknown type is not flagged", user(mfa=["unknown"]), Options(require_hardware_mfa=True), []),
-    ("no mfa, hardware required", user(), Options(require_hardware_mfa=True), []),
+    ("nothing wrong", user(mfa=["hardware"], console=True, keys=[key()], password_used=days_ago(1)), Selection(), []),
+    ("console without mfa", user(console=True, password_used=days_ago(1)), Selection(), ["console_without_mfa"]),
+    ("key without mfa", user(keys=[key()]), Selection(), ["active_keys_without_mfa"]),
+    ("inactive key is not a finding", user(keys=[key(age=500, active=False, used=400)]), Selection(), []),
+    ("key exactly max age", user(mfa=["hardware"], keys=[key(age=90)]), Selection(), []),
+    ("key one day over max age", user(mfa=["hardware"], keys=[key(age=91)]), Selection(), ["key_older_than_max_age"]),
+    ("custom max age", user(mfa=["hardware"], keys=[key(age=31)]), Selection(max_key_age_days=30), ["key_older_than_max_age"]),
+    ("key unused exactly the limit", user(mfa=["hardware"], keys=[key(age=60, used=45)]), Selection(), []),
+    ("key unused over the limit", user(mfa=["hardware"], keys=[key(age=60, used=46)]), Selection(), ["unused_credentials"]),
+    ("key never used, counted from creation", user(mfa=["hardware"], keys=[key(age=46, used=None)]), Selection(), ["unused_credentials"]),
+    ("new key never used", user(mfa=["hardware"], keys=[key(age=3, used=None)]), Selection(), []),
+    ("password never used counts from user creation", user(age=50, mfa=["hardware"], console=True), Selection(), ["unused_credentials"]),
+    ("password used recently", user(age=50, mfa=["hardware"], console=True, password_used=days_ago(3)), Selection(), []),
+    ("two active keys", user(mfa=["virtual"], keys=[key(), key()]), Selection(), ["multiple_active_keys"]),
+    ("one active, one inactive", user(mfa=["virtual"], keys=[key(), key(active=False)]), Selection(), []),
+    ("virtual only, hardware not required", user(mfa=["virtual"]), Selection(), []),
+    ("virtual only, hardware required", user(mfa=["virtual"]), Selection(require_hardware_mfa=True), ["virtual_mfa_only"]),
+    ("virtual and hardware, hardware required", user(mfa=["virtual", "hardware"]), Selection(require_hardware_mfa=True), []),
+    ("unknown type is not flagged", user(mfa=["unknown"]), Selection(require_hardware_mfa=True), []),
+    ("no mfa, hardware required", user(), Selection(require_hardware_mfa=True), []),
     (
         "everything at once, in vocabulary order",
         user(console=True, keys=[key(age=200, used=None), key(age=100, used=50)]),
-        Options(),
+        Selection(),
         ["console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age", "unused_credentials", "multiple_active_keys"],
     ),
-    ("reasons kept for exempted users", user(name="svc-x", keys=[key()]), Options(exclude_users=("svc-*",)), ["active_keys_without_mfa"]),
+    ("reasons kept for exempted users", user(name="svc-x", keys=[key()]), Selection(exclude_users=("svc-*",)), ["active_keys_without_mfa"]),
 ]
 
 
@@ -119,17 +119,17 @@ def test_reasons(record, options, reasons):
 
 
 def test_exemption_details():
-    by_pattern = classify(user(name="svc-a"), Options(exclude_users=("x", "svc-*")), NOW).exemption
+    by_pattern = classify(user(name="svc-a"), Selection(exclude_users=("x", "svc-*")), NOW).exemption
     assert by_pattern == {"reason": "matches exclude_users pattern svc-*", "until": None, "source": "pattern"}
-    by_tag = classify(user(tags={"mfa-exempt": "contractor laptop; until=2024-12-31"}), Options(), NOW).exemption
+    by_tag = classify(user(tags={"mfa-exempt": "contractor laptop; until=2024-12-31"}), Selection(), NOW).exemption
     assert by_tag == {"reason": "contractor laptop", "until": "2024-12-31", "source": "tag"}
-    no_reason = classify(user(tags={"mfa-exempt": ""}), Options(), NOW).exemption
+    no_reason = classify(user(tags={"mfa-exempt": ""}), Selection(), NOW).exemption
     assert no_reason == {"reason": "tagged mfa-exempt", "until": None, "source": "tag"}
-    assert classify(user(console=True), Options(), NOW).exemption is None
+    assert classify(user(console=True), Selection(), NOW).exemption is None
 
 
 def test_bad_exemption_date_warns_and_names_the_user():
-    verdict = classify(user(name="carol", console=True, tags={"mfa-exempt": "until=31/12/2024"}), Options(), NOW)
+    verdict = classify(user(name="carol", console=True, tags={"mfa-exempt": "until=31/12/2024"}), Selection(), NOW)
     assert verdict.exemption is None
     assert verdict.warnings == ["user carol: tag mfa-exempt ignored: until='31/12/2024' is not a YYYY-MM-DD date"]
 
@@ -159,7 +159,7 @@ def test_parse_exemption_tag_rejects_bad_dates(value):
     [("bob", (), True), ("bob", ("b*",), True), ("bob", ("alice", "carol"), False), ("admin-break-glass", ("admin-*",), True)],
 )
 def test_is_selected(name, include, selected):
-    assert is_selected(name, Options(include_users=include)) is selected
+    assert is_selected(name, Selection(include_users=include)) is selected
 
 
 def test_days_since_creation_is_floored_and_timezone_aware():
@@ -167,13 +167,13 @@ def test_days_since_creation_is_floored_and_timezone_aware():
     record = user(console=True)
     record.created = days_ago(6, hours=23)
     local_now = NOW.astimezone(timezone(timedelta(hours=-8)))
-    verdict = classify(record, Options(), local_now)
+    verdict = classify(record, Selection(), local_now)
     assert (verdict.days_since_creation, verdict.status) == (6, "grace-period")
 
 
 def test_check_options_names_the_culprit():
-    assert check_options(Options()) == []
-    assert check_options(Options(grace_period_days=-1, exempt_tag="")) == [
+    assert check_options(Selection()) == []
+    assert check_options(Selection(grace_period_days=-1, exempt_tag="")) == [
         "grace_period_days must be 0 or more, not -1",
         "exempt_tag must not be empty",
     ]

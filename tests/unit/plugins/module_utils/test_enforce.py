@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.support.aws_like import outside_any_organization
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     POLICY_TAG,
     TAG_ATTACHED_POLICY,
@@ -22,7 +22,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     EnforceOptions,
     LiveState,
     act_on_user,
-    after,
+    state_after,
     check_targets,
     ensure_policy,
     justification,
@@ -32,10 +32,11 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     protects_keys,
     record_tags,
     restore_notes,
-    run,
+    enforce_users,
     would_act,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import CallCounter, MFAError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, access
@@ -104,15 +105,15 @@ def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_date():
 
 def test_after_applies_the_actions():
     before = state(keys={"AKIA1": "Active"}, console=True)
-    done = after(before, ["disable_key:AKIA1", "attach_policy", "delete_login_profile"], NOW)
+    done = state_after(before, ["disable_key:AKIA1", "attach_policy", "delete_login_profile"], NOW)
     assert done.as_dict() == {
         "mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True,
         "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true", TAG_DELETED_CONSOLE: "true"},
     }
-    undone = after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
+    undone = state_after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
                    ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
     assert (undone.keys, undone.policy_attached, undone.tags) == ({"AKIA1": "Active"}, False, {"team": "x"})
-    assert after(before, [], NOW) == before
+    assert state_after(before, [], NOW) == before
 
 
 def _user(keys=0, console=False, tags=None):
@@ -192,7 +193,7 @@ def test_a_failure_keeps_what_was_done_and_names_the_call():
     stub.add_response("tag_user", {})
     stub.add_response("update_access_key", {})
     stub.add_client_error("attach_user_policy", "AccessDenied", http_status_code=403)
-    with stub, pytest.raises(MFAError) as caught:
+    with stub, pytest.raises(IAMError) as caught:
         act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
     assert caught.value.done == ["disable_key:AKIAEXAMPLE000000001"]
     assert "attach" in caught.value.message and "bob" in caught.value.message
@@ -270,7 +271,7 @@ def test_ensure_policy_never_changes_a_policy_that_is_not_ours(aws):
     iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(theirs))
     assert ensure_policy(iam, POLICY_ARN, theirs, check_mode=False)["change"] == "none"  # the same document: used as it is
     for check_mode in (True, False):
-        with pytest.raises(MFAError, match=f"{POLICY_ARN} exists with another document and is not this collection's"):
+        with pytest.raises(IAMError, match=f"{POLICY_ARN} exists with another document and is not this collection's"):
             ensure_policy(iam, POLICY_ARN, mfa_policy(), check_mode=check_mode)
     assert _document(iam, POLICY_ARN) == theirs and len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
@@ -281,15 +282,15 @@ def test_run_skips_the_caller_and_counts_against_max_affected(aws, concurrency):
     for name in ("alice", "bob", "carol"):
         iam.create_user(UserName=name)
         iam.create_access_key(UserName=name)
-    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)
+    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
     gathered.caller_arn = "arn:aws:iam::123456789012:user/bob"
     now = datetime.now(timezone.utc)
 
-    too_many = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1, concurrency=concurrency), mfa_policy(), False, now)
+    too_many = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1, concurrency=concurrency), mfa_policy(), False, now)
     assert too_many["too_many"] == ["alice", "carol"] and too_many["actions"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
-    done = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=2, concurrency=concurrency), mfa_policy(), False, now)
+    done = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=2, concurrency=concurrency), mfa_policy(), False, now)
     results = {e["username"]: (e["result"], e.get("reason")) for e in done["actions"]}
     assert results == {"alice": ("done", None), "bob": ("skipped", "caller_identity"), "carol": ("done", None)}
     assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
@@ -306,15 +307,15 @@ def test_max_affected_counts_the_live_plans_before_any_change(aws):
         iam.create_login_profile(UserName=name, Password="Pass-word-1!")  # still non-compliant once enforced
         iam.create_access_key(UserName=name)
     now = datetime.now(timezone.utc)
-    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)
-    run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), False, now)
-    gathered = gather(iam, sts, "live", Options(grace_period_days=0), sleep=lambda s: None)  # all enforced, nothing to do
+    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
+    enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), False, now)
+    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)  # all enforced, nothing to do
     for name in ("alice", "bob", "carol"):
         key = iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["AccessKeyId"]
         iam.update_access_key(UserName=name, AccessKeyId=key, Status="Active")
     counter = CallCounter()
     counter.watch(iam)
-    stopped = run(iam, gathered, Options(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
+    stopped = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
     assert stopped["too_many"] == ["alice", "bob"] and stopped["too_many_read_live"] and stopped["actions"] == []
     assert counter.count == 2 * 5  # carol was not even read
     assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
@@ -363,7 +364,7 @@ def test_protecting_keys_only_attaches_the_policy(live, expected):
 
 def test_protecting_keys_is_recorded_and_kept_by_a_default_restore():
     live = state(mfa=True, keys={"AKIA1": "Active"})
-    done = after(live, ["protect_keys"], NOW)
+    done = state_after(live, ["protect_keys"], NOW)
     assert done.policy_attached and done.keys == {"AKIA1": "Active"}
     assert done.tags == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true", TAG_PROTECTS_KEYS: "true"}
     assert record_tags(live, ["protect_keys"], NOW) == done.tags

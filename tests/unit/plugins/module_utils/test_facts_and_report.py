@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts, summarize
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, Gathered, MFADevice, RootRecord, UserRecord
-from ansible_collections.awssec.mfa.plugins.module_utils.report import CSV_FIELDS, box, recommendations, render
+from ansible_collections.awssec.mfa.plugins.module_utils.report import CSV_FIELDS, box, recommendations
+from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
 NOW = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)
 
@@ -45,7 +46,7 @@ SEED = [
 def facts():
     root = RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization")
     gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, root)
-    return build_facts(gathered, Options(exclude_users=("svc-*",)), NOW, api_calls=6)
+    return build_facts(gathered, Selection(exclude_users=("svc-*",)), NOW, api_calls=6)
 
 
 def test_facts_match_the_seed_example(facts):
@@ -121,7 +122,7 @@ def test_table_shows_the_seed_sections(facts):
 
 
 def test_table_with_no_users_and_no_findings():
-    empty = build_facts(Gathered("1", "live", None, [], RootRecord(True, False)), Options(), NOW, 3)
+    empty = build_facts(Gathered("1", "live", None, [], RootRecord(True, False)), Selection(), NOW, 3)
     table = render(empty, "table")
     assert "No users." in table and "n/a" in table
     assert "None: every user is compliant." in table

@@ -13,11 +13,10 @@ from moto import mock_aws
 
 from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    CallCounter,
-    MFAError,
+    IAMError,
     fetch_credential_report,
     gather,
     mfa_devices_from_report,
@@ -172,14 +171,14 @@ def test_fetch_gives_up_with_a_clear_error():
     iam, stub = _stubbed_iam()
     for dummy in range(3):
         stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
-    with stub, pytest.raises(MFAError, match="not ready after 2 s of polling"):
+    with stub, pytest.raises(IAMError, match="not ready after 2 s of polling"):
         fetch_credential_report(iam, sleep=lambda s: None, waits=[1, 1])
 
 
 def test_access_denied_names_the_call():
     iam, stub = _stubbed_iam()
     stub.add_client_error("generate_credential_report", service_error_code="AccessDenied", http_status_code=403)
-    with stub, pytest.raises(MFAError) as failure:
+    with stub, pytest.raises(IAMError) as failure:
         fetch_credential_report(iam, sleep=lambda s: None)
     assert "iam:GenerateCredentialReport" in failure.value.message
 
@@ -207,7 +206,7 @@ def _make_users(iam):
 def test_gather_both_sources(aws, source):
     iam, sts = aws
     serial = _make_users(iam)
-    got = gather(iam, sts, source, Options(), sleep=lambda s: None)
+    got = gather(iam, sts, source, Selection(), sleep=lambda s: None)
     assert got.account_id == "123456789012" and got.source == source
     by_name = {u.username: u for u in got.users}
     assert sorted(by_name) == ["alice", "bob", "carol"]
@@ -223,7 +222,7 @@ def test_include_users_limits_what_is_read(aws):
     _make_users(iam)
     counter = CallCounter()
     counter.watch(iam)
-    got = gather(iam, sts, "live", Options(include_users=("b*",)))
+    got = gather(iam, sts, "live", Selection(include_users=("b*",)))
     assert [u.username for u in got.users] == ["bob"]
     # ListVirtualMFADevices, GetAccountAuthorizationDetails (the policies), ListUsers, GetAccountSummary, then 4 calls for bob alone.
     assert counter.count == 8
@@ -266,16 +265,16 @@ def test_users_named_outright_are_read_by_name_with_their_own_policies_and_found
     iam, sts = aws
     _make_users(iam)
     _make_protected_users(iam)
-    everyone = {u.username: u for u in gather(iam, sts, "live", Options()).users}
+    everyone = {u.username: u for u in gather(iam, sts, "live", Selection()).users}
     assert {name: everyone[name].keys_mfa_protected for name in ("inline", "attached", "grouped", "group-managed", "unrelated", "bare")} == {
         "inline": True, "attached": True, "grouped": True, "group-managed": True, "unrelated": False, "bare": False}
     for names in [(name,) for name in everyone] + [("grouped", "alice", "nobody", "bare")]:
         called = _operations(iam)
-        named = gather(iam, sts, "live", Options(include_users=names), concurrency=2)
+        named = gather(iam, sts, "live", Selection(include_users=names), concurrency=2)
         assert named.users == [everyone[name] for name in names if name in everyone], names
         assert "ListUsers" not in called and "GetAccountAuthorizationDetails" not in called, called
     called = _operations(iam)
-    assert [u.username for u in gather(iam, sts, "live", Options(include_users=("bob", "c*"))).users] == ["bob", "carol"]
+    assert [u.username for u in gather(iam, sts, "live", Selection(include_users=("bob", "c*"))).users] == ["bob", "carol"]
     assert "ListUsers" in called and "GetAccountAuthorizationDetails" in called  # a glob: the account's users are listed
 
 
@@ -287,7 +286,7 @@ def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
         "true,2021-03-03T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
     )
     monkeypatch.setattr(gather_mod, "fetch_credential_report", lambda iam, sleep: (only_alice, utc(2024, 1, 1)))
-    got = gather(iam, sts, "credential_report", Options())
+    got = gather(iam, sts, "credential_report", Selection())
     by_name = {u.username: u for u in got.users}
     assert sorted(by_name) == ["alice", "bob", "carol"]
     assert by_name["bob"].console_access is True  # read live: the report did not have bob
@@ -297,28 +296,28 @@ def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
 def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
     iam, sts = aws
     _make_users(iam)
-    original = gather_mod._paginate
+    original = gather_mod.paginate
 
     def deny_virtual(client, operation, result_key, **kwargs):
         if operation == "list_virtual_mfa_devices":
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListVirtualMFADevices")
         return original(client, operation, result_key, **kwargs)
 
-    monkeypatch.setattr(gather_mod, "_paginate", deny_virtual)
-    got = gather(iam, sts, "credential_report", Options(), sleep=lambda s: None)
+    monkeypatch.setattr(gather_mod, "paginate", deny_virtual)
+    got = gather(iam, sts, "credential_report", Selection(), sleep=lambda s: None)
     assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["unknown"], "carol": ["unknown"]}
     assert got.warnings == ["iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown"]
 
 
 def test_unknown_source_is_refused(aws):
     iam, sts = aws
-    with pytest.raises(MFAError, match="source must be one of credential_report, live, not 'cache'"):
-        gather(iam, sts, "cache", Options())
+    with pytest.raises(IAMError, match="source must be one of credential_report, live, not 'cache'"):
+        gather(iam, sts, "cache", Selection())
 
 
 # --- a stale credential report (AWS serves the one it generated up to 4 hours ago) ---------------------------------------
 
-FRESH = Options(grace_period_days=0)  # the users are made now: no grace period
+FRESH = Selection(grace_period_days=0)  # the users are made now: no grace period
 
 
 @pytest.fixture
@@ -356,7 +355,7 @@ def test_a_report_younger_than_max_report_age_is_believed(stale):
 def test_past_max_report_age_only_the_users_it_calls_non_compliant_are_read_live(stale, max_report_age):
     iam, sts, generated, counter = stale
     now = generated + timedelta(hours=5) if max_report_age else generated + timedelta(seconds=1)
-    got = gather(iam, sts, "credential_report", Options(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
+    got = gather(iam, sts, "credential_report", Selection(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "compliant", "dave": "non-compliant"}
     assert [d.type for d in {u.username: u for u in got.users}["carol"].mfa_devices] == ["hardware"]
     assert counter.count == 3 + 2 * 5  # GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys, ListUserTags for carol and dave

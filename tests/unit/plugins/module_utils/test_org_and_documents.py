@@ -12,17 +12,17 @@ import re
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, trends
 from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, RootRecord
-from ansible_collections.awssec.mfa.plugins.module_utils.report import render
+from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import key_age_histogram
 from tests.unit.plugins.module_utils.test_facts_and_report import NOW, SEED, _user
 
 
 def account(account_id, users):
-    return build_facts(Gathered(account_id, "credential_report", NOW, users, RootRecord(True, False)), Options(), NOW, api_calls=8)
+    return build_facts(Gathered(account_id, "credential_report", NOW, users, RootRecord(True, False)), Selection(), NOW, api_calls=8)
 
 
 @pytest.fixture
@@ -75,7 +75,9 @@ def test_trends_name_newly_non_compliant_and_fixed_users():
     now = account("111111111111", users)
     trend = trends(now, before)
     assert trend["newly_non_compliant"] == ["eve"] and trend["fixed"] == ["bob.wilson"]
-    assert trend["compliance_change"] == round(now["summary"]["compliance_pct"] - before["summary"]["compliance_pct"], 1)
+    # Before: john.doe and jane.smith compliant of 6 (new.user in its grace period, no exclusions) = 33.3 %.
+    # Now: bob.wilson too, of 7 with eve = 3/7 = 42.9 %; the change is 42.9 - 33.3 = 9.6 points.
+    assert (trend["compliance_pct_before"], trend["compliance_pct_now"], trend["compliance_change"]) == (33.3, 42.9, 9.6)
     assert "Newly non-compliant: eve" in render(now, "markdown", before)
     assert "Fixed: bob.wilson" in render(now, "table", before) and "Fixed: bob.wilson" in render(now, "html", before)
     assert trends(now, None) is None

@@ -58,8 +58,8 @@ def test_limit_exceeded_on_a_change_fails_at_once(aws):
     server, iam = aws
     server.before("AttachUserPolicy", answer_first(100, "LimitExceeded", 409))
     arn = "arn:aws:iam::123456789012:policy/RequireMFA"
-    with pytest.raises(gather.MFAError) as raised:
-        enforce.execute(iam, "alice", "attach_policy", arn)
+    with pytest.raises(gather.IAMError) as raised:
+        enforce.call_action(iam, "alice", "attach_policy", arn)
     assert gather.error_code(raised.value.exception) == "LimitExceeded"
     assert server.actions["AttachUserPolicy"] == 1
 
@@ -77,8 +77,8 @@ def test_throttling_longer_than_botocore_waits_is_retried_on_reads_and_changes(a
     throttled = BOTOCORE_ATTEMPTS + 1
     server.before("GetUser", answer_first(throttled, "Throttling"))
     server.before("AttachUserPolicy", answer_first(throttled, "Throttling"))
-    assert gather._call("get user alice", gather._get_user, iam, "alice")["UserName"] == "alice"  # pylint: disable=protected-access
-    enforce.execute(iam, "alice", "attach_policy", "arn:aws:iam::123456789012:policy/RequireMFA")
+    assert gather.aws_call("get user alice", gather._get_user, iam, "alice")["UserName"] == "alice"  # pylint: disable=protected-access
+    enforce.call_action(iam, "alice", "attach_policy", "arn:aws:iam::123456789012:policy/RequireMFA")
     assert server.actions["GetUser"] == server.actions["AttachUserPolicy"] == throttled + 1
     assert [p["PolicyName"] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]] == ["RequireMFA"]
 

@@ -26,13 +26,15 @@ def test_a_backed_up_inactive_key_makes_room_whatever_extra_keys_says():
     assert r.plan_room([key("OLD"), key("PREV", "Inactive")], "OLD", ["PREV"], "keep")["access_key_id"] == "PREV"
 
 
+# An active key makes no room even when an earlier rotation backed it up (it was re-enabled since); an inactive one
+# makes room only when backed up.
 @pytest.mark.parametrize("status, backed_up", [("Active", ["X"]), ("Inactive", []), ("Active", [])])
 def test_any_other_second_key_needs_extra_keys_delete(status, backed_up):
     keys = [key("OLD"), key("X", status)]
     for setting in ("keep", "deactivate"):
-        with pytest.raises(r.RotateError, match=f"with extra_keys={setting} there is no room"):
-            r.plan_room(keys, "OLD", [] if status == "Active" else backed_up, setting)
-    assert r.plan_room(keys, "OLD", backed_up, "delete")["access_key_id"] == "X"
+        with pytest.raises(r.RotateError, match=rf"\(OLD in use, X {status}\) .* with extra_keys={setting} there is no room"):
+            r.plan_room(keys, "OLD", backed_up, setting)
+    assert r.plan_room(keys, "OLD", backed_up, "delete") == {"access_key_id": "X", "why": "extra_keys=delete"}
 
 
 def test_due_at_max_age_or_forced():
@@ -106,3 +108,24 @@ def test_admin_mode_returns_the_secret_and_check_mode_calls_nothing():
     result = r.rotate(iam, "svc", "OLD", [key("OLD", days=400)], [], r.RotateOptions(), hooks, NOW)
     assert result["secret_access_key"] == "newsecret" and iam.calls == ["create", ("update", "OLD", "Inactive")]
     assert r.render_rotation(result, "svc")[-3:] == ["✓ Key rotation complete for 'svc'!", "ℹ New key: AKIANEW", "ℹ Old key: OLD (deactivated)"]
+    assert result["old_key_status"] == "Inactive"
+    for old_key, status, said in (("delete", "deleted", "deleted"), ("keep", "Active", "still active")):
+        result = r.rotate(FakeIAM(), "svc", "OLD", [key("OLD", days=400)], [], r.RotateOptions(old_key=old_key), hooks, NOW)
+        assert result["old_key_status"] == status and r.render_rotation(result, "svc")[-1] == f"ℹ Old key: OLD ({said})"
+
+
+def test_the_admin_mode_rotates_the_oldest_active_key_unless_one_is_named():
+    keys = [key("NEWER", days=10), key("OLDEST", days=400, status="Inactive"), key("OLD", days=300)]
+    assert r.oldest_active_key(keys, "svc") == "OLD"
+    with pytest.raises(r.RotateError, match="user svc has no active access key to rotate"):
+        r.oldest_active_key([key("OLDEST", days=400, status="Inactive")], "svc")
+
+
+def test_a_run_for_the_second_key_alone_never_rotates_the_key_in_use():
+    only_extra = r.RotateOptions(rotate=False, extra_keys="deactivate")
+    assert not r.is_due(10 ** 6, only_extra) and r.is_due(0, r.RotateOptions(rotate=False, force=True))
+    iam = FakeIAM()
+    hooks = r.Hooks(verify=lambda k, s: None, sleep=lambda s: None)
+    result = r.rotate(iam, "svc", "OLD", [key("OLD", days=4000), key("SECOND", days=5)], [], only_extra, hooks, NOW)
+    assert result["rotated"] is False and iam.calls == [("update", "SECOND", "Inactive")]
+    assert result["steps"][0] == {"step": "rotate", "result": "skipped", "detail": "only the second key was to be handled"}

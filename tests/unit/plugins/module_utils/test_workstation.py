@@ -185,7 +185,54 @@ def test_a_valid_session_costs_no_call_and_a_rejected_code_writes_nothing(tmp_pa
     result = lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
     assert result["profiles"][0]["status"] == "failed" and "AccessDenied" in result["profiles"][0]["error"]
     assert result["changed"] is False and open(f.credentials_path).read() == LONG_TERM
-    assert sessions.calls == [("GetSessionToken", "246810")]  # sent once, never retried
+    assert sessions.calls == [("GetSessionToken", "246810")]  # AccessDenied is not retried anyway: see the throttled test below
+
+
+_THROTTLED = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>Throttling</Code>'
+              b'<Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>')
+
+
+class ThrottledSessions(clients.Sessions):
+    """The real Sessions, whose clients' GetSessionToken requests are answered Throttling (which botocore retries)
+    before they leave the process; ``sent`` lists the requests botocore really sent."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent = []
+
+    def __call__(self, key, secret, token, region):
+        made = super().__call__(key, secret, token, region or "us-east-1")
+        made._session.events.register("before-send.sts.GetSessionToken", self._answer)  # pylint: disable=protected-access
+        return made
+
+    def _answer(self, request, **kwargs):  # pylint: disable=unused-argument
+        from botocore.awsrequest import AWSResponse
+
+        class Raw:
+            def stream(self, **kwargs):  # pylint: disable=unused-argument
+                yield _THROTTLED
+
+        self.sent.append(request.url)
+        return AWSResponse(request.url, 400, {}, Raw())
+
+
+def test_a_throttled_token_code_is_sent_once_while_a_plain_client_retries(tmp_path, monkeypatch):
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)  # botocore's backoff between retries
+    for name in ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    # The hook sees retries: a client made without once sends the throttled request again.
+    control = ThrottledSessions()
+    with pytest.raises(Exception, match="Throttling"):
+        control("AKIAPROD", "s3cret", None, None).client("sts").get_session_token(SerialNumber="arn:aws:iam::1:mfa/p", TokenCode="246810")
+    assert len(control.sent) > 1
+    # login's GetSessionToken carries a TOTP code, which AWS refuses twice: sent once, the profile failed, nothing written.
+    sessions = ThrottledSessions()
+    f = files(LONG_TERM, tmp_path=tmp_path)
+    result = lg.login(f, ws.LoginOptions(profiles=["prod"], token_codes={"prod": "246810"}), sessions, lambda: NOW)
+    assert len(sessions.sent) == 1
+    assert result["profiles"][0]["status"] == "failed" and "Throttling" in result["profiles"][0]["error"]
+    assert open(f.credentials_path).read() == LONG_TERM
 
 
 def _with_config(f, tmp_path, text):

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run a module's main() in this process and read back the JSON it prints, on every ansible-core of the matrix."""
+
+import contextlib
+import json
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.17 and 2.18 read the arguments from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()):
+            yield
+
+
+class ModuleRun:
+    def __init__(self, capsys):
+        self._capsys = capsys
+
+    def __call__(self, main, args, check_mode=False, no_log=False, diff=False):
+        """The result of ``main()`` run with ``args``: the dictionary the module printed, with ``rc`` its exit status."""
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_no_log=no_log, _ansible_diff=diff)
+        self._capsys.readouterr()
+        with patch_module_args(args), pytest.raises(SystemExit) as exit_:
+            main()
+        out = self._capsys.readouterr().out
+        result = json.loads(out)
+        result["rc"] = exit_.value.code
+        return result
+
+
+@pytest.fixture
+def run_module(capsys):
+    return ModuleRun(capsys)
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """Fake credentials and Region, and shared files in tmp_path, so the user's own are never read."""
+    credentials, config = tmp_path / "aws-credentials", tmp_path / "aws-config"
+    credentials.write_text("")
+    config.write_text("")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return credentials, config
+
+
+@pytest.fixture
+def moto_account(aws_env, monkeypatch):
+    """An in-process moto account outside any Organization, whose IAM clients, made by the modules, answer
+    iam:ListOrganizationsFeatures as AWS does there (moto lacks it). Its value: aws_env's."""
+    from moto import mock_aws  # pylint: disable=import-outside-toplevel
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # pylint: disable=import-outside-toplevel
+    from tests.support.aws_like import outside_any_organization  # pylint: disable=import-outside-toplevel
+
+    made = AnsibleAWSModule.client
+
+    def client(self, service, *args, **kwargs):
+        answer = made(self, service, *args, **kwargs)
+        return outside_any_organization(answer) if service == "iam" else answer
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    with mock_aws():
+        yield aws_env

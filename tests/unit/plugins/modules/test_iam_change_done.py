@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support.iam_events import message
+from ansible_collections.awssec.mfa.plugins.modules.iam_change_done import main
+
+
+@pytest.fixture
+def received(aws_env):
+    """An event as awssec.mfa.iam_changes hands it over, for a message really received from a moto queue."""
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="iam-changes", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=message("DeactivateMFADevice", request={"userName": "bob"}))
+        [msg] = sqs.receive_message(QueueUrl=url)["Messages"]
+        event = {"iam_change": {"action": "DeactivateMFADevice", "user": "bob"},
+                 "sqs": {"queue_url": url, "message_id": msg["MessageId"], "receipt_handle": msg["ReceiptHandle"]}}
+        yield event, lambda: len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []))
+
+
+def test_records_the_finding_and_deletes_the_message(run_module, received, tmp_path):
+    event, left = received
+    findings = tmp_path / "findings" / "guard.jsonl"
+    result = run_module(main, dict(event=event, finding={"user": "bob", "verdict": "non-compliant"}, findings_path=str(findings)))
+    assert result["rc"] == 0 and result["changed"] is True
+    assert result["message_id"] == event["sqs"]["message_id"] and result["findings_path"] == str(findings)
+    assert [json.loads(line) for line in findings.read_text().splitlines()] == [{"user": "bob", "verdict": "non-compliant"}]
+    assert left() == 0
+
+
+def test_check_mode_neither_records_nor_deletes(run_module, received, tmp_path):
+    event, left = received
+    findings = tmp_path / "guard.jsonl"
+    result = run_module(main, dict(event=event, finding={"user": "bob"}, findings_path=str(findings)), check_mode=True)
+    assert result["rc"] == 0 and not findings.exists()
+    assert left() == 1  # the visibility timeout is 0: the message not deleted is received again
+
+
+def test_an_event_without_sqs_fails_clearly(run_module, aws_env):
+    result = run_module(main, dict(event={"iam_change": {"action": "CreateUser"}}))
+    assert result["rc"] == 1
+    assert result["msg"] == "event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)"
