@@ -556,8 +556,9 @@ def named_users(options: Selection) -> Optional[List[str]]:
 def _policies_of(iam, kind: str, name: str) -> Dict:
     """The inline and attached policies of a user or a group (``kind``), as GetAccountAuthorizationDetails has them."""
     key = {"user": "UserName", "group": "GroupName"}[kind]
-    inline = [{"PolicyName": policy, "PolicyDocument": aws_call(f"get policy {policy} of {kind} {name}", retried, getattr(iam, f"get_{kind}_policy"),
-                                                               **{key: name, "PolicyName": policy})["PolicyDocument"]}
+    inline = [{"PolicyName": policy,
+               "PolicyDocument": aws_call(f"get policy {policy} of {kind} {name}", retried, getattr(iam, f"get_{kind}_policy"),
+                                          **{key: name, "PolicyName": policy})["PolicyDocument"]}
               for policy in aws_call(f"list the policies of {kind} {name}", paginate, iam, f"list_{kind}_policies", "PolicyNames", **{key: name})]
     attached = aws_call(f"list the policies attached to {kind} {name}", paginate, iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
     return {f"{kind.capitalize()}PolicyList": inline, "AttachedManagedPolicies": attached}

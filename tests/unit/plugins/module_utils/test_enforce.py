@@ -111,7 +111,7 @@ def test_after_applies_the_actions():
         "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true", TAG_DELETED_CONSOLE: "true"},
     }
     undone = state_after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
-                   ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
+                         ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
     assert (undone.keys, undone.policy_attached, undone.tags) == ({"AKIA1": "Active"}, False, {"team": "x"})
     assert state_after(before, [], NOW) == before
 

@@ -28,7 +28,7 @@ def key_states(iam, user):
 @pytest.fixture
 def workstation(moto_account):
     """[dev-long-term] holds the user's only key, [dev] a valid MFA session of the same user."""
-    credentials, _ = moto_account
+    credentials, dummy = moto_account
     iam = boto3.client("iam")
     iam.create_user(UserName=USER)
     old = iam.create_access_key(UserName=USER)["AccessKey"]
@@ -57,8 +57,12 @@ def test_deprecated_profile_alias_in_check_mode_changes_nothing(run_module, work
     # ansible-core versions: record the call itself.
     deprecations = []
     deprecate = basic.AnsibleModule.deprecate
-    monkeypatch.setattr(basic.AnsibleModule, "deprecate", lambda self, msg, *args, **kwargs: (deprecations.append(msg),
-                                                                                            deprecate(self, msg, *args, **kwargs)))
+
+    def recorded(self, msg, *args, **kwargs):
+        deprecations.append(msg)
+        return deprecate(self, msg, *args, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "deprecate", recorded)
     before = credentials.read_text()
     result = run_module(main, dict(profile="dev", force=True), check_mode=True)
     assert result["rc"] == 0 and result["changed"] is True
@@ -67,7 +71,7 @@ def test_deprecated_profile_alias_in_check_mode_changes_nothing(run_module, work
 
 
 def test_admin_mode_refuses_to_run_without_no_log(run_module, workstation):
-    iam, _, old_id = workstation
+    iam, dummy, old_id = workstation
     result = run_module(main, dict(user_name=USER, force=True))
     assert result["rc"] == 1
     assert result["msg"] == "admin mode returns the new secret key: set no_log: true on the task. Nothing was changed."
@@ -75,7 +79,7 @@ def test_admin_mode_refuses_to_run_without_no_log(run_module, workstation):
 
 
 def test_admin_mode_with_no_log_rotates_the_users_key(run_module, workstation):
-    iam, _, old_id = workstation
+    iam, dummy, old_id = workstation
     result = run_module(main, dict(user_name=USER, force=True, old_key="delete"), no_log=True)
     assert result["rc"] == 0 and result["changed"] is True, result.get("msg")
     [new_id] = key_states(iam, USER)

@@ -30,7 +30,7 @@ def test_writes_a_credentials_profile_and_hides_the_secret_in_the_diff(run_modul
 
 
 def test_config_profile_section_and_check_mode_writes_nothing(run_module, aws_env):
-    _, config = aws_env
+    dummy, config = aws_env
     result = run_module(main, dict(name="dev", file="config", values=dict(region="eu-west-1")), check_mode=True)
     assert result["changed"] is True and result["section"] == "profile dev" and result["path"] == str(config)
     assert config.read_text() == ""
@@ -39,14 +39,14 @@ def test_config_profile_section_and_check_mode_writes_nothing(run_module, aws_en
 
 
 def test_absent_removes_the_profile(run_module, aws_env):
-    credentials, _ = aws_env
+    credentials, dummy = aws_env
     credentials.write_text("[gone]\naws_access_key_id = AKIAGONE\n[kept]\naws_access_key_id = AKIAKEPT\n")
     result = run_module(main, dict(name="gone", state="absent"))
     assert result["changed"] is True and read_ini(credentials) == {"kept": {"aws_access_key_id": "AKIAKEPT"}}
 
 
 def test_a_name_that_would_inject_a_section_is_refused_and_nothing_written(run_module, aws_env):
-    credentials, _ = aws_env
+    credentials, dummy = aws_env
     result = run_module(main, dict(name="dev]\n[evil", values=dict(region="x")))
     assert result["rc"] == 1 and result["failed"] is True
     assert "is refused" in result["msg"] and result["msg"].endswith("Nothing was written.")

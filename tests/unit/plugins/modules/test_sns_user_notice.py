@@ -42,7 +42,7 @@ def test_check_mode_finds_the_topic_and_publishes_nothing(run_module, topic):
 
 
 def test_a_missing_topic_fails_naming_it(run_module, topic):
-    _, received = topic
+    dummy, received = topic
     result = run_module(main, dict(topic="no-such-topic", user="bob.wilson", body="x"))
     assert result["rc"] == 1 and result["msg"] == "topic: no SNS topic named no-such-topic in this account and region"
     assert received() == []
