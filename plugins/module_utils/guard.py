@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FILE_MODE, ensure_dir
 
@@ -70,3 +70,23 @@ def append_finding(path: str, finding: Dict) -> None:
             raise OSError(f"{path}: the finding was written in part (is the disk full?)")
     finally:
         os.close(fd)
+
+
+def event_queue(event: Dict) -> Dict:
+    """The ``sqs`` part of an iam_changes event (``queue_url``, ``receipt_handle``, ``message_id``); ValueError if none."""
+    sqs = event.get("sqs") or {}
+    if not sqs.get("queue_url") or not sqs.get("receipt_handle"):
+        raise ValueError("event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)")
+    return sqs
+
+
+def mark_handled(client: Callable[..., object], sqs: Dict, finding: Optional[Dict], findings_path: Optional[str], region: Optional[str],
+                 endpoint_url: Optional[str]) -> None:
+    """The event's change is handled: ``finding`` added to ``findings_path`` (if given), then its message deleted with
+    ``client("sqs", region=..., endpoint=...)`` - in the queue URL's region unless ``region``, at the URL's endpoint (a
+    test server) unless ``endpoint_url``. OSError (the findings file) or botocore's errors (the deletion)."""
+    if findings_path:
+        append_finding(findings_path, finding)
+    url_region, url_endpoint = queue_location(sqs["queue_url"])
+    where = dict(region=region or url_region, **({"endpoint": url_endpoint} if url_endpoint and not endpoint_url else {}))
+    client("sqs", **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)

@@ -79,26 +79,24 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import append_finding, queue_location
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import event_queue, mark_handled
 
 
 def main():
     module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict", required=True), finding=dict(type="dict"), findings_path=dict(type="path")),
                               required_by=dict(findings_path="finding"), supports_check_mode=True)
-    sqs = module.params["event"].get("sqs") or {}
-    if not sqs.get("queue_url") or not sqs.get("receipt_handle"):
-        module.fail_json(msg="event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)")
-    findings_path = module.params["findings_path"] or None
+    p = module.params
+    try:
+        sqs = event_queue(p["event"])
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    findings_path = p["findings_path"] or None
     if not module.check_mode:
-        if findings_path:
-            try:
-                append_finding(findings_path, module.params["finding"])
-            except OSError as e:
-                module.fail_json(msg=f"findings_path: could not add the finding to {findings_path}: {e}")
-        region, endpoint = queue_location(sqs["queue_url"])
-        where = dict(region=module.region or region, **({"endpoint": endpoint} if endpoint and not module.params.get("endpoint_url") else {}))
         try:
-            module.client("sqs", retry_decorator=RETRY, **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)
+            mark_handled(lambda service, **where: module.client(service, retry_decorator=RETRY, **where), sqs, p["finding"], findings_path,
+                         module.region, p["endpoint_url"])
+        except OSError as e:
+            module.fail_json(msg=f"findings_path: could not add the finding to {findings_path}: {e}")
         except (BotoCoreError, ClientError) as e:
             module.fail_json_aws(e, msg=f"Failed to delete the SQS message {sqs.get('message_id')} (sqs:DeleteMessage)")
     module.exit_json(changed=True, message_id=sqs.get("message_id"), findings_path=findings_path)
