@@ -249,18 +249,22 @@ def read_state(iam, username: str, policy_arn: Optional[str]) -> LiveState:
 
 
 def call_action(iam, username: str, action: str, policy_arn: Optional[str]) -> None:
+    """Make the IAM call of one planned ``action`` (``VERB`` or ``VERB:KEY_ID``) on ``username``."""
     verb, dummy, key = action.partition(":")
-    calls = {
-        "disable_key": (f"disable access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Inactive"}),
-        "enable_key": (f"re-activate access key {key} of {username}", iam.update_access_key, {"UserName": username, "AccessKeyId": key, "Status": "Active"}),
-        "attach_policy": (f"attach {policy_arn} to {username}", iam.attach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
-        "detach_policy": (f"detach {policy_arn} from {username}", iam.detach_user_policy, {"UserName": username, "PolicyArn": policy_arn}),
-        "delete_login_profile": (f"delete the login profile of {username}", iam.delete_login_profile, {"UserName": username}),
-        "remove_tags": (f"remove the enforcement tags of {username}", iam.untag_user, {"UserName": username, "TagKeys": list(RECORD_TAGS)}),
-    }
-    calls["protect_keys"] = calls["attach_policy"]  # the same call; only what it is recorded as differs
-    what, function, kwargs = calls[verb]
-    aws_call(what, retried, function, **kwargs)
+    if verb in ("disable_key", "enable_key"):
+        what = "disable" if verb == "disable_key" else "re-activate"
+        aws_call(f"{what} access key {key} of {username}", retried, iam.update_access_key, UserName=username, AccessKeyId=key,
+                 Status="Inactive" if verb == "disable_key" else "Active")
+    elif verb in ("attach_policy", "protect_keys"):  # the same call; only what it is recorded as differs
+        aws_call(f"attach {policy_arn} to {username}", retried, iam.attach_user_policy, UserName=username, PolicyArn=policy_arn)
+    elif verb == "detach_policy":
+        aws_call(f"detach {policy_arn} from {username}", retried, iam.detach_user_policy, UserName=username, PolicyArn=policy_arn)
+    elif verb == "delete_login_profile":
+        aws_call(f"delete the login profile of {username}", retried, iam.delete_login_profile, UserName=username)
+    elif verb == "remove_tags":
+        aws_call(f"remove the enforcement tags of {username}", retried, iam.untag_user, UserName=username, TagKeys=list(RECORD_TAGS))
+    else:
+        raise ValueError(f"unknown enforcement action {action!r}")
 
 
 def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
