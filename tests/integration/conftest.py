@@ -88,13 +88,19 @@ def env(moto_server, tmp_path):
     return child
 
 
-def run(args, env, check=True):
+def run(args, env, check=True, deprecated=None):
+    """``deprecated``: the text of the one deprecation the run must warn of (this collection's own, on purpose)."""
     # No terminal: prompts (pause) do not wait.
     result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    output = result.stdout + result.stderr
+    warned = output.count("[DEPRECATION WARNING]")
+    if deprecated is not None:  # that one, once (Ansible may wrap its text over lines)
+        assert warned == 1 and deprecated in " ".join(output.split()), f"not one deprecation warning saying {deprecated!r}\n{output}"
+        warned = 0
     # What ansible-core deprecates stops working in a later release (injected facts, for one): none of it, on any version.
-    if "[DEPRECATION WARNING]" in result.stdout + result.stderr:
+    if warned:
         raise AssertionError(f"{' '.join(map(str, args))} used something deprecated\n{result.stdout}\n{result.stderr}")
     return result
 

@@ -15,7 +15,7 @@ import stat
 
 import pytest
 
-from tests.integration.conftest import BIN, run
+from tests.integration.conftest import BIN, adhoc_result, run
 from tests.integration.workstation import CODES, age_key, task
 
 PROFILE = "prod-long-term"
@@ -254,9 +254,11 @@ def test_the_profile_to_rotate_has_its_own_option_which_module_defaults_for_aws_
 
 def test_naming_the_profile_to_rotate_with_profile_still_works_and_is_deprecated(logged_in):
     station = logged_in
-    result, process = station.module("access_key_rotate", {"profile": "prod", "force": True, "endpoint_url": station.server.url}, check=False)
+    arguments = {"profile": "prod", "force": True, "endpoint_url": station.server.url}
+    process = run(["ansible", "localhost", "-m", "awssec.mfa.access_key_rotate", "-a", json.dumps(arguments)], station.env,
+                  deprecated="name the workstation profile with workstation_profile")
+    result = adhoc_result(process.stdout)
     assert result["rotated"] is True and station.stored_key()[0] == result["new_access_key_id"]
-    assert "name the workstation profile with workstation_profile" in process.stdout + process.stderr
 
 
 ADMIN_PLAYBOOK = """
