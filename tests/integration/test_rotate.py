@@ -230,8 +230,8 @@ DEFAULTS_PLAYBOOK = """
   gather_facts: false
   vars:
     ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/aws:
+  module_defaults:  # as group/aws would (amazon.aws 8 warns of a deprecated action in that group, hence the module's name)
+    awssec.mfa.access_key_rotate:
       profile: audit
   tasks:
     - name: Rotate
