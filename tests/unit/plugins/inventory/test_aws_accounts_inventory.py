@@ -20,17 +20,7 @@ STATIC = [
 
 
 @pytest.fixture
-def plugin(monkeypatch, tmp_path):
-    credentials, config = tmp_path / "aws-credentials", tmp_path / "aws-config"
-    credentials.write_text("")
-    config.write_text("")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+def plugin(aws_env):  # pylint: disable=unused-argument  # the fake credentials and files it reads
     return inventory_loader.get("awssec.mfa.aws_accounts")
 
 

@@ -43,22 +43,6 @@ def run_module(capsys):
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Fake credentials and Region, and shared files in tmp_path, so the user's own are never read."""
-    credentials, config = tmp_path / "aws-credentials", tmp_path / "aws-config"
-    credentials.write_text("")
-    config.write_text("")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    return credentials, config
-
-
-@pytest.fixture
 def moto_account(aws_env, monkeypatch):
     """An in-process moto account outside any Organization, whose IAM clients, made by the modules, answer
     iam:ListOrganizationsFeatures as AWS does there (moto lacks it). Its value: aws_env's."""
