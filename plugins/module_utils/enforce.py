@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Selection, check_options, classify
@@ -35,6 +35,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     user_tags,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    TAG_CHANGED_AT,
     TAG_ENFORCED_AT,
     Gathered,
     UserRecord,
@@ -50,7 +51,7 @@ TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
 TAG_DELETED_CONSOLE = "awssec:mfa-deleted-console"  # "true": this tool deleted the password, which cannot come back
 TAG_PROTECTS_KEYS = "awssec:mfa-protects-keys"  # "true": the policy was attached to make a user's access keys need MFA
-RECORD_TAGS = (TAG_ENFORCED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE, TAG_PROTECTS_KEYS)
+RECORD_TAGS = (TAG_ENFORCED_AT, TAG_CHANGED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE, TAG_PROTECTS_KEYS)
 # Who enforcement acts on: users without MFA (non-compliant), and users with MFA whose keys work without it.
 TARGETS = ("non-compliant", "keys_not_mfa_protected")
 POLICY_TAG = "awssec:mfa-managed"  # on the managed policy this collection created and may update
@@ -194,11 +195,11 @@ def restore_notes(state: LiveState, options: EnforceOptions) -> List[str]:
 
 
 def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict[str, str]:
-    """The tags that record an enforcement, merged with an earlier one (its date is kept)."""
+    """The tags that record an enforcement at ``now``, merged with an earlier one (its first date is kept)."""
     disabled = state.tags.get(TAG_DISABLED_KEYS, "").split()
     newly = [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:")]
     disabled += [key for key in newly if key not in disabled]
-    tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
+    tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_CHANGED_AT: isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
     for tag, done in ((TAG_ATTACHED_POLICY, ("attach_policy", "protect_keys")), (TAG_DELETED_CONSOLE, ("delete_login_profile",)),
                       (TAG_PROTECTS_KEYS, ("protect_keys",))):
         if set(done) & set(actions) or state.tags.get(tag) == "true":
@@ -342,14 +343,16 @@ def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[
     return state, entry
 
 
-def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
+def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str]) -> None:
     """Do the planned actions, recording them first. Raises IAMError; partial work is in the error's ``done``."""
     actions = entry["actions"]
     if not actions:
         return
     if options.state == "enforced":
-        # Record first, so that whatever is done below can be undone even if a later call fails.
-        tag_user(iam, username, record_tags(state, actions, now))
+        # Record first, so that whatever is done below can be undone even if a later call fails. Dated now, not at the
+        # run's start: after any credential report this run read was generated, so a run that gets that cached report
+        # again reads this user live (gather.enforced_since).
+        tag_user(iam, username, record_tags(state, actions, datetime.now(timezone.utc)))
     for action in actions:
         try:
             call_action(iam, username, action, policy_arn)
@@ -363,7 +366,7 @@ def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optiona
     """Re-read one user, plan and (unless check mode) act. Raises IAMError; partial work is in the error's ``done``."""
     state, entry = plan_user(iam, username, options, policy_arn, now)
     if not check_mode:
-        apply_user(iam, username, state, entry, options, policy_arn, now)
+        apply_user(iam, username, state, entry, options, policy_arn)
     return entry
 
 
@@ -504,7 +507,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
 
 def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
     try:
-        apply_user(iam, entry["username"], state, entry, options, policy_arn, now)
+        apply_user(iam, entry["username"], state, entry, options, policy_arn)
     except IAMError as e:
         _failed(entry, e)
 

@@ -36,6 +36,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    TAG_CHANGED_AT,
     TAG_ENFORCED_AT,
     AccessKey,
     Evidence,
@@ -622,10 +623,18 @@ def suspects(users: List[UserRecord], options: Selection, now: datetime) -> List
     return [u.username for u in users if classify(u, options, now).status in ("non-compliant", "grace-period")]
 
 
+# AWS refuses requests signed more than 5 minutes off its clock: this machine's clock is at most that far from AWS's.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
-    """Did enforcement change this user after the report was generated? (its tag comes from the live user list)"""
+    """May enforcement have changed this user after the report was generated? Its tags come from the live user list;
+    the last change is dated by this machine's clock, the report by AWS's (to the second), so a change up to
+    ``CLOCK_SKEW`` before the report counts as after it: such a user is read live, which is never wrong.
+    Records of earlier versions have only the first enforcement's date."""
     try:
-        return _report_time(user.tags.get(TAG_ENFORCED_AT)) > generated_at
+        changed = _report_time(user.tags.get(TAG_CHANGED_AT) or user.tags.get(TAG_ENFORCED_AT))
+        return changed > generated_at - CLOCK_SKEW
     except (TypeError, ValueError):
         return False
 

@@ -33,8 +33,9 @@ REASONS = (
 ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys")
 # Centralized root access (iam:ListOrganizationsFeatures): enabled, disabled, not_in_organization or unknown.
 ROOT_CREDENTIALS_MANAGEMENT = ("enabled", "disabled", "not_in_organization", "unknown")
-# Tag that enforcement writes on a user before it changes anything (see enforce.py); gathering reads it too.
-TAG_ENFORCED_AT = "awssec:mfa-enforced-at"
+# Tags that enforcement writes on a user before it changes anything (see enforce.py); gathering reads them too.
+TAG_ENFORCED_AT = "awssec:mfa-enforced-at"  # when it was first enforced (kept by later runs)
+TAG_CHANGED_AT = "awssec:mfa-changed-at"  # when enforcement last wrote its record: this machine's clock at that write
 PARTITION = re.compile(r"^aws(-[a-z]+)*$")  # aws, aws-us-gov, aws-cn, aws-iso-b ...
 
 

@@ -17,8 +17,9 @@ description:
   - Before changing anything, the module reads every target again live (MFA devices, access keys, login profile,
     attached policies, tags) and plans from that. A user who enabled MFA since the report is skipped with reason C(mfa_enabled_since_report).
   - The identity that runs the module (sts:GetCallerIdentity) is never acted on; it is skipped with reason C(caller_identity).
-  - What was done is recorded on the user as tags, written before acting - C(awssec:mfa-enforced-at), C(awssec:mfa-disabled-keys),
-    C(awssec:mfa-attached-policy) and C(awssec:mfa-deleted-console). O(state=restored) uses them to undo exactly what enforcement
+  - What was done is recorded on the user as tags, written before acting - C(awssec:mfa-enforced-at) (the first time),
+    C(awssec:mfa-changed-at) (the last time), C(awssec:mfa-disabled-keys), C(awssec:mfa-attached-policy) and
+    C(awssec:mfa-deleted-console). O(state=restored) uses them to undo exactly what enforcement
     did, for users who now have MFA - the keys it disabled are re-activated, the policy is detached only if it attached it;
     users still without MFA are listed with reason C(still_without_mfa) and left as they are.
   - The policy this module creates carries the tag C(awssec:mfa-managed=true). A policy of the same name without it is

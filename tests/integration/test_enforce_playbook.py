@@ -6,6 +6,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.support.demo_account import EXCLUDE_USERS, expected_counts
 from tests.support.moto_server import iam_backend
 
 POLICY_ARN = "arn:aws:iam::123456789012:policy/RequireMFA"
-RECORD_TAGS = ("awssec:mfa-enforced-at", "awssec:mfa-disabled-keys")
+RECORD_TAGS = ("awssec:mfa-enforced-at", "awssec:mfa-changed-at", "awssec:mfa-disabled-keys")
 
 
 def account_state(iam) -> dict:
@@ -456,12 +457,42 @@ def test_a_policy_of_the_same_name_that_is_not_ours_is_never_changed(moto_server
     assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
 
+def _slow_report(moto_server):
+    """AWS takes seconds to make a credential report: this one is dated more than a second after the run began."""
+    moto_server.before("GenerateCredentialReport", lambda params: time.sleep(1.2))
+
+
+def test_enforcing_again_with_the_same_cached_report_finds_nothing_to_do(moto_server, iam, env):
+    """The second run gets the report the first run had generated (AWS keeps one for 4 hours), which still shows the keys
+    active: the users the first run changed are read live, so none is counted against max_affected=0."""
+    for name in ("ana", "ben", "cy"):
+        _user_with_key(iam, name, login=True)
+    options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
+    _slow_report(moto_server)
+    try:
+        first, dummy, dummy = enforce(moto_server, env, **options)
+    finally:
+        moto_server.clear_hooks()
+    assert first["summary"]["keys_disabled"] == 3
+    moto_server.reset_counts()
+    options["mfa_enforce_max_affected"] = 0
+    again, dummy, process = enforce(moto_server, env, **options)
+    assert moto_server.actions["GenerateCredentialReport"] == 1 and moto_server.actions["GetCredentialReport"] == 1  # cached
+    assert process.returncode == 0 and not again["changed"] and again["summary"]["users_affected"] == 0
+    tags = account_state(iam)["users"]["ana"]["tags"]
+    assert tags["awssec:mfa-changed-at"] >= tags["awssec:mfa-enforced-at"]
+
+
 def test_max_affected_counts_the_live_plans(moto_server, iam, env):
     """Gathered, the users were enforced with nothing left to do; right after gathering, their keys were re-activated."""
     for name in ("ana", "ben", "cy"):
         _user_with_key(iam, name, login=True)
     options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
-    enforce(moto_server, env, **options)
+    _slow_report(moto_server)
+    try:
+        enforce(moto_server, env, **options)
+    finally:
+        moto_server.clear_hooks()
 
     def reactivate(params):  # GetAccountSummary is the last call of gathering
         for name in ("ana", "ben", "cy"):

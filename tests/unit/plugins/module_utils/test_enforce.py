@@ -15,6 +15,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classif
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     POLICY_TAG,
     TAG_ATTACHED_POLICY,
+    TAG_CHANGED_AT,
     TAG_DELETED_CONSOLE,
     TAG_DISABLED_KEYS,
     TAG_ENFORCED_AT,
@@ -93,14 +94,17 @@ def test_restoring_says_what_it_leaves_as_it_is():
     assert restore_notes(state(mfa=False, attached=True, tags=RECORDED_KEYS_ONLY), RESTORE) == []  # not restored at all
 
 
-def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_date():
-    earlier = state(tags={TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"})
+def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_first_date():
+    earlier = state(tags={TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_CHANGED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"})
     assert record_tags(earlier, ["disable_key:AKIA2", "attach_policy"], NOW) == {
-        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true"}
-    assert record_tags(state(), ["attach_policy"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true"}
+        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true"}
+    assert record_tags(state(), ["attach_policy"], NOW) == {
+        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true"}
     # A policy attached by someone else is not recorded as ours; a later run keeps what an earlier one recorded.
-    assert record_tags(state(attached=True), ["disable_key:AKIA1"], NOW) == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"}
-    assert record_tags(state(tags=RECORDED), ["delete_login_profile"], NOW) == dict(RECORDED, **{TAG_DELETED_CONSOLE: "true"})
+    assert record_tags(state(attached=True), ["disable_key:AKIA1"], NOW) == {
+        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"}
+    assert record_tags(state(tags=RECORDED), ["delete_login_profile"], NOW) == dict(
+        RECORDED, **{TAG_CHANGED_AT: NOW.isoformat(), TAG_DELETED_CONSOLE: "true"})
 
 
 def test_after_applies_the_actions():
@@ -108,7 +112,8 @@ def test_after_applies_the_actions():
     done = state_after(before, ["disable_key:AKIA1", "attach_policy", "delete_login_profile"], NOW)
     assert done.as_dict() == {
         "mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True,
-        "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true", TAG_DELETED_CONSOLE: "true"},
+        "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true",
+                 TAG_DELETED_CONSOLE: "true"},
     }
     undone = state_after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
                          ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
@@ -185,6 +190,23 @@ def test_throttling_is_retried_with_jittered_backoff(monkeypatch):
         stub.assert_no_pending_responses()
     assert entry["done"] == ["disable_key:AKIAEXAMPLE000000001", "attach_policy"]
     assert len(slept) == 2 and all(0 <= s <= 60 for s in slept)
+
+
+def test_the_record_is_dated_when_it_is_written_not_when_the_run_began():
+    """The credential report a run reads is generated after the run began: a record dated by the run's start would look
+    older than that report, which the next run (getting the same cached report) would then believe."""
+    iam, stub = _stubbed_iam()
+    written = []
+    iam.meta.events.register("provide-client-params.iam.TagUser", lambda params, **kwargs: written.append(params))
+    _stub_reads(stub, ["AKIAEXAMPLE000000001"])
+    stub.add_response("tag_user", {})
+    stub.add_response("update_access_key", {})
+    stub.add_response("attach_user_policy", {})
+    before = datetime.now(timezone.utc)
+    with stub:
+        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+    tags = {t["Key"]: t["Value"] for t in written[0]["Tags"]}
+    assert tags[TAG_ENFORCED_AT] == tags[TAG_CHANGED_AT] and datetime.fromisoformat(tags[TAG_CHANGED_AT]) >= before
 
 
 def test_a_failure_keeps_what_was_done_and_names_the_call():
@@ -366,7 +388,8 @@ def test_protecting_keys_is_recorded_and_kept_by_a_default_restore():
     live = state(mfa=True, keys={"AKIA1": "Active"})
     done = state_after(live, ["protect_keys"], NOW)
     assert done.policy_attached and done.keys == {"AKIA1": "Active"}
-    assert done.tags == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true", TAG_PROTECTS_KEYS: "true"}
+    assert done.tags == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true",
+                         TAG_PROTECTS_KEYS: "true"}
     assert record_tags(live, ["protect_keys"], NOW) == done.tags
     assert plan_restore(done, RESTORE) == []
     assert restore_notes(done, RESTORE) == ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "

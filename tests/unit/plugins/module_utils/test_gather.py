@@ -383,6 +383,27 @@ def test_users_enforcement_changed_after_the_report_are_read_live(stale):
     assert counter.count == 3 + 5
 
 
+@pytest.mark.parametrize("tags, read_live", [
+    # Enforced long ago, enforced again (keys re-activated by someone) after the report.
+    ({"awssec:mfa-enforced-at": "2020-01-01T00:00:00+00:00", "awssec:mfa-changed-at": 60}, True),
+    # Changed seconds before the report by this machine's clock, which may be behind AWS's: read live, to be sure.
+    ({"awssec:mfa-enforced-at": -30, "awssec:mfa-changed-at": -30}, True),
+    ({"awssec:mfa-enforced-at": -299}, True),  # an earlier version's record: the first date only
+    ({"awssec:mfa-enforced-at": -3600, "awssec:mfa-changed-at": -301}, False),  # the report has it
+    ({"awssec:mfa-enforced-at": "not a date"}, False),
+])
+def test_the_last_change_by_enforcement_decides_who_is_read_live(stale, tags, read_live):
+    iam, sts, generated, counter = stale
+    iam.delete_login_profile(UserName="dave")  # compliant now; the report still has the password
+    values = {k: v if isinstance(v, str) else (generated + timedelta(seconds=v)).isoformat() for k, v in tags.items()}
+    iam.tag_user(UserName="dave", Tags=[{"Key": k, "Value": v} for k, v in values.items()])
+    counter.count = 0
+    now = generated + timedelta(hours=1)
+    got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
+    assert _statuses(got, now)["dave"] == ("compliant" if read_live else "non-compliant")
+    assert counter.count == 3 + (5 if read_live else 0)
+
+
 @mock_aws
 def test_fast_timestamps_read_what_botocore_reads():
     def client():  # each from a session of its own: the parser factory is the session's
