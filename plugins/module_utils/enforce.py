@@ -477,7 +477,7 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
         if entry["result"] == "done" and check_mode:
             entry["result"] = "planned"
         elif entry["result"] == "done":
-            _apply(iam, entry, state, options, result["policy_arn"], now)
+            _apply(iam, entry, state, options, result["policy_arn"])
         result["actions"].append(entry)
     result["actions"].sort(key=lambda e: e["username"])
     result["summary"] = summarize_actions(result["actions"], selected)
@@ -505,7 +505,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
     return entry, state
 
 
-def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> None:
+def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str]) -> None:
     try:
         apply_user(iam, entry["username"], state, entry, options, policy_arn)
     except IAMError as e:
