@@ -4,6 +4,7 @@
 
 """ansible-playbook awssec.mfa.enforce against a moto server, with the account read through boto3 around each run."""
 
+import contextlib
 import json
 import re
 import time
@@ -457,9 +458,14 @@ def test_a_policy_of_the_same_name_that_is_not_ours_is_never_changed(moto_server
     assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
 
+@contextlib.contextmanager
 def _slow_report(moto_server):
-    """AWS takes seconds to make a credential report: this one is dated more than a second after the run began."""
+    """AWS takes seconds to make a credential report: within this, one is dated more than a second after the run began."""
     moto_server.before("GenerateCredentialReport", lambda params: time.sleep(1.2))
+    try:
+        yield
+    finally:
+        moto_server.clear_hooks()
 
 
 def test_enforcing_again_with_the_same_cached_report_finds_nothing_to_do(moto_server, iam, env):
@@ -468,11 +474,8 @@ def test_enforcing_again_with_the_same_cached_report_finds_nothing_to_do(moto_se
     for name in ("ana", "ben", "cy"):
         _user_with_key(iam, name, login=True)
     options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
-    _slow_report(moto_server)
-    try:
+    with _slow_report(moto_server):
         first, dummy, dummy = enforce(moto_server, env, **options)
-    finally:
-        moto_server.clear_hooks()
     assert first["summary"]["keys_disabled"] == 3
     moto_server.reset_counts()
     options["mfa_enforce_max_affected"] = 0
@@ -488,11 +491,8 @@ def test_max_affected_counts_the_live_plans(moto_server, iam, env):
     for name in ("ana", "ben", "cy"):
         _user_with_key(iam, name, login=True)
     options = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_max_affected": 3}
-    _slow_report(moto_server)
-    try:
+    with _slow_report(moto_server):
         enforce(moto_server, env, **options)
-    finally:
-        moto_server.clear_hooks()
 
     def reactivate(params):  # GetAccountSummary is the last call of gathering
         for name in ("ana", "ben", "cy"):
