@@ -13,10 +13,12 @@ rulebook stopped mid-batch loses nothing - SQS delivers the message again after 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
 import random
-from typing import Any, Dict, Optional
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
 
 DOCUMENTATION = r"""
 ---
@@ -29,14 +31,22 @@ description:
     seconds is delivered again, so an event is handled at least once, also when the rulebook stops mid-batch, and
     its handling must be safe to repeat. Set O(delete_on_receipt=true) to delete each message as soon as its event
     is emitted instead (at most once).
-  - Messages that hold no IAM call (or a failed one) are deleted and logged; so are messages that are not JSON.
+  - Messages are untrusted input (anyone allowed to send to the queue writes them). A body is parsed with a size limit
+    (1 MiB) and a nesting limit (32 levels, checked before the JSON parser, which recurses, sees it), and every field
+    of the change is checked against what AWS sends - an IAM user name, a 12-digit account, the ARNs of AWS's
+    partitions, the calls below, a CloudTrail event id and time; an account or partition that the event contradicts
+    (its record's, its Region's, the caller's ARN) makes it bad too. What passes holds nothing Ansible could evaluate.
+  - A bad message (unreadable, too big or deep, a field of the wrong type or value) is logged with why (never its
+    contents) and deleted, or left in the queue for its dead-letter queue with O(bad_messages=leave). Messages that
+    hold no IAM call that bears on MFA (another service or call, a failed call) are deleted and logged. No message
+    ends the source.
   - Throttling, passing SQS faults and network errors are retried with jittered exponential backoff, without end;
-    any other error (no credentials, access denied, no such queue) ends the source with that error.
-  - Each event is C({"iam_change": {"action", "user", "account_id", "time", "event_id", "caller", "status",
-    "serial"}, "sqs": {"queue_url", "message_id", "receipt_handle"}}). C(user) is the IAM user the call is about
-    (the caller when the call names no user), or null when the call names none (C(DeleteVirtualMFADevice)).
-    C(status) is the new status of C(UpdateAccessKey), C(serial) the MFA device of C(DeactivateMFADevice) and
-    C(DeleteVirtualMFADevice).
+    any other AWS error (no credentials, access denied, no such queue) ends the source with that error.
+  - Each event is C({"iam_change": {"action", "user", "account_id", "partition", "time", "event_id", "caller",
+    "status", "serial"}, "sqs": {"queue_url", "message_id", "receipt_handle"}}). C(user) is the IAM user the call is
+    about (the caller when the call names no user), or null when the call names none (C(DeleteVirtualMFADevice)).
+    C(account_id) and C(partition) are the account and partition the call was made in. C(status) is the new status
+    of C(UpdateAccessKey), C(serial) the MFA device of C(DeactivateMFADevice) and C(DeleteVirtualMFADevice).
 options:
   queue_url:
     description: The SQS queue's URL.
@@ -69,6 +79,13 @@ options:
       handler (at least once).
     type: bool
     default: false
+  bad_messages:
+    description: What becomes of a message that is not an IAM change as AWS sends it - V(delete) it (logged), or
+      V(leave) it in the queue, where it comes back every O(visibility_timeout) until the queue's redrive policy moves
+      it to the dead-letter queue (use only with one).
+    type: str
+    choices: [delete, leave]
+    default: delete
 """
 
 EXAMPLES = r"""
@@ -87,47 +104,28 @@ EXAMPLES = r"""
 """
 
 LOG = logging.getLogger("awssec.mfa.iam_changes")
-# The IAM calls after which a user may be without MFA: a new way in (password, key, the user itself) or MFA gone.
-ACTIONS = ("CreateUser", "CreateLoginProfile", "UpdateLoginProfile", "CreateAccessKey", "UpdateAccessKey",
-           "DeactivateMFADevice", "DeleteVirtualMFADevice")
-# Where each call's answer names the user (the request may leave the user out: the caller is meant then).
-_ANSWER_USER = {"CreateUser": "user", "CreateLoginProfile": "loginProfile", "CreateAccessKey": "accessKey"}
+
+
+def _load_events():
+    """The collection's module_utils/iam_events.py, by its path: ansible-rulebook runs this file by its path, where the
+    collection is not importable as ``ansible_collections``."""
+    path = Path(__file__).resolve().parents[4] / "plugins" / "module_utils" / "iam_events.py"
+    spec = importlib.util.spec_from_file_location("awssec_mfa_iam_events", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+iam_events = _load_events()
+ACTIONS = iam_events.ACTIONS
+iam_change = iam_events.iam_change
+BadMessage = iam_events.BadMessage
+# The source keeps its own short list of passing AWS errors (the module_utils' retries are built on Ansible's AWSRetry,
+# which is not importable here).
 RETRYABLE = ("Throttling", "ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError",
              "AWS.SimpleQueueService.ServiceUnavailable", "RequestLimitExceeded")
 MAX_BACKOFF = 60.0
-
-
-def iam_change(body: str) -> Optional[Dict[str, Any]]:
-    """The IAM change an SQS message body records, or None when it records none (not an IAM call, a failed call, a
-    call that does not bear on MFA). The body is the EventBridge event, or an SNS notification that wraps it."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(event, dict) and event.get("Type") == "Notification" and isinstance(event.get("Message"), str):
-        return iam_change(event["Message"])
-    detail = event.get("detail") if isinstance(event, dict) else None
-    if not isinstance(detail, dict) or detail.get("eventSource") != "iam.amazonaws.com" or detail.get("errorCode"):
-        return None
-    action = detail.get("eventName")
-    if action not in ACTIONS:
-        return None
-    request = detail.get("requestParameters") or {}
-    answer = (detail.get("responseElements") or {}).get(_ANSWER_USER.get(action, ""), {}) or {}
-    caller = detail.get("userIdentity") or {}
-    user = request.get("userName") or answer.get("userName")
-    if not user and action != "DeleteVirtualMFADevice" and caller.get("type") == "IAMUser":
-        user = caller.get("userName")  # the call named no user: IAM acted on the caller
-    return {
-        "action": action,
-        "user": user,
-        "account_id": detail.get("recipientAccountId") or event.get("account"),
-        "time": detail.get("eventTime") or event.get("time"),
-        "event_id": detail.get("eventID"),
-        "caller": caller.get("arn"),
-        "status": request.get("status") if action == "UpdateAccessKey" else None,
-        "serial": request.get("serialNumber"),
-    }
+BAD_MESSAGES = ("delete", "leave")
 
 
 def error_code(error: BaseException) -> Optional[str]:
@@ -154,27 +152,57 @@ def client(args: Dict[str, Any]):
     return session.client("sqs", endpoint_url=args.get("endpoint_url"))
 
 
+def read(message: Dict[str, Any]) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """(the IAM change a received message records or None, why the message is bad or None). Never raises: no message
+    can end the source."""
+    try:
+        return iam_change(message.get("Body")), None
+    except BadMessage as e:
+        return None, str(e)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        return None, f"it could not be read ({type(e).__name__})"
+
+
+def fatal(error: BaseException) -> bool:
+    """An AWS error that waiting does not mend: no credentials, a refusal, no such queue. The rest is waited out."""
+    from botocore.exceptions import BotoCoreError, ClientError  # here: the documentation reads without botocore
+
+    return isinstance(error, (BotoCoreError, ClientError)) and not retryable(error)
+
+
+async def _handle(queue: asyncio.Queue, sqs, queue_url: str, message: Dict[str, Any], args: Dict[str, Any]) -> None:
+    """Emit the message's change, or drop it: deleted, unless it is bad and bad messages are left for the dead-letter
+    queue; a change's message is left for its handler, unless delete_on_receipt."""
+    change, bad = read(message)
+    if bad:
+        kept = args["bad_messages"] == "leave"
+        LOG.warning("message %s is not an IAM change as AWS sends it: %s; %s", message["MessageId"], bad,
+                    "left in the queue for its dead-letter queue" if kept else "deleted")
+        if kept:
+            return
+    elif change is None:
+        LOG.info("message %s records no IAM change that bears on MFA: deleted", message["MessageId"])
+    else:
+        await queue.put({"iam_change": change,
+                         "sqs": {"queue_url": queue_url, "message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"]}})
+        if not args["delete_on_receipt"]:
+            return
+    await asyncio.to_thread(sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
 async def main(queue: asyncio.Queue, args: Dict[str, Any]) -> None:
-    """Emit the queue's IAM changes, one event each, until cancelled."""
+    """Emit the queue's IAM changes, one event each, until cancelled. Only the fatal AWS errors end it."""
+    args = dict(args, delete_on_receipt=bool(args.get("delete_on_receipt", False)), bad_messages=args.get("bad_messages") or "delete")
+    if args["bad_messages"] not in BAD_MESSAGES:
+        raise ValueError(f"bad_messages must be one of {', '.join(BAD_MESSAGES)}, not {args['bad_messages']!r}")
     queue_url = args["queue_url"]
     sqs = client(args)
-    delete_on_receipt = bool(args.get("delete_on_receipt", False))
     receive = {"QueueUrl": queue_url, "WaitTimeSeconds": int(args.get("wait_time_seconds", 20)),
                "VisibilityTimeout": int(args.get("visibility_timeout", 300)), "MaxNumberOfMessages": int(args.get("max_messages", 10))}
     failures = 0
     while True:
         try:
             messages = (await asyncio.to_thread(sqs.receive_message, **receive)).get("Messages", [])
-            for message in messages:
-                change = iam_change(message.get("Body", ""))
-                if change is None:
-                    LOG.info("message %s records no IAM change that bears on MFA: deleted", message["MessageId"])
-                else:
-                    await queue.put({"iam_change": change,
-                                     "sqs": {"queue_url": queue_url, "message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"]}})
-                if change is None or delete_on_receipt:
-                    await asyncio.to_thread(sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            failures = 0
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not retryable(error):
                 raise
@@ -182,6 +210,15 @@ async def main(queue: asyncio.Queue, args: Dict[str, Any]) -> None:
             wait = backoff(failures)
             LOG.warning("%s; trying again in %.1f s", error, wait)
             await asyncio.sleep(wait)
+            continue
+        failures = 0
+        for message in messages:
+            try:
+                await _handle(queue, sqs, queue_url, message, args)
+            except Exception as error:  # pylint: disable=broad-exception-caught
+                if fatal(error):
+                    raise
+                LOG.warning("message %s: %s; it stays in the queue and comes back", message.get("MessageId"), error)
 
 
 if __name__ == "__main__":

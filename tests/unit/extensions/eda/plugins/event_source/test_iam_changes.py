@@ -52,15 +52,20 @@ def test_an_sns_notification_is_unwrapped():
 
 
 @pytest.mark.parametrize("body", [
-    "not json",
-    json.dumps(["a list"]),
     json.dumps({"detail": {"eventSource": "s3.amazonaws.com", "eventName": "CreateBucket"}}),
+    json.dumps({"Type": "SubscriptionConfirmation", "Message": "confirm"}),
     message("CreateLoginProfile", request={"userName": "bob"}, error="EntityAlreadyExists"),  # failed: nothing changed
     message("ListUsers", request=None),
     message("AttachUserPolicy", request={"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
 ])
 def test_what_records_no_change_that_bears_on_mfa_is_none(body):
     assert iam_changes.iam_change(body) is None
+
+
+@pytest.mark.parametrize("body", ["not json", json.dumps(["a list"]), "[" * 100_000 + "]" * 100_000])
+def test_what_is_not_an_event_as_aws_sends_it_is_bad(body):
+    change, bad = iam_changes.read({"MessageId": "m", "Body": body})
+    assert change is None and bad
 
 
 class Collector(asyncio.Queue):
@@ -124,7 +129,7 @@ def test_events_are_emitted_and_their_messages_left_for_the_handler(sqs):
     url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=message("CreateLoginProfile", request={"userName": "bob"}))
     sqs.send_message(QueueUrl=url, MessageBody="not an IAM change")
-    sqs.send_message(QueueUrl=url, MessageBody=message("DeactivateMFADevice", request={"userName": "dan", "serialNumber": "S1"}))
+    sqs.send_message(QueueUrl=url, MessageBody=message("DeactivateMFADevice", request={"userName": "dan", "serialNumber": "GAHT12345678"}))
     events = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "visibility_timeout": 60}, until=2)
     assert [(e["iam_change"]["action"], e["iam_change"]["user"]) for e in events] == [("CreateLoginProfile", "bob"), ("DeactivateMFADevice", "dan")]
     assert all(e["sqs"]["queue_url"] == url and e["sqs"]["receipt_handle"] for e in events)
@@ -194,3 +199,86 @@ def test_backoff_is_jittered_and_bounded():
     waits = [(attempt, iam_changes.backoff(attempt)) for attempt in range(1, 12) for dummy in range(20)]
     assert all(0 <= wait <= min(iam_changes.MAX_BACKOFF, 2 ** (attempt - 1)) for attempt, wait in waits)
     assert max(wait for attempt, wait in waits if attempt == 10) > 2  # it does grow
+
+
+POISON = [
+    "[" * 200_000 + "]" * 200_000,  # the JSON parser would recurse 200,000 deep
+    json.dumps({"Type": "Notification", "Message": "[" * 200_000 + "]" * 200_000}),
+    message("CreateLoginProfile", request="userName=mallory"),  # a string requestParameters
+    json.dumps(dict(json.loads(message("CreateLoginProfile", request={"userName": "bob"})),
+                    detail=dict(json.loads(message("CreateLoginProfile", request={"userName": "bob"}))["detail"], userIdentity=["admin"]))),
+    message("CreateLoginProfile", request={"userName": "{{ lookup('ansible.builtin.pipe', 'id > PWNED') }}"}),
+]
+
+
+def test_bad_messages_are_deleted_and_the_source_goes_on_with_the_good_ones_behind_them(sqs, caplog):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    for body in POISON:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    for name in ("u1", "u2"):
+        sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": name}))
+    events = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "visibility_timeout": 60}, until=2)
+    assert sorted(e["iam_change"]["user"] for e in events) == ["u1", "u2"]
+    assert counts(sqs, url) == (0, 2)  # every bad message deleted; the two changes left for their handler
+    bad = [r.getMessage() for r in caplog.records if "is not an IAM change as AWS sends it" in r.getMessage()]
+    assert len(bad) == len(POISON) and all(line.endswith("deleted") for line in bad)
+    assert not any("lookup" in r.getMessage() or "[[[" in r.getMessage() for r in caplog.records)  # why, never the contents
+
+
+def test_bad_messages_can_be_left_for_the_dead_letter_queue(sqs):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=POISON[2])
+    sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": "u1"}))
+    events = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "visibility_timeout": 60, "bad_messages": "leave"}, until=1)
+    assert [e["iam_change"]["user"] for e in events] == ["u1"]
+    assert counts(sqs, url) == (0, 2)  # the bad message received, not deleted: it comes back until the redrive policy moves it
+
+
+def test_an_unknown_bad_messages_choice_ends_the_source_at_once():
+    with pytest.raises(ValueError, match="bad_messages must be one of delete, leave"):
+        run(Throttled(fail=0), {"queue_url": "https://sqs.example/q", "bad_messages": "keep"}, until=1)
+
+
+class FailingDelete(Throttled):
+    """Deletions fail with ``code``."""
+
+    def __init__(self, code, body):
+        super().__init__(fail=0)
+        self.code, self.body, self.deletes = code, body, 0
+
+    def receive_message(self, **kwargs):
+        self.calls += 1
+        return {"Messages": [{"MessageId": f"m{self.calls}", "ReceiptHandle": f"r{self.calls}", "Body": self.body if self.calls == 1 else
+                              message("CreateUser", request={"userName": "carol"})}]}
+
+    def delete_message(self, **kwargs):
+        self.deletes += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "DeleteMessage")
+
+
+def test_a_deletion_throttled_leaves_that_message_and_the_source_goes_on():
+    fake = FailingDelete("ThrottlingException", "not json")
+    assert run(fake, {"queue_url": "https://sqs.example/q"}, until=1)[0]["iam_change"]["user"] == "carol" and fake.deletes == 1
+
+
+def test_a_deletion_refused_ends_the_source():
+    fake = FailingDelete("AccessDenied", "not json")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        run(fake, {"queue_url": "https://sqs.example/q"}, until=1)
+
+
+def test_an_unexpected_error_while_reading_one_message_drops_that_message_only(monkeypatch):
+    real = iam_changes.iam_change
+
+    def buggy(body):
+        if body == "boom":
+            raise RuntimeError("bug")
+        return real(body)
+
+    monkeypatch.setattr(iam_changes, "iam_change", buggy)
+    fake = Throttled(fail=0)
+    carol = message("CreateUser", request={"userName": "carol"})
+    fake.receive_message = lambda **kwargs: {"Messages": [{"MessageId": "m0", "ReceiptHandle": "r0", "Body": "boom"},
+                                                          {"MessageId": "m1", "ReceiptHandle": "r1", "Body": carol}]}
+    fake.delete_message = lambda **kwargs: None
+    assert [e["iam_change"]["user"] for e in run(fake, {"queue_url": "https://sqs.example/q"}, until=1)] == ["carol"]
