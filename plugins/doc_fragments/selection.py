@@ -52,6 +52,17 @@ options:
     type: list
     elements: str
     default: []
+  users:
+    description:
+      - IAM user names, exactly (no globs). When set, only these users are read and considered; live, each is read by
+        name (C(iam:GetUser)) with their own policies, without listing the account's users.
+      - Unlike O(include_users), it changes no user's status. O(exclude_users), O(include_users) and O(exempt_tag)
+        classify each of them as a run over the whole account would, and one that O(include_users) does not match is
+        left out. The MFA guard reads and enforces on the user of one IAM change this way, so that the exemptions of a
+        scheduled run hold.
+    type: list
+    elements: str
+    default: []
   exempt_tag:
     description:
       - Users tagged with this key are C(exempted). The tag value is the reason, optionally with

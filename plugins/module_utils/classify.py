@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Dict, List, Optional, Sequence
 
+from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import USER_NAME_RULE, is_user_name
 from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
 
 MAX_EVIDENCE_DAYS = 90  # CloudTrail's event history keeps 90 days
@@ -30,6 +31,7 @@ class Selection:
     grace_period_days: int = 7
     exclude_users: Sequence[str] = ()
     include_users: Sequence[str] = ()
+    users: Sequence[str] = ()  # exact names: only these are read and considered; their classification is unchanged
     exempt_tag: str = "mfa-exempt"
     max_key_age_days: int = 90
     unused_credentials_days: int = 45
@@ -45,6 +47,7 @@ class Selection:
             grace_period_days=params["grace_period_days"],
             exclude_users=tuple(params.get("exclude_users") or ()),
             include_users=tuple(params.get("include_users") or ()),
+            users=tuple(params.get("users") or ()),
             exempt_tag=params["exempt_tag"],
             max_key_age_days=params["max_key_age_days"],
             unused_credentials_days=params["unused_credentials_days"],
@@ -64,6 +67,7 @@ SELECTION_ARGSPEC = {
     "grace_period_days": {"type": "int", "default": _DEFAULTS.grace_period_days},
     "exclude_users": {"type": "list", "elements": "str", "default": []},
     "include_users": {"type": "list", "elements": "str", "default": []},
+    "users": {"type": "list", "elements": "str", "default": []},
     "exempt_tag": {"type": "str", "default": _DEFAULTS.exempt_tag},
     "max_key_age_days": {"type": "int", "default": _DEFAULTS.max_key_age_days, "no_log": False},
     "unused_credentials_days": {"type": "int", "default": _DEFAULTS.unused_credentials_days},
@@ -84,6 +88,7 @@ def check_options(options: Selection) -> List[str]:
         problems.append(f"evidence_days must be from 0 to {MAX_EVIDENCE_DAYS} (CloudTrail's event history), not {options.evidence_days}")
     if not options.exempt_tag:
         problems.append("exempt_tag must not be empty")
+    problems += [f"users[{number}] is not an IAM user name ({USER_NAME_RULE})" for number, name in enumerate(options.users) if not is_user_name(name)]
     return problems
 
 
@@ -107,7 +112,11 @@ def first_match(name: str, patterns: Sequence[str]) -> Optional[str]:
 
 
 def is_selected(username: str, options: Selection) -> bool:
-    """``include_users`` limits the report to the users it matches; without it, everyone is in."""
+    """``users`` (exact names) and ``include_users`` (globs) limit the report to the users they name or match; without
+    them, everyone is in. Neither changes a selected user's classification but for ``include_users`` overriding
+    ``exclude_users``."""
+    if options.users and username not in options.users:
+        return False
     return not options.include_users or first_match(username, options.include_users) is not None
 
 

@@ -21,6 +21,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     UserRecord,
     days_between,
     isoformat,
+    partition_of,
     root_reasons,
 )
 
@@ -104,6 +105,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
         users.append(user_fact(user, verdict, now))
     return {
         "account_id": gathered.account_id,
+        "partition": partition_of(gathered.caller_arn) if gathered.caller_arn else None,
         "generated_at": isoformat(now),
         "source": gathered.source,
         "report_generated_at": isoformat(gathered.report_generated_at),
@@ -113,6 +115,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
             "grace_period_days": options.grace_period_days,
             "exclude_users": list(options.exclude_users),
             "include_users": list(options.include_users),
+            "users": list(options.users),
             "exempt_tag": options.exempt_tag,
             "max_key_age_days": options.max_key_age_days,
             "unused_credentials_days": options.unused_credentials_days,

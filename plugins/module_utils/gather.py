@@ -434,7 +434,7 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
     identity = identity or _identity(sts)
     devices = _virtual_devices(iam, warnings)
     named = named_users(options) if source == "live" else None
-    if named:  # those users alone, by name: neither the account's users nor all their policies are listed
+    if named is not None:  # those users alone, by name: neither the account's users nor all their policies are listed
         users, generated_at, root_row = [u for u in _read_names(iam, named, warnings, concurrency).values() if u is not None], None, None
         details = authorization_details_of(iam, [u.username for u in users], concurrency)
     else:
@@ -548,8 +548,11 @@ GLOB_CHARACTERS = frozenset("*?[")  # what makes an include_users entry a patter
 
 
 def named_users(options: Selection) -> Optional[List[str]]:
-    """The users ``include_users`` names, when every entry is a plain name rather than a glob: they can be read by name
-    (iam:GetUser) instead of listing the account's users."""
+    """The users to read by name (iam:GetUser) instead of listing the account's users: those of ``users`` that
+    ``include_users`` selects (perhaps none), or else those ``include_users`` names when no entry is a glob; None when
+    the account's users must be listed."""
+    if options.users:
+        return [name for name in dict.fromkeys(options.users) if is_selected(name, options)]
     names = list(dict.fromkeys(options.include_users))
     return names if names and not any(GLOB_CHARACTERS & set(name) for name in names) else None
 

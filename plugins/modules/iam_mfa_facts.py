@@ -114,6 +114,10 @@ ansible_facts:
           description: The AWS account id, from sts:GetCallerIdentity.
           type: str
           sample: "123456789012"
+        partition:
+          description: The account's partition (V(aws), V(aws-us-gov), V(aws-cn) ...), from the caller's ARN.
+          type: str
+          sample: aws
         generated_at:
           description: When these facts were made (UTC, ISO 8601).
           type: str

@@ -177,3 +177,29 @@ def test_check_options_names_the_culprit():
         "grace_period_days must be 0 or more, not -1",
         "exempt_tag must not be empty",
     ]
+
+
+@pytest.mark.parametrize("name, users, include, selected", [
+    ("bob", ("bob",), (), True),
+    ("bob", ("alice",), (), False),
+    ("svc-backup", ("svc-backup",), ("dev-*",), False),  # the operator's include_users still leaves it out
+    ("svc-backup", ("svc-backup",), ("svc-*",), True),
+])
+def test_users_narrows_the_selection_as_include_users_would(name, users, include, selected):
+    assert is_selected(name, Selection(users=users, include_users=include)) is selected
+
+
+@pytest.mark.parametrize("include, status", [((), "exempted"), (("svc-*",), "non-compliant"), (("svc-backup",), "non-compliant")])
+def test_users_overrides_no_exclusion_that_include_users_does_not(include, status):
+    """The MFA guard names one user with users: that user is classified as a run over the whole account classifies them."""
+    record = user("svc-backup", console=True)
+    whole_account = classify(record, Selection(exclude_users=("svc-*",), include_users=include), NOW)
+    one_user = classify(record, Selection(exclude_users=("svc-*",), include_users=include, users=("svc-backup",)), NOW)
+    assert whole_account.status == one_user.status == status
+    assert classify(record, Selection(exclude_users=("svc-*",), include_users=("svc-backup",)), NOW).status == "non-compliant"  # include overrides
+
+
+def test_users_must_be_iam_user_names():
+    assert check_options(Selection(users=("bob", "svc-*", "{{ x }}"))) == [
+        "users[1] is not an IAM user name (1 to 64 of letters, digits and +=,.@_-)",
+        "users[2] is not an IAM user name (1 to 64 of letters, digits and +=,.@_-)"]

@@ -228,6 +228,19 @@ def test_include_users_limits_what_is_read(aws):
     assert counter.count == 8
 
 
+def test_users_are_read_by_name_and_only_those_include_users_selects(aws):
+    iam, sts = aws
+    _make_users(iam)
+    called = _operations(iam)
+    got = gather(iam, sts, "live", Selection(users=("bob", "carol", "nobody"), include_users=("b*", "n*"), exclude_users=("bob",)))
+    assert [u.username for u in got.users] == ["bob"]  # carol: not among include_users; nobody: no such user
+    assert "ListUsers" not in called and called.count("GetUser") == 2  # bob and nobody, by name
+    called = _operations(iam)
+    assert gather(iam, sts, "live", Selection(users=("carol",), include_users=("b*",))).users == []
+    assert "GetUser" not in called and "ListUsers" not in called  # nobody to read: nobody listed either
+    assert [u.username for u in gather(iam, sts, "credential_report", Selection(users=("carol",))).users] == ["carol"]
+
+
 def _make_protected_users(iam):
     """Users with an access key each, whose keys a policy refuses without MFA in every way one can apply (inline or
     managed, on the user or on a group), one with unrelated policies only, one with none."""
