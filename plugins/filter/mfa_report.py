@@ -88,9 +88,10 @@ def mfa_guard_verdict(change, facts=None):
     its user read again live (none when the change needs no reading)."""
     if not isinstance(change, Mapping) or "action" not in change or "user" not in change:
         raise AnsibleFilterError("mfa_guard_verdict expects the iam_change of an awssec.mfa.iam_changes event (with action and user)")
-    if facts and (not isinstance(facts, Mapping) or "users" not in facts):
-        raise AnsibleFilterError("mfa_guard_verdict: facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts (with users)")
-    return verdict(dict(change), facts["users"] if facts else None)
+    if facts and (not isinstance(facts, Mapping) or not {"users", "account_id", "partition", "options"} <= set(facts)):
+        raise AnsibleFilterError("mfa_guard_verdict: facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts (with users, account_id, "
+                                 "partition and options)")
+    return verdict(dict(change), facts or None)
 
 
 class FilterModule:

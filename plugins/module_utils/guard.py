@@ -6,12 +6,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import re
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.awsfiles import FILE_MODE, ensure_dir
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import first_match
+from ansible_collections.awssec.mfa.plugins.module_utils.records import as_utc, isoformat
 
 _AWS_QUEUE = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 _ORIGIN = re.compile(r"^https?://[^/]+")
@@ -32,18 +42,28 @@ def needs_reading(change: Dict) -> bool:
     return bool(change.get("user")) and not (change.get("action") == "UpdateAccessKey" and change.get("status") != "Active")
 
 
-def verdict(change: Dict, users: Optional[List[Dict]]) -> Dict:
-    """What to do about ``change``, given ``users`` (the iam_mfa facts' users of the live re-read, or None when not read):
-    ``act`` (report, and enforce when asked) or not, and why, in words for the log and the findings record."""
+def verdict(change: Dict, facts: Optional[Dict]) -> Dict:
+    """What to do about ``change`` (a checked IAM change), given ``facts`` (the iam_mfa facts of the live re-read of its
+    user, or None when not read): ``act`` (report, and enforce when asked) or not, and why, in words for the log and the
+    findings record. A change made in another account or partition than the one the guard reads (and would act in) is
+    never acted on."""
     user = change.get("user")
     found = {"user": user, "action": change.get("action"), "time": change.get("time"), "event_id": change.get("event_id"),
-             "caller": change.get("caller"), "act": False, "status": None, "reasons": []}
+             "caller": change.get("caller"), "account_id": change.get("account_id"), "act": False, "status": None, "reasons": []}
+    if facts is not None and (change.get("account_id"), change.get("partition")) != (facts["account_id"], facts["partition"]):
+        return dict(found, why=f"not this guard's account: the change was made in account {change.get('account_id')} ({change.get('partition')}); "
+                               f"this guard reads and acts in {facts['account_id']} ({facts['partition']})")
     if not user:
         return dict(found, why="the call names no user (DeactivateMFADevice, which comes first, names the device's user)")
     if not needs_reading(change):
         return dict(found, why=f"a key was made {change.get('status') or 'inactive'}: no new way in")
-    record = next((u for u in users or [] if u["username"] == user), None)
+    if facts is None:
+        return dict(found, why="left alone: the user was not read")
+    record = next((u for u in facts["users"] if u["username"] == user), None)
     if record is None:
+        include = facts["options"].get("include_users") or []
+        if include and first_match(user, include) is None:
+            return dict(found, why="left alone: not among include_users")
         return dict(found, why="the user no longer exists")
     found.update(status=record["status"], reasons=list(record["reasons"]))
     if record["status"] == "non-compliant":
@@ -57,19 +77,154 @@ def verdict(change: Dict, users: Optional[List[Dict]]) -> Dict:
     return dict(found, why="left alone: compliant")
 
 
-def append_finding(path: str, finding: Dict) -> None:
-    """Add ``finding`` to the findings file ``path`` as one JSON line (folder 0700, file 0600, both made when missing).
+def open_own(path: str, flags: int) -> int:
+    """A descriptor of ``path`` (made 0600 in a folder made 0700 with ``os.O_CREAT``), opened without following a
+    symbolic link, without waiting on a FIFO, and only when it is a regular file of this user: the guard writes its own
+    files and no file a link or another user points it at. OSError saying why."""
+    ensure_dir(path)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, FILE_MODE)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(e.errno, "it is a symbolic link: refused, the guard writes only its own files", path) from e
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file: refused", path)
+        if info.st_uid != os.geteuid():
+            raise OSError(errno.EPERM, f"it belongs to another user (uid {info.st_uid}), not this guard's: refused", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def append_finding(path: str, finding: Dict, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Add ``finding`` to the findings file ``path`` as one JSON line (folder 0700, file 0600, both made when missing),
+    trying once more a second later when the write fails; OSError with the cause after that.
 
     One write to a file opened for appending: guard playbooks running at once (the rulebook's parallel actions) each add
     their line whole, and none is lost - a read, edit and rewrite of the file (lineinfile) would drop the others'."""
-    ensure_dir(path)
     line = (json.dumps(finding) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    for attempt in range(2):
+        try:
+            fd = open_own(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, "the finding was written in part (is the disk full?)", path)
+            finally:
+                os.close(fd)
+            return
+        except OSError:
+            if attempt:
+                raise
+            sleep(1.0)
+
+
+# --- the circuit breaker ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Breaker:
+    """At most ``max_actions`` users acted on in any ``window_minutes``: past it the guard only reports."""
+
+    max_actions: int = 10
+    window_minutes: int = 15
+
+    def problems(self) -> List[str]:
+        return ([f"max_actions must be 0 or more, not {self.max_actions}"] if self.max_actions < 0 else []) + \
+               ([f"window_minutes must be 1 or more, not {self.window_minutes}"] if self.window_minutes < 1 else [])
+
+
+def _at(value: str) -> datetime:
+    return as_utc(datetime.fromisoformat(value))
+
+
+def claim(actions: List[Dict], user: str, event_id: Optional[str], breaker: Breaker, now: datetime) -> Tuple[List[Dict], Dict]:
+    """Whether the guard may act on ``user`` now, given the ``actions`` recorded (``{"user", "event_id", "at"}``): (the
+    actions to record - those of the window, with this one when it is allowed and new - and the answer). A user acted on
+    within the window again costs nothing more (the same change delivered twice, or their next change); a new user is
+    allowed while fewer than ``max_actions`` users were acted on in the window."""
+    window = timedelta(minutes=breaker.window_minutes)
+    recent = [a for a in actions if now - _at(a["at"]) < window]
+    users = list(dict.fromkeys(a["user"] for a in recent))
+    allowed = user in users or len(users) < breaker.max_actions
+    if allowed and user not in users:
+        recent.append({"user": user, "event_id": event_id, "at": isoformat(now)})
+        users.append(user)
+    answer = {"allowed": allowed, "users_in_window": users, "max_actions": breaker.max_actions, "window_minutes": breaker.window_minutes,
+              "reopens_at": None}
+    if not allowed:
+        answer["reopens_at"] = isoformat(min(_at(a["at"]) for a in recent) + window) if recent else None
+        answer["why"] = (f"circuit breaker open: {len(users)} users acted on in the last {breaker.window_minutes} minutes "
+                         f"(mfa_guard_max_actions={breaker.max_actions}); reporting only until {answer['reopens_at'] or 'a reset'} or a reset")
+    return recent, answer
+
+
+def _read_state(path: str) -> List[Dict]:
     try:
-        if os.write(fd, line) != len(line):
-            raise OSError(f"{path}: the finding was written in part (is the disk full?)")
+        fd = open_own(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return []
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    try:
+        actions = json.loads(data.decode("utf-8"))["actions"]
+        if not all(isinstance(a, dict) and isinstance(a.get("user"), str) and _at(a.get("at")) for a in actions):
+            raise ValueError("an action is not a user and a time")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise OSError(errno.EINVAL, f"the circuit breaker's state is unreadable ({e}): delete the file to reset it", path) from e
+    return actions
+
+
+def _write_state(path: str, actions: List[Dict]) -> None:
+    """Replace the state file: a temporary file of this user in the same folder, fsync, rename (which replaces a link
+    itself, never its target)."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"actions": actions}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def exclusive(path: str):
+    """Hold an exclusive lock (flock) on the lock file ``path`` (made when missing; a link or another user's file is
+    refused). A process that dies lets it go."""
+    fd = open_own(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        os.close(fd)
+        os.close(fd)  # closing releases the lock
+
+
+def breaker_claim(path: str, user: str, event_id: Optional[str], breaker: Breaker, now: datetime, check_mode: bool) -> Dict:
+    """``claim`` against the state file ``path``, under its lock (guard playbooks run at once): the answer, and
+    ``changed`` when the action was recorded (never in check mode). OSError for a state file that is not the guard's
+    own or cannot be read."""
+    with exclusive(path + ".lock"):
+        before = _read_state(path)
+        actions, answer = claim(before, user, event_id, breaker, now)
+        changed = answer["allowed"] and actions != before
+        if changed and not check_mode:
+            _write_state(path, actions)
+    return dict(answer, changed=changed)
+
+
+def breaker_reset(path: str, check_mode: bool) -> Dict:
+    """Forget every action recorded: the breaker closes at once. ``changed`` when there was something to forget."""
+    with exclusive(path + ".lock"):
+        changed = bool(_read_state(path))
+        if changed and not check_mode:
+            os.unlink(path)
+    return {"changed": changed, "allowed": True, "users_in_window": [], "reopens_at": None}
 
 
 def event_queue(event: Dict) -> Dict:

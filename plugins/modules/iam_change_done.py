@@ -14,15 +14,17 @@ description:
     once done; a message not deleted within the source's C(visibility_timeout) is delivered again. This module is
     that deletion (sqs:DeleteMessage): the last task of a playbook that handled the event.
   - With O(findings_path), the O(finding) is first added to that file as one JSON line. Playbooks that run at once
-    (the rulebook's parallel actions) each add their line whole.
+    (the rulebook's parallel actions) each add their line whole. The file is opened without following a symbolic link
+    and only when it is a regular file of this user; a write that fails is tried again once, a second later, then the
+    module fails with the cause and the message is not deleted (it comes back, then goes to the dead-letter queue).
   - The playbook C(awssec.mfa.mfa_guard) ends with it.
 author:
   - awssec.mfa contributors (@awssec)
 options:
   event:
     description:
-      - The event, as the rulebook passes it to the playbook (C(ansible_eda.event)); its C(sqs.queue_url) and
-        C(sqs.receipt_handle) name the message.
+      - The event, as M(awssec.mfa.iam_change_event) checked it (from the C(ansible_eda.event) the rulebook passes); its
+        C(sqs.queue_url) and C(sqs.receipt_handle) name the message.
     type: dict
     required: true
   finding:
@@ -48,14 +50,19 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
+# The event as awssec.mfa.iam_change_event checked it: never template ansible_eda.event itself (its strings are untrusted).
+- name: Take the event as data, checked field by field
+  awssec.mfa.iam_change_event:
+  register: change_event
+
 - name: The change is handled - its message leaves the queue
   awssec.mfa.iam_change_done:
-    event: "{{ ansible_eda.event }}"
+    event: "{{ change_event.event }}"
 
 - name: The change is handled - what was found is recorded, then its message leaves the queue
   awssec.mfa.iam_change_done:
-    event: "{{ ansible_eda.event }}"
-    finding: "{{ {'user': ansible_eda.event.iam_change.user, 'why': 'checked'} }}"
+    event: "{{ change_event.event }}"
+    finding: "{{ {'user': change_event.event.iam_change.user, 'why': 'checked'} }}"
     findings_path: ~/.awssec-mfa/guard-findings.jsonl
 """
 

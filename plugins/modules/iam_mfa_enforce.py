@@ -107,6 +107,14 @@ options:
         not counted), then on the plans made from the live reads, which stop as soon as the count is exceeded.
     type: int
     default: 10
+  lock_path:
+    description:
+      - A lock file (made when missing) held for the whole run, from the first read to the last change. Runs on this
+        machine that name the same file act one after another, each reading users after the one before it has acted, so
+        that two runs for the same user at once change IAM once - the MFA guard's, which handles the changes of a user,
+        or two deliveries of one change, at the same time.
+      - The file is opened without following a symbolic link and only when it is a regular file of this user.
+    type: path
 notes:
   - Permissions needed, besides those of M(awssec.mfa.iam_mfa_facts), are C(iam:ListMFADevices), C(iam:ListAccessKeys),
     C(iam:GetLoginProfile), C(iam:ListAttachedUserPolicies), C(iam:ListUserTags), C(iam:TagUser), C(iam:UntagUser),
@@ -276,6 +284,7 @@ api_calls:
   type: int
 """
 
+import contextlib
 from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -284,6 +293,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTI
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, check_params, enforce_account
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC
 
@@ -298,6 +308,7 @@ ARGUMENT_SPEC = dict(
     disable_console_access={"type": "bool", "default": False},
     max_affected={"type": "int", "default": 10},
     targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
+    lock_path={"type": "path"},
 )
 
 
@@ -309,9 +320,12 @@ def main():
     counter = CallCounter()
     iam, sts = counter.watch(fast_timestamps(module.client("iam"))), counter.watch(module.client("sts"))
     try:
-        result, failure, warnings = enforce_account(iam, sts, module.params, module.check_mode, module._diff, datetime.now(timezone.utc))
+        with exclusive(module.params["lock_path"]) if module.params["lock_path"] else contextlib.nullcontext():
+            result, failure, warnings = enforce_account(iam, sts, module.params, module.check_mode, module._diff, datetime.now(timezone.utc))
     except IAMError as e:
         module.fail_json_aws_error(e)
+    except OSError as e:
+        module.fail_json(msg=f"lock_path: {e}; nothing was changed")
     for warning in warnings:
         warn(module, warning)
     result["api_calls"] = counter.count

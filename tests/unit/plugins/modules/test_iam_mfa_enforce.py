@@ -2,6 +2,9 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import fcntl
+import os
+
 import boto3
 import pytest
 
@@ -61,3 +64,37 @@ def test_bad_parameters_fail_before_any_call(run_module, aws_env):
     assert result["rc"] == 1
     assert result["msg"] == ("policy_name 'bad name' is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-); "
                              "max_affected must be 0 or more, not -1")
+
+
+def test_users_names_the_users_acted_on_and_leaves_exclusions_as_they_are(run_module, iam):
+    result = run_module(main, dict(NOW_NON_COMPLIANT, users=["bob.wilson", "alice.brown"], exclude_users=["alice.*"]))
+    assert result["rc"] == 0 and [e["username"] for e in result["actions"] if e["actions"]] == ["bob.wilson"]
+    assert [e["username"] for e in result["summary"]["exempted"]] == ["alice.brown"]
+    assert attached(iam, "alice.brown") == []
+
+
+def test_lock_path_is_held_while_the_run_acts_and_a_link_is_refused(run_module, iam, tmp_path, monkeypatch):
+    from ansible_collections.awssec.mfa.plugins.module_utils import enforce  # pylint: disable=import-outside-toplevel
+    from ansible_collections.awssec.mfa.plugins.modules import iam_mfa_enforce  # pylint: disable=import-outside-toplevel
+
+    lock = tmp_path / "guard-enforce.lock"
+    held = []
+    real = enforce.enforce_account
+
+    def observed(*args, **kwargs):
+        fd = os.open(lock, os.O_RDWR)
+        try:  # another process (here, another descriptor) cannot take the lock while the run acts
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(iam_mfa_enforce, "enforce_account", observed)
+    assert run_module(main, dict(NOW_NON_COMPLIANT, lock_path=str(lock)))["rc"] == 0 and held == [True]
+    lock.unlink()
+    lock.symlink_to(tmp_path / "elsewhere")
+    refused = run_module(main, dict(NOW_NON_COMPLIANT, lock_path=str(lock)))
+    assert refused["rc"] == 1 and "symbolic link: refused" in refused["msg"] and not (tmp_path / "elsewhere").exists()
