@@ -10,11 +10,28 @@ import shutil
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 
+import boto3
 import pytest
 import yaml
 
 from tests.integration.conftest import BIN
+from tests.support.demo_account import create_user
+from tests.support.moto_server import CREDENTIALS
+
+
+def guard_account(moto_server, iam, users):
+    """The ``users`` made in the account, dora.lost's MFA device deactivated (she is among them), and an empty queue:
+    (an SQS client, the queue's URL)."""
+    now = datetime.now(timezone.utc)
+    for number, user in enumerate(users):
+        create_user(iam, user, now, number)
+    serial = iam.list_mfa_devices(UserName="dora.lost")["MFADevices"][0]["SerialNumber"]
+    iam.deactivate_mfa_device(UserName="dora.lost", SerialNumber=serial)
+    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return sqs, sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
 
 
 def java_found(env) -> bool:

@@ -9,14 +9,13 @@ reports (or enforces on) those left without MFA, records every finding and delet
 import json
 import signal
 import time
-from datetime import datetime, timezone
 
 import boto3
 import pytest
 
 from tests.integration.conftest import adhoc_result, run
-from tests.integration.guard import guarded, queue_counts, read_findings, start, stop, wait_for
-from tests.support.demo_account import EXEMPT_TAG, DemoUser, create_user
+from tests.integration.guard import guard_account, guarded, queue_counts, read_findings, start, stop, wait_for
+from tests.support.demo_account import EXEMPT_TAG, DemoUser
 from tests.support.iam_events import message
 from tests.support.moto_server import CREDENTIALS
 
@@ -38,14 +37,7 @@ REPORTED = {"pat.new", "dora.lost"}
 @pytest.fixture
 def account(moto_server, iam):
     """The four users, dora's MFA device deactivated (as the event says), and a queue holding the four events."""
-    now = datetime.now(timezone.utc)
-    for number, user in enumerate(USERS):
-        create_user(iam, user, now, number)
-    serial = iam.list_mfa_devices(UserName="dora.lost")["MFADevices"][0]["SerialNumber"]
-    iam.deactivate_mfa_device(UserName="dora.lost", SerialNumber=serial)
-    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    url = sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
+    sqs, url = guard_account(moto_server, iam, USERS)
     for action, request in EVENTS:
         sqs.send_message(QueueUrl=url, MessageBody=message(action, request=request, caller="admin"))
     return sqs, url

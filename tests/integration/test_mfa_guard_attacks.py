@@ -10,17 +10,14 @@ ansible-rulebook and by hand (ansible-playbook awssec.mfa.mfa_guard -e @event.js
 import json
 import threading
 import time
-from datetime import datetime, timezone
 
-import boto3
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import iam_change
 from tests.integration.conftest import BIN, run
-from tests.integration.guard import guarded, queue_counts, read_findings, start, stop, wait_for
-from tests.support.demo_account import DemoUser, Key, create_user
+from tests.integration.guard import guard_account, guarded, queue_counts, read_findings, start, stop, wait_for
+from tests.support.demo_account import DemoUser, Key
 from tests.support.iam_events import cloudtrail_event, message
-from tests.support.moto_server import CREDENTIALS
 
 OTHER_ACCOUNT = "999999999999"
 USERS = [
@@ -45,14 +42,18 @@ def pwned(tmp_path):
 @pytest.fixture
 def account(moto_server, iam):
     """The users, dora's MFA device deactivated, and an empty queue: (sqs client, queue URL)."""
-    now = datetime.now(timezone.utc)
-    for number, user in enumerate(USERS):
-        create_user(iam, user, now, number)
-    serial = iam.list_mfa_devices(UserName="dora.lost")["MFADevices"][0]["SerialNumber"]
-    iam.deactivate_mfa_device(UserName="dora.lost", SerialNumber=serial)
-    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    return sqs, sqs.create_queue(QueueName=f"iam-changes-{time.monotonic_ns()}")["QueueUrl"]
+    return guard_account(moto_server, iam, USERS)
+
+
+@pytest.fixture
+def linked_findings(tmp_path):
+    """A findings path that is a symbolic link to another file: (the link, its target)."""
+    target = tmp_path / "precious.txt"
+    target.write_text("precious\n")
+    link = tmp_path / "guard" / "findings.jsonl"
+    link.parent.mkdir(mode=0o700)
+    link.symlink_to(target)
+    return link, target
 
 
 def untouched(iam, name):
@@ -161,13 +162,9 @@ def test_by_hand_two_copies_of_one_change_handled_at_once_change_iam_once(accoun
     assert guarded(iam, "pat.new") and queue_counts(sqs, url) == (0, 0)
 
 
-def test_by_hand_a_findings_file_that_is_a_link_is_refused_and_the_message_kept(account, env, iam, tmp_path):
+def test_by_hand_a_findings_file_that_is_a_link_is_refused_and_the_message_kept(account, env, tmp_path, linked_findings):
     sqs, url = account
-    target = tmp_path / "precious.txt"
-    target.write_text("precious\n")
-    link = tmp_path / "guard" / "findings.jsonl"
-    link.parent.mkdir(mode=0o700)
-    link.symlink_to(target)
+    link, target = linked_findings
     result = by_hand(env, tmp_path, received(sqs, url, login_profile("gone.user")), findings=link)
     assert result.returncode != 0 and "symbolic link: refused" in result.stdout, result.stdout
     assert target.read_text() == "precious\n" and queue_counts(sqs, url) == (0, 1)
@@ -235,13 +232,9 @@ def test_under_the_rulebook_poison_templates_foreign_events_exclusions_duplicate
     assert len(by_user["pat.new"]) == 2 and [f["changed"] for f in by_user["pat.new"]].count(True) == 1
 
 
-def test_under_the_rulebook_a_findings_file_that_is_a_link_is_refused_and_the_message_kept(account, env, iam, tmp_path):
+def test_under_the_rulebook_a_findings_file_that_is_a_link_is_refused_and_the_message_kept(account, env, tmp_path, linked_findings):
     sqs, url = account
-    target = tmp_path / "precious.txt"
-    target.write_text("precious\n")
-    link = tmp_path / "guard" / "findings.jsonl"
-    link.parent.mkdir(mode=0o700)
-    link.symlink_to(target)
+    link, target = linked_findings
     sqs.send_message(QueueUrl=url, MessageBody=login_profile("gone.user"))
     process, findings, log = start(env, tmp_path, url, enforce=True, findings=link)
     try:
