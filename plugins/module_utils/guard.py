@@ -132,8 +132,8 @@ class Breaker:
     window_minutes: int = 15
 
     def problems(self) -> List[str]:
-        return ([f"max_actions must be 0 or more, not {self.max_actions}"] if self.max_actions < 0 else []) + \
-               ([f"window_minutes must be 1 or more, not {self.window_minutes}"] if self.window_minutes < 1 else [])
+        problems = [f"max_actions must be 0 or more, not {self.max_actions}"] if self.max_actions < 0 else []
+        return problems + ([f"window_minutes must be 1 or more, not {self.window_minutes}"] if self.window_minutes < 1 else [])
 
 
 def _at(value: str) -> datetime:
@@ -155,9 +155,10 @@ def claim(actions: List[Dict], user: str, event_id: Optional[str], breaker: Brea
     answer = {"allowed": allowed, "users_in_window": users, "max_actions": breaker.max_actions, "window_minutes": breaker.window_minutes,
               "reopens_at": None}
     if not allowed:
-        answer["reopens_at"] = isoformat(min(_at(a["at"]) for a in recent) + window) if recent else None
+        answer["reopens_at"] = isoformat(min(_at(a["at"]) for a in recent) + window) if recent else None  # none: max_actions 0
+        until = f" until {answer['reopens_at']} or a reset" if recent else ""
         answer["why"] = (f"circuit breaker open: {len(users)} users acted on in the last {breaker.window_minutes} minutes "
-                         f"(mfa_guard_max_actions={breaker.max_actions}); reporting only until {answer['reopens_at'] or 'a reset'} or a reset")
+                         f"(mfa_guard_max_actions={breaker.max_actions}); reporting only{until}")
     return recent, answer
 
 

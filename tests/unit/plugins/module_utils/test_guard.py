@@ -212,7 +212,9 @@ def test_the_breaker_allows_max_actions_users_in_any_window(before, user, allowe
 
 
 def test_no_action_at_all_with_max_actions_zero():
-    assert claim([], "a", None, Breaker(max_actions=0), NOW)[1]["allowed"] is False
+    answer = claim([], "a", None, Breaker(max_actions=0), NOW)[1]
+    assert answer["allowed"] is False and answer["reopens_at"] is None
+    assert answer["why"] == "circuit breaker open: 0 users acted on in the last 15 minutes (mfa_guard_max_actions=0); reporting only"
 
 
 def test_the_breaker_state_is_counted_across_runs_reset_and_left_alone_in_check_mode(tmp_path):
