@@ -246,10 +246,7 @@ def checked_event(event: Any) -> Dict[str, Dict[str, Any]]:
         raise BadMessage("the event is not an object")
     problems = [f"{key} is not a part of an event of awssec.mfa.iam_changes" for key in sorted(set(event) - {"iam_change", "sqs", "meta"}, key=str)]
     change, sqs = event.get("iam_change"), event.get("sqs")
-    if isinstance(change, dict):
-        problems += [f"iam_change.{key} is not a field of an IAM change" for key in sorted(set(change) - set(FIELDS), key=str)]
-        change = {key: change.get(key) for key in FIELDS}
     problems += check_change(change) + check_sqs(sqs)
     if problems:
         raise BadMessage("; ".join(problems))
-    return {"iam_change": {key: _plain(value) for key, value in change.items()}, "sqs": {key: _plain(sqs[key]) for key in SQS_FIELDS}}
+    return {"iam_change": {key: _plain(change.get(key)) for key in FIELDS}, "sqs": {key: _plain(sqs[key]) for key in SQS_FIELDS}}
