@@ -14,8 +14,11 @@ options:
         (GetAccountAuthorizationDetails, ListVirtualMFADevices, GetAccountSummary), so the number of
         API calls grows with pages, not with users. AWS may serve a report up to 4 hours old; users
         created since are read live, a virtual MFA device assigned since counts (ListVirtualMFADevices is live),
-        and past O(max_report_age) the users the report calls C(non-compliant) or C(grace-period) are read live.
-        The result says which source was used, when the report was generated and how old it was.
+        a user whose MFA the report says is on without a virtual device assigned now is read with ListMFADevices
+        (a device removed since is seen), a user compliant only because the report shows no password or active key
+        is read live, and past O(max_report_age) the users the report calls C(non-compliant) or C(grace-period) are
+        read live. The result says which source was used, when the report was generated, how old it was, and
+        which users it could not vouch for (C(report_unverified_users)); docs/real-aws.md says what each source knows.
       - V(live) asks IAM about each user (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys,
         GetAccessKeyLastUsed, ListUserTags). Exact at this moment, but five or more calls per user.
     type: str
@@ -86,9 +89,8 @@ options:
     description:
       - When V(true), a user whose only MFA devices are virtual gets the reason C(virtual_mfa_only).
         It does not change the status.
-      - With O(source=credential_report), the type of non-virtual devices is inferred. A user with
-        an active MFA and no assigned virtual device has a hardware device (a TOTP token or a security key;
-        O(require_phishing_resistant_mfa) tells which). Use O(source=live) to see every device of a user who has both kinds.
+      - With O(source=credential_report), the users with virtual devices are read with iam:ListMFADevices too (one
+        call each), since the report does not show a hardware device next to a virtual one.
     type: bool
     default: false
   require_mfa_policy_for_keys:
@@ -113,8 +115,9 @@ options:
         period). A code from an authenticator app or a TOTP token can be phished; a security key answers only the real
         AWS sign-in page.
       - The credential report does not tell a TOTP token from a security key. With O(source=credential_report), the
-        users with MFA and no virtual device are read with iam:ListMFADevices, one call each, only when this is
-        V(true); the number of those reads is returned as C(mfa_device_reads).
+        users with MFA and no virtual device are read with iam:ListMFADevices, one call each (whatever this option
+        says: the device may also have been removed since the report); the number of those reads is returned as
+        C(mfa_device_reads).
     type: bool
     default: false
 """

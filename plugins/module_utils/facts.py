@@ -137,6 +137,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
             "reasons": root_reasons(gathered.root),
         },
         "mfa_device_reads": gathered.device_reads,
+        "report_unverified_users": list(gathered.unverified_users),
         "evidence": None if gathered.evidence is None else {
             "days": gathered.evidence.days,
             "region": gathered.evidence.region,

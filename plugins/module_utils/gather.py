@@ -347,7 +347,7 @@ def _virtual_devices(iam, warnings: List[str]) -> Optional[List[Dict]]:
     except IAMError as e:
         if error_code(e.exception) != "AccessDenied":
             raise
-        warnings.append("iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown")
+        warnings.append("iam:ListVirtualMFADevices was denied: every user with MFA is read with iam:ListMFADevices")
         return None
 
 
@@ -434,20 +434,18 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
     identity = identity or _identity(sts)
     devices = _virtual_devices(iam, warnings)
     named = named_users(options) if source == "live" else None
+    device_reads, unverified = 0, []
     if named is not None:  # those users alone, by name: neither the account's users nor all their policies are listed
         users, generated_at, root_row = [u for u in _read_names(iam, named, warnings, concurrency).values() if u is not None], None, None
-        details = authorization_details_of(iam, [u.username for u in users], concurrency)
+        protection = keys_protection(authorization_details_of(iam, [u.username for u in users], concurrency))
     else:
         details = aws_call("get account authorization details (iam:GetAccountAuthorizationDetails)", _authorization_details, iam)
-        if source == "live":
+        protection = keys_protection(details)
+        if source == "live":  # every device is read: ListMFADevices names each
             users, generated_at, root_row = _gather_live(iam, options, warnings, concurrency), None, None
         else:
-            users, generated_at, root_row = _gather_from_report(iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details,
-                                                                concurrency)
-    device_reads = 0
-    if options.require_phishing_resistant_mfa:
-        users, device_reads = _tell_devices_apart(iam, users, warnings)
-    protection = keys_protection(details)
+            users, generated_at, root_row, device_reads, unverified = _gather_from_report(
+                iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details, protection, concurrency)
     evidence, sign_ins = None, {}
     if options.evidence_days:
         evidence, sign_ins = _console_evidence(cloudtrail, options.evidence_days, now, sleep)
@@ -463,24 +461,38 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
         warnings=warnings,
         device_reads=device_reads,
         evidence=evidence,
+        unverified_users=unverified,
     )
 
 
-def _tell_devices_apart(iam, users: List[UserRecord], warnings: List[str]) -> Tuple[List[UserRecord], int]:
-    """Read the devices of the users whose devices the credential report could not name (not virtual: a TOTP token or a
-    security key), one ListMFADevices each; the number of reads."""
-    told, reads = [], 0
+def needs_device_read(user: UserRecord, options: Selection) -> bool:
+    """Does the credential report's view of this user's MFA need ListMFADevices (pure)? Yes when MFA is on and no virtual
+    device is assigned now: the device may be a TOTP token, a security key, or gone since the report (a virtual device
+    deactivated or deleted, a hardware one removed: the report still says MFA is on); and, with require_hardware_mfa,
+    when only virtual devices are known (the report does not show a hardware device next to them)."""
+    if any(device.serial is None for device in user.mfa_devices):
+        return True
+    return options.require_hardware_mfa and user.mfa_enabled and all(device.type == "virtual" for device in user.mfa_devices)
+
+
+def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnings: List[str]) -> Tuple[List[UserRecord], int]:
+    """Read with ListMFADevices the devices of the users the credential report cannot vouch for (``needs_device_read``);
+    the number of reads. A read that fails keeps the report's answer, with a warning naming the user and the cause."""
+    told, reads, unread = [], 0, []
     for user in users:
-        if any(device.serial is None for device in user.mfa_devices):
+        if needs_device_read(user, options):
             reads += 1
             try:
                 user = replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username)))
             except IAMError as e:
-                if error_code(e.exception) != "NoSuchEntity":
-                    raise
-                warnings.append(f"user {user.username} was deleted while it was being read; it is left out")
-                continue
+                if error_code(e.exception) == "NoSuchEntity":
+                    warnings.append(f"user {user.username} was deleted while it was being read; it is left out")
+                    continue
+                unread.append(f"{user.username} ({error_text(e)})")
         told.append(user)
+    if unread:
+        warnings.append("iam:ListMFADevices failed: the MFA of these users is as the credential report had it, which may be hours old: "
+                        + ", ".join(unread))
     return told, reads
 
 
@@ -642,24 +654,55 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
         return False
 
 
-def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, now: datetime,
-                        details: Dict, concurrency: int = 1) -> Tuple[List[UserRecord], datetime, Optional[Dict[str, str]]]:
-    """The users, when the report was generated, and its ``<root_account>`` row."""
+def rests_on_absence(user: UserRecord, options: Selection, now: datetime) -> bool:
+    """Is the user compliant only because the credential report shows no password or active key (pure)? Then a password
+    or key added since the report would make them non-compliant unseen: such a user is read live."""
+    if classify(user, options, now).status != "compliant":
+        return False
+    exposed = replace(user, console_access=True, access_keys=list(user.access_keys) + [AccessKey(status="Active", created=now)])
+    return classify(exposed, options, now).status != "compliant"
+
+
+# A report older than this was not generated for this run: changes made since may be missing from it.
+REPORT_FRESH = 60
+
+
+def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, now: datetime, details: Dict,
+                        protection: Dict[str, bool], concurrency: int = 1) -> Tuple[List[UserRecord], datetime, Optional[Dict], int, List[str]]:
+    """The users, when the report was generated, its ``<root_account>`` row, the number of device reads and the users
+    named as unverified.
+
+    The report may be up to 4 hours old (docs/real-aws.md): what it cannot vouch for is read live - users missing from it,
+    MFA it says is on without a virtual device now (``needs_device_read``), users compliant only for want of a credential
+    (``rests_on_absence``), users enforcement changed since, and past ``max_report_age`` the users it calls non-compliant
+    or in grace. Those it still calls non-compliant or in grace, when it is older than REPORT_FRESH, are named in a warning:
+    a fix made since is not seen."""
     users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []), concurrency)
-    from_report = [u for u in users if u.username not in read_live]
-    reread = {u.username for u in from_report if enforced_since(u, generated_at)}
+    from_report = [replace(u, keys_mfa_protected=protection.get(u.username)) for u in users if u.username not in read_live]
+    told, device_reads = _tell_devices_apart(iam, from_report, options, warnings)
+    told_by_name = {u.username: u for u in told}
+    users = [told_by_name.get(u.username) if u.username not in read_live else u for u in users]
+    users = [u for u in users if u is not None]
+    reread = {u.username for u in told if enforced_since(u, generated_at) or rests_on_absence(u, options, now)}
     age = (now - generated_at).total_seconds()
+    doubtful = set(suspects([u for u in told if u.username not in reread], options, now))
     if age > options.max_report_age:
-        stale = set(suspects(from_report, options, now))
-        if stale:
+        if doubtful:
             warnings.append(f"the credential report was generated {int(age)} s ago, more than max_report_age={options.max_report_age}: "
-                            f"the {len(stale)} users it calls non-compliant or in grace were read live")
-        reread |= stale
+                            f"the {len(doubtful)} users it calls non-compliant or in grace were read live")
+        reread |= doubtful
+    names: List[str] = []
+    if doubtful and REPORT_FRESH <= age <= options.max_report_age:
+        names = [u.username for u in users if u.username in doubtful]
+        warnings.append(f"the credential report was generated {int(age)} s ago: a password or access key removed, or a hardware MFA "
+                        f"device or security key enabled, since then by these {len(names)} users it calls non-compliant or in grace is not "
+                        f"seen (enforcement reads them live before acting; max_report_age=0 or source=live reads them now): "
+                        + ", ".join(names))
     if not reread:
-        return users, generated_at, root_row
+        return users, generated_at, root_row, device_reads, names
     fresh = _read_names(iam, [u.username for u in users if u.username in reread], warnings, concurrency)
     merged = [fresh.get(u.username, u) for u in users]  # None: deleted since the report
-    return [u for u in merged if u is not None], generated_at, root_row
+    return [u for u in merged if u is not None], generated_at, root_row, device_reads, names
 
 
 def _read_names(iam, names: List[str], warnings: List[str], concurrency: int) -> Dict[str, Optional[UserRecord]]:

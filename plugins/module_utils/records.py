@@ -143,7 +143,9 @@ class Gathered:
     root: RootRecord
     warnings: List[str] = field(default_factory=list)
     caller_arn: Optional[str] = None  # who ran the gathering (sts:GetCallerIdentity)
-    device_reads: int = 0  # ListMFADevices calls made to tell TOTP tokens from security keys
+    device_reads: int = 0  # ListMFADevices calls made for the devices the credential report cannot name
+    # Users a credential report older than the run calls non-compliant or in grace, not read live: a fix made since is not seen.
+    unverified_users: List[str] = field(default_factory=list)
     evidence: Optional["Evidence"] = None  # CloudTrail console sign-ins, when evidence_days > 0
 
 

@@ -142,9 +142,21 @@ ansible_facts:
           type: int
           sample: 9
         mfa_device_reads:
-          description: The iam:ListMFADevices calls made to tell TOTP tokens from security keys (O(require_phishing_resistant_mfa)).
+          description:
+            - The iam:ListMFADevices calls made with O(source=credential_report), one for each user whose MFA the report
+              says is on and who has no virtual device assigned now (a TOTP token, a security key, or a device removed since
+              the report); with O(require_hardware_mfa), also for the users with virtual devices.
           type: int
           sample: 0
+        report_unverified_users:
+          description:
+            - The users a credential report older than a minute (and younger than O(max_report_age)) calls C(non-compliant)
+              or C(grace-period), which were not read live - a password or key they removed, or a hardware device or
+              security key they enabled, since the report is not seen. A warning names them too. Empty with O(source=live).
+            - Enforcement reads every user it would act on live before acting.
+          type: list
+          elements: str
+          sample: []
         evidence:
           description:
             - Where the sign-in evidence came from (O(evidence_days)) - C(days), C(region), C(events) (ConsoleLogin events

@@ -318,8 +318,9 @@ def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
 
     monkeypatch.setattr(gather_mod, "paginate", deny_virtual)
     got = gather(iam, sts, "credential_report", Selection(), sleep=lambda s: None)
-    assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["unknown"], "carol": ["unknown"]}
-    assert got.warnings == ["iam:ListVirtualMFADevices was denied: MFA device types are reported as unknown"]
+    assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["virtual"], "carol": ["hardware"]}
+    assert got.warnings == ["iam:ListVirtualMFADevices was denied: every user with MFA is read with iam:ListMFADevices"]
+    assert got.device_reads == 2
 
 
 def test_unknown_source_is_refused(aws):
@@ -361,7 +362,11 @@ def test_a_report_younger_than_max_report_age_is_believed(stale):
     now = generated + timedelta(hours=3)
     got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "non-compliant", "dave": "non-compliant"}
-    assert counter.count == 3  # ListVirtualMFADevices, GetAccountAuthorizationDetails, GetAccountSummary (the report is patched in)
+    # ListVirtualMFADevices, GetAccountAuthorizationDetails, GetAccountSummary (the report is patched in); alice, compliant only
+    # for want of a credential, is read live (5 calls): a password or key added since the report would make her non-compliant.
+    assert counter.count == 3 + 5
+    # carol's hardware device, enabled since, is not seen: she is named.
+    assert any(w.startswith("the credential report was generated 10800 s ago") and w.endswith(": carol, dave") for w in got.warnings)
 
 
 @pytest.mark.parametrize("max_report_age", [4 * 3600, 0])
@@ -371,7 +376,7 @@ def test_past_max_report_age_only_the_users_it_calls_non_compliant_are_read_live
     got = gather(iam, sts, "credential_report", Selection(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "compliant", "dave": "non-compliant"}
     assert [d.type for d in {u.username: u for u in got.users}["carol"].mfa_devices] == ["hardware"]
-    assert counter.count == 3 + 2 * 5  # GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys, ListUserTags for carol and dave
+    assert counter.count == 3 + 3 * 5  # GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys, ListUserTags for alice, carol and dave
     assert any("the 2 users it calls non-compliant or in grace were read live" in w for w in got.warnings)
 
 
@@ -404,7 +409,7 @@ def test_the_last_change_by_enforcement_decides_who_is_read_live(stale, tags, re
     now = generated + timedelta(hours=1)
     got = gather(iam, sts, "credential_report", FRESH, sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "non-compliant", "dave": "compliant" if read_live else "non-compliant"}
-    assert counter.count == 3 + (5 if read_live else 0)
+    assert counter.count == 3 + 5 + (5 if read_live else 0)  # alice, compliant for want of a credential, is read live
 
 
 @mock_aws
