@@ -50,8 +50,15 @@ def test_both_sources_agree_on_every_demo_user(demo, env):
         "console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age",
         "unused_credentials", "multiple_active_keys", "virtual_mfa_only", "keys_not_mfa_protected",
     }
-    # API calls grow with pages for the report, with users when live.
-    assert report["api_calls"] <= 10 < 5 * 57 <= live["api_calls"]
+    # API calls grow with pages for the report, with users when live; with require_hardware_mfa the report reads the devices of
+    # the users with MFA (one call each: it does not show a hardware device next to a virtual one), and it reads live the
+    # users compliant only for want of a credential (five calls each).
+    bare = [u for u in report["users"] if u["status"] == "compliant" and not (u["mfa_enabled"] or u["console_access"] or u["active_keys"])]
+    assert report["mfa_device_reads"] == sum(u["mfa_enabled"] for u in report["users"]) > 0
+    assert report["api_calls"] <= 10 + report["mfa_device_reads"] + 5 * len(bare) + 1
+    plain = _facts(demo, env, "source=credential_report", "exclude_users=svc-*")
+    assert plain["api_calls"] <= 10 + plain["mfa_device_reads"] + 5 * len(bare) + 1 and plain["mfa_device_reads"] < report["mfa_device_reads"]
+    assert report["api_calls"] < 5 * 57 <= live["api_calls"]
     assert report["report_generated_at"] is not None and live["report_generated_at"] is None
 
 
@@ -178,8 +185,10 @@ def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, 
         return gathered, {u["username"]: u for u in gathered["users"]}
 
     plain, users = facts()
-    assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {"ana": ["hardware"], "ben": ["hardware"], "dee": ["virtual"], "eve": []}
-    assert moto_server.actions["ListMFADevices"] == 0 and plain["mfa_device_reads"] == 0 and plain["evidence"] is None
+    # The report says only that MFA is on: ana's and ben's devices, not virtual, are read (they might be gone since the report).
+    assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {
+        "ana": ["security_key"], "ben": ["hardware"], "dee": ["virtual"], "eve": []}
+    assert moto_server.actions["ListMFADevices"] == plain["mfa_device_reads"] == 2 and plain["evidence"] is None
     assert all(u["sign_ins_without_mfa"] is None for u in users.values())
 
     strict, users = facts("require_phishing_resistant_mfa=true", "evidence_days=30")
@@ -218,3 +227,27 @@ def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, 
     assert refused.returncode != 0 and "evidence_days needs a region" in refused.stdout
     too_long = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "evidence_days=91"], env, check=False)
     assert too_long.returncode != 0 and "evidence_days must be from 0 to 90" in too_long.stdout
+
+
+@pytest.mark.parametrize("kind", ["virtual", "hardware"])
+def test_a_device_removed_after_the_report_is_seen_by_the_report_and_by_enforcement(moto_server, iam, env, aws_like, kind):
+    """AWS serves the report it made up to 4 hours: a user whose device was removed since has no MFA, whatever it says."""
+    from tests.integration.test_enforce_playbook import enforce, planned
+
+    console_users_with_devices(iam, {"lost": "virtual" if kind == "virtual" else "GAHT00000007", "kept": "virtual"})
+    aws_like.advance(-3600)  # the report below is made an hour ago, by the server's clock
+    first = _facts(None, env, "grace_period_days=0")
+    aws_like.advance(3600)
+    assert {u["username"]: u["status"] for u in first["users"]} == {"kept": "compliant", "lost": "compliant"}
+    serial = iam.list_mfa_devices(UserName="lost")["MFADevices"][0]["SerialNumber"]
+    iam.deactivate_mfa_device(UserName="lost", SerialNumber=serial)
+    if kind == "virtual":
+        iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+    facts = _facts(None, env, "grace_period_days=0")
+    assert facts["report_generated_at"] == first["report_generated_at"] and facts["report_age_seconds"] >= 3600  # the same report
+    users = {u["username"]: u for u in facts["users"]}
+    assert users["lost"]["status"] == "non-compliant" and users["lost"]["mfa_enabled"] is False
+    assert users["lost"]["reasons"] == ["console_without_mfa"] and users["kept"]["status"] == "compliant"
+    result, dummy, dummy = enforce(moto_server, env, "--check", mfa_enforce_grace_period_days=0)
+    assert set(planned(result)) == {"lost"}  # kept has MFA; lost has none now
