@@ -18,12 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import EnforceOptions, check_targets, enforce_users, too_many_message
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text, gather
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account, spec_defaults
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
 
@@ -43,39 +41,38 @@ def _aws(function, *args, **kwargs):
         raise AWSFailure(error_text(e)) from e
 
 
-def _users(value: Union[None, str, Iterable[str]]) -> tuple:
+def _users(value: Union[None, str, Iterable[str]]) -> list:
     if not value:
-        return ()
+        return []
     if isinstance(value, str):
         value = value.split(",")
-    return tuple(v.strip() for v in value if v.strip())
+    return [v.strip() for v in value if v.strip()]
 
 
-def selection(exclude_users=None, include_users=None, grace_period_days: int = 7) -> Selection:
-    options = Selection(grace_period_days=grace_period_days, exclude_users=_users(exclude_users), include_users=_users(include_users))
-    problems = check_options(options)
-    if problems:
-        raise ValueError("; ".join(problems))
-    return options
+def _selection(exclude_users=None, include_users=None, grace_period_days: int = 7, source: str = "credential_report") -> Dict:
+    return {"exclude_users": _users(exclude_users), "include_users": _users(include_users), "grace_period_days": grace_period_days,
+            "source": source}
 
 
-def clients(profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None):
-    """IAM and STS clients from the usual AWS configuration, counting their requests."""
+def _session(profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None):
+    """``client(service)`` from the usual AWS configuration (the partition follows the region, as for the modules)."""
     session = boto3.session.Session(profile_name=profile)
-    counter = CallCounter()
     region = region or session.region_name
-    iam = counter.watch(session.client("iam", region_name=region, endpoint_url=endpoint_url))
-    sts = counter.watch(session.client("sts", region_name=region, endpoint_url=endpoint_url))
-    return iam, sts, counter
+
+    def client(service: str):
+        return session.client(service, region_name=region, endpoint_url=endpoint_url)
+    return client, region
 
 
 def mfa_facts(exclude_users=None, include_users=None, grace_period_days: int = 7, source: str = "credential_report",
               profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None) -> Dict:
-    """The ``iam_mfa`` facts of the account, as the ``iam_mfa_facts`` module returns them."""
-    options = selection(exclude_users, include_users, grace_period_days)
-    iam, sts, counter = _aws(clients, profile, region, endpoint_url)
-    gathered = _aws(gather, iam, sts, source, options)
-    return build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
+    """The ``iam_mfa`` facts of the account, as the ``iam_mfa_facts`` module returns them (the same code)."""
+    params = spec_defaults(FACTS_ARGSPEC, **_selection(exclude_users, include_users, grace_period_days, source))
+    client, region = _aws(_session, profile, region, endpoint_url)
+    problems = check_facts_params(params, region)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return _aws(account_facts, client, params)
 
 
 def generate_mfa_report(output_format: str = "table", exclude_users=None, include_users=None, grace_period_days: int = 7,
@@ -92,24 +89,27 @@ def generate_mfa_report(output_format: str = "table", exclude_users=None, includ
 
 
 def enforce_mfa_compliance(dry_run: bool = True, grace_period_days: int = 7, exclude_users=None, include_users=None,
-                           disable_console_access: bool = False, max_affected: int = EnforceOptions.max_affected, source: str = "credential_report",
-                           targets: Sequence[str] = EnforceOptions.targets, **connection) -> Dict:
-    """Enforce MFA on the non-compliant users (dry_run: plan only, change nothing); returns what iam_mfa_enforce returns.
+                           disable_console_access: bool = False, max_affected: int = ENFORCE_ARGSPEC["max_affected"]["default"],
+                           source: str = "credential_report", targets: Sequence[str] = tuple(ENFORCE_ARGSPEC["targets"]["default"]),
+                           profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None) -> Dict:
+    """Enforce MFA on the non-compliant users (dry_run: plan only, change nothing); returns what iam_mfa_enforce returns,
+    from the same code (enforce.enforce_account: the policy in the caller's partition, the live re-read, the records).
     ``targets`` as the module's (add ``keys_not_mfa_protected`` to make the keys of users with MFA need MFA too).
 
     Raises TooManyUsers, before any change, when more than ``max_affected`` users would be acted on, and
     AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause).
     """
-    problems = check_targets(targets, attach_policy=True)
+    params = spec_defaults(ENFORCE_ARGSPEC, disable_console_access=disable_console_access, max_affected=max_affected, targets=list(targets),
+                           **_selection(exclude_users, include_users, grace_period_days, source))
+    problems = check_params(params)
     if problems:
         raise ValueError("; ".join(problems))
-    options = selection(exclude_users, include_users, grace_period_days)
-    iam, sts, counter = _aws(clients, **connection)
-    gathered = _aws(gather, iam, sts, source, options)
-    enforce = EnforceOptions(disable_console_access=disable_console_access, max_affected=max_affected, targets=tuple(targets))
-    result = _aws(enforce_users, iam, gathered, options, enforce, mfa_policy(), dry_run, datetime.now(timezone.utc))
-    result["warnings"] = gathered.warnings + result["warnings"]
+    client, dummy = _aws(_session, profile, region, endpoint_url)
+    counter = CallCounter()
+    iam, sts = counter.watch(fast_timestamps(client("iam"))), counter.watch(client("sts"))
+    result, failure, warnings = _aws(enforce_account, iam, sts, params, dry_run, False, datetime.now(timezone.utc))
+    result["warnings"] = warnings
     result["api_calls"] = counter.count
-    if result.get("too_many") is not None:
-        raise TooManyUsers(too_many_message(result["too_many"], max_affected, result.get("too_many_read_live", False)))
+    if "users" in result and failure:  # stopped before acting
+        raise TooManyUsers(failure)
     return result

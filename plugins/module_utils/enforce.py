@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Selection, check_options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, Selection, check_options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     IAMError,
     access_keys,
@@ -44,8 +44,8 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     partition_of,
     user_name_from_arn,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import decode_document, mfa_policy, policy_json
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC, decode_document, mfa_policy, policy_json
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, bounded_map, check_concurrency
 
 TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
@@ -515,6 +515,31 @@ def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_a
 # --- the module's parameters and answer --------------------------------------------------------
 
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+# iam_mfa_enforce's parameters (the module, the command line and the Python API take the same, with these defaults).
+ENFORCE_ARGSPEC = dict(
+    SELECTION_ARGSPEC,
+    **LIVE_READS_ARGSPEC,
+    state={"type": "str", "choices": list(STATES), "default": "enforced"},
+    disable_access_keys={"type": "bool", "default": True},
+    attach_policy={"type": "bool", "default": True},
+    policy_name={"type": "str", "default": "RequireMFA"},
+    policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
+    disable_console_access={"type": "bool", "default": False},
+    max_affected={"type": "int", "default": 10},
+    targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
+    lock_path={"type": "path"},
+)
+
+
+def spec_defaults(spec: Dict, **given) -> Dict:
+    """Parameters as a module with argument spec ``spec`` would receive them: its defaults, then ``given`` (pure)."""
+    unknown = sorted(set(given) - set(spec))
+    if unknown:
+        raise ValueError(f"unknown parameters: {', '.join(unknown)}")
+    params = {name: option.get("default") for name, option in spec.items()}
+    params.update(given)
+    return params
 
 
 def check_params(params: Dict) -> List[str]:

@@ -9,10 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Classification, Selection, check_options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import (
+    EVIDENCE_NEEDS_REGION,
+    SELECTION_ARGSPEC,
+    Classification,
+    Selection,
+    check_options,
+    classify,
+)
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import check_concurrency
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     RISKS,
     STATUSES,
@@ -146,6 +153,10 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
         },
         "warnings": warnings,
     }
+
+
+# iam_mfa_facts' parameters (the module, the command line and the Python API take the same, with these defaults).
+FACTS_ARGSPEC = dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0})
 
 
 def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:

@@ -289,31 +289,13 @@ from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
-from ansible_collections.awssec.mfa.plugins.module_utils.enforce import STATES, TARGETS, check_params, enforce_account
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC
-from ansible_collections.awssec.mfa.plugins.module_utils.policy import POLICY_OPTIONS_ARGSPEC
-
-ARGUMENT_SPEC = dict(
-    SELECTION_ARGSPEC,
-    **LIVE_READS_ARGSPEC,
-    state={"type": "str", "choices": list(STATES), "default": "enforced"},
-    disable_access_keys={"type": "bool", "default": True},
-    attach_policy={"type": "bool", "default": True},
-    policy_name={"type": "str", "default": "RequireMFA"},
-    policy_options={"type": "dict", "default": {}, "options": POLICY_OPTIONS_ARGSPEC},
-    disable_console_access={"type": "bool", "default": False},
-    max_affected={"type": "int", "default": 10},
-    targets={"type": "list", "elements": "str", "choices": list(TARGETS), "default": ["non-compliant"]},
-    lock_path={"type": "path"},
-)
-
 
 def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=ENFORCE_ARGSPEC, supports_check_mode=True)
     problems = check_params(module.params)  # before any call
     if problems:
         module.fail_json(msg="; ".join(problems))

@@ -328,15 +328,13 @@ ansible_facts:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import account_facts, check_facts_params
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
-from ansible_collections.awssec.mfa.plugins.module_utils.parallel import LIVE_READS_ARGSPEC
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0}),
+    module = AnsibleAWSModule(argument_spec=FACTS_ARGSPEC,
                               supports_check_mode=True)
     problems = check_facts_params(module.params, module.region)
     if problems:

@@ -261,3 +261,43 @@ def test_no_credentials_says_why_in_the_cli_and_the_api(tmp_path, monkeypatch):
         iam_mfa.generate_mfa_report()
     missing = awssec(bare, "iam-mfa", "report", "--profile", "nowhere", check=False)
     assert missing.returncode == 1 and missing.stderr.strip() == "error: The config profile (nowhere) could not be found"
+
+
+@pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
+def test_the_cli_the_api_and_the_module_write_one_policy_in_another_partition(moto_server, iam, env, region, partition):
+    """The CLI and the API run enforce.enforce_account, as the module does: the policy's resources in the caller's partition
+    (arn:aws: ones match nothing there, so users could not set up MFA), and no run rewrites another's document."""
+    import boto3
+
+    from tests.integration.test_enforce_playbook import enforce
+    from tests.support.moto_server import CREDENTIALS
+
+    gov = boto3.client("iam", endpoint_url=moto_server.url, region_name=region, aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    for name in ("ana", "bo"):
+        gov.create_user(UserName=name)
+        gov.create_login_profile(UserName=name, Password="Initial-Passw0rd!")
+    arn = f"arn:{partition}:iam::123456789012:policy/RequireMFA"
+    preview = awssec(env, "iam-mfa", "enforce", "--dry-run", "--region", region, "--grace-period-days", "0", "--include-users", "ana")
+    assert "ana" in preview.stdout and gov.list_policies(Scope="Local")["Policies"] == []
+    awssec(env, "iam-mfa", "enforce", "--apply", "--region", region, "--grace-period-days", "0", "--include-users", "ana")
+
+    def document():
+        policy = gov.get_policy(PolicyArn=arn)["Policy"]
+        return policy["DefaultVersionId"], gov.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    version, written = document()
+    resources = {s["Resource"] for s in written["Statement"]} - {"*"}
+    assert resources == {f"arn:{partition}:iam::*:mfa/*", f"arn:{partition}:iam::*:user/${{aws:username}}"}
+    assert [p["PolicyArn"] for p in gov.list_attached_user_policies(UserName="ana")["AttachedPolicies"]] == [arn]
+
+    module, dummy, dummy = enforce(moto_server, env, "--check", mfa_enforce_aws_region=region, mfa_enforce_grace_period_days=0)
+    assert module["policy_change"] == "none" and module["policy_arn"] == arn  # the module finds the CLI's document its own
+    from awssec.tools.iam_mfa import enforce_mfa_compliance
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith("AWS_"):
+                patch.setenv(name, value)
+        api = enforce_mfa_compliance(dry_run=False, grace_period_days=0, include_users="bo", region=region)
+    assert api["policy_arn"] == arn and api["policy_change"] == "none" and document() == (version, written)
+    assert [p["PolicyArn"] for p in gov.list_attached_user_policies(UserName="bo")["AttachedPolicies"]] == [arn]
+    assert [a["actions"] for a in module["actions"] if a["username"] == "bo"] == [a["actions"] for a in api["actions"] if a["username"] == "bo"]
