@@ -24,6 +24,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
@@ -77,7 +78,12 @@ def error_text(e: BaseException) -> str:
 def _cause(e: BaseException) -> str:
     error = (getattr(e, "response", None) or {}).get("Error") or {}
     if error.get("Code"):
-        return f"{error['Code']}: {error.get('Message') or 'no message'}"
+        message = str(error.get("Message") or "no message")
+        if message.lstrip().startswith("<"):  # a web page, not an AWS error (an emulator that lacks the call)
+            message = "an HTML page, not an AWS answer (an endpoint that does not serve this call?)"
+        return f"{error['Code']}: {message}"
+    if isinstance(e, ResponseParserError):  # its text quotes the whole answer (an HTML page, from an emulator that lacks the call)
+        return "the answer could not be parsed as AWS's (an endpoint that does not serve this call?): " + str(e).split(":", 1)[0]
     return str(e) or type(e).__name__
 
 
@@ -88,11 +94,11 @@ def error_code(exception) -> Optional[str]:
 
 
 def aws_call(what: str, function: Callable, *args, **kwargs):
-    """Run an AWS call; turn SDK errors into IAMError naming ``what`` was being done."""
+    """Run an AWS call; turn SDK errors (an answer botocore cannot parse included) into IAMError naming ``what`` was being done."""
     try:
         return function(*args, **kwargs)
-    except (BotoCoreError, ClientError) as e:
-        raise IAMError(message=f"Failed to {what}", exception=e)
+    except (BotoCoreError, ClientError, ResponseParserError) as e:
+        raise IAMError(message=f"Failed to {what}", exception=e) from e
 
 
 # --- raw calls, each retried with jittered backoff --------------------------------------------
@@ -447,8 +453,11 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
             users, generated_at, root_row, device_reads, unverified = _gather_from_report(
                 iam, options, virtual_serials_by_user(devices), warnings, sleep, now, details, protection, concurrency)
     evidence, sign_ins = None, {}
-    if options.evidence_days:
-        evidence, sign_ins = _console_evidence(cloudtrail, options.evidence_days, now, sleep)
+    if options.evidence_days:  # enrichment: its failure leaves the sign-ins unknown, with a warning
+        try:
+            evidence, sign_ins = _console_evidence(cloudtrail, options.evidence_days, now, sleep)
+        except IAMError as e:
+            warnings.append(f"console sign-ins without MFA are reported as unknown: {error_text(e)}")
     users = [replace(u, keys_mfa_protected=protection.get(u.username),
                      sign_ins=None if evidence is None else sign_ins.get(u.username, SignIns())) for u in users]
     return Gathered(

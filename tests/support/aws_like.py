@@ -24,7 +24,10 @@ Each behaviour is a setting, off by default (then requests pass through untouche
 - ``root``: the root user, as GetAccountSummary, ListVirtualMFADevices and the report's ``<root_account>`` row show it:
   ``{"mfa": "virtual" | "hardware" | "none", "access_keys": bool, "password_last_used": ISO time}``.
 
-Always answered here, since moto lacks them:
+- ``stock``: none of this, not even the calls below: every request goes to moto as a stock moto server gets it (what
+  most users test with; it answers iam:ListOrganizationsFeatures with an HTML page and status 500).
+
+Always answered here (but with ``stock``), since moto lacks them:
 
 - iam:ListOrganizationsFeatures: ``organizations_features`` (the enabled features), or, when None, the error of an
   account outside any Organization; ``organizations_features_error`` answers that error code instead.
@@ -95,6 +98,7 @@ class Settings:
     organizations_features: Optional[Tuple[str, ...]] = None
     organizations_features_error: Optional[str] = None
     console_logins: Tuple[Dict, ...] = ()
+    stock: bool = False  # every request straight to moto, as a stock moto server answers it (no other setting applies)
 
 
 def partition_of_region(region: str) -> str:
@@ -146,6 +150,8 @@ class AwsLike:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if self.settings.stock:
+            return self.app(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
         form = dict(parse_qsl(body.decode("utf-8", "replace"))) if body and not target else {}
         action = target.rpartition(".")[2] if target else form.get("Action") or ""
