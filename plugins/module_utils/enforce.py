@@ -277,11 +277,20 @@ def policy_arn(gathered: Gathered, name: str) -> str:
     return f"arn:{partition_of(gathered.caller_arn)}:iam::{gathered.account_id}:policy/{name}"
 
 
-def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
+def same_name_elsewhere(iam, arn: str) -> Optional[str]:
+    """The ARN of a customer managed policy named as ``arn`` at another path (AWS allows one policy of a name, whatever its
+    path: ``arn`` cannot be created then); None when there is none."""
+    name = arn.rsplit("/", 1)[1]
+    policies = aws_call("list the account's policies (iam:ListPolicies)", paginate, iam, "list_policies", "Policies", Scope="Local")
+    return next((p["Arn"] for p in policies if p["PolicyName"] == name and p["Arn"] != arn), None)
+
+
+def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool = False) -> Dict:
     """Create the managed policy ``arn``, or give it a new default version when its document differs.
 
     Returns ``{"arn", "change"}`` where change is ``none``, ``create`` or ``update``. A policy of that name
-    without ``POLICY_TAG`` is someone else's: used as it is when its document is the same, never changed.
+    without ``POLICY_TAG`` is someone else's: used as it is when its document is the same, never changed. A policy of
+    that name at another path is refused by name, in check mode too (AWS would refuse to create ``arn``).
     """
     name = arn.rsplit("/", 1)[1]
     try:
@@ -289,6 +298,10 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
     except IAMError as e:
         if error_code(e.exception) != "NoSuchEntity":
             raise
+        elsewhere = same_name_elsewhere(iam, arn)
+        if elsewhere is not None:
+            raise IAMError(message=f"A policy named {name} exists at another path ({elsewhere}), and IAM allows one policy of a name: "
+                                   f"{arn} cannot be created and nothing was changed. Name another policy with policy_name")
         if not check_mode:
             try:
                 created = aws_call(
@@ -298,10 +311,10 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool) -> Dict:
                     Tags=[{"Key": POLICY_TAG, "Value": "true"}],
                 )
             except IAMError as e:
-                if error_code(e.exception) != "EntityAlreadyExists":
+                if error_code(e.exception) != "EntityAlreadyExists" or again:
                     raise
-                # Created meanwhile by a run beside this one (the MFA guard handles changes at once): read it as it is.
-                return ensure_policy(iam, arn, document, check_mode)
+                # Created meanwhile by a run beside this one (the MFA guard handles changes at once): read it as it is, once.
+                return ensure_policy(iam, arn, document, check_mode, again=True)
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
     version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])

@@ -119,8 +119,8 @@ notes:
   - Permissions needed, besides those of M(awssec.mfa.iam_mfa_facts), are C(iam:ListMFADevices), C(iam:ListAccessKeys),
     C(iam:GetLoginProfile), C(iam:ListAttachedUserPolicies), C(iam:ListUserTags), C(iam:TagUser), C(iam:UntagUser),
     C(iam:UpdateAccessKey), C(iam:AttachUserPolicy), C(iam:DetachUserPolicy), C(iam:DeleteLoginProfile), and on the policy
-    C(iam:GetPolicy), C(iam:GetPolicyVersion), C(iam:CreatePolicy), C(iam:TagPolicy) (its ownership tag), C(iam:CreatePolicyVersion),
-    C(iam:ListPolicyVersions), C(iam:DeletePolicyVersion).
+    C(iam:GetPolicy), C(iam:ListPolicies) (a policy of that name at another path), C(iam:GetPolicyVersion), C(iam:CreatePolicy),
+    C(iam:TagPolicy) (its ownership tag), C(iam:CreatePolicyVersion), C(iam:ListPolicyVersions), C(iam:DeletePolicyVersion).
   - Supports C(--diff) - per user, the access keys, console access, policy attachment and enforcement tags before and after.
   - Calls per target are at most 10 (5 reads, the tag, up to 2 keys, the policy, the login profile).
     The gathering calls are those of M(awssec.mfa.iam_mfa_facts).

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from tests.integration.conftest import run
 from tests.support.demo_account import EXCLUDE_USERS, expected_counts
 from tests.support.moto_server import iam_backend
@@ -533,3 +534,21 @@ def test_disable_console_access_deletes_passwords_but_not_the_callers_and_restor
     note = "the console password deleted by enforcement cannot be restored: an administrator must set a new one"
     assert ana["result"] == "done" and ana["notes"] == [note] and f"ana: {note}" in process.stdout + process.stderr
     assert account_state(iam)["users"]["ana"]["console"] is False and "awssec:mfa-deleted-console" not in account_state(iam)["users"]["ana"]["tags"]
+
+
+def test_a_policy_of_the_same_name_at_another_path_is_refused_by_name_in_check_mode_too(moto_server, iam, env):
+    """IAM allows one customer managed policy of a name at any path (the AWS-like server answers CreatePolicy as AWS does):
+    a run once called GetPolicy and CreatePolicy 960 times, then failed on recursion, while --check said 'create'."""
+    ana = _user_with_key(iam, "ana", login=True)
+    theirs = iam.create_policy(PolicyName="RequireMFA", Path="/security/", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}))["Policy"]["Arn"]
+    before = account_state(iam)
+    for flags in (["--check"], []):
+        moto_server.reset_counts()
+        result, dummy, process = enforce(moto_server, env, *flags, check=False, mfa_enforce_grace_period_days=0)
+        assert process.returncode != 0, flags
+        assert f"A policy named RequireMFA exists at another path ({theirs})" in process.stdout, flags
+        assert moto_server.actions["CreatePolicy"] == 0 and moto_server.actions["GetPolicy"] == 1, flags
+    assert account_state(iam) == before and ana
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):  # the server answers as AWS does
+        iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(mfa_policy()))

@@ -27,6 +27,11 @@ Each behaviour is a setting, off by default (then requests pass through untouche
 - ``stock``: none of this, not even the calls below: every request goes to moto as a stock moto server gets it (what
   most users test with; it answers iam:ListOrganizationsFeatures with an HTML page and status 500).
 
+Always (but with ``stock``), as AWS does and moto does not:
+
+- iam:CreatePolicy of a name a customer managed policy of the account has, at any path: ``EntityAlreadyExists``
+  (moto accepts the name again at another path).
+
 Always answered here (but with ``stock``), since moto lacks them:
 
 - iam:ListOrganizationsFeatures: ``organizations_features`` (the enabled features), or, when None, the error of an
@@ -167,6 +172,11 @@ class AwsLike:
             return self._send(start_response, *self._lookup_events(body, partition_of_region(region)))
         if self.settings.report and action in ("GenerateCredentialReport", "GetCredentialReport"):
             return self._send(start_response, *self._report(environ, action, partition_of_region(region), account_of(key_id)))
+        if action == "CreatePolicy":
+            taken = self._policy_name_taken(form.get("PolicyName", ""), account_of(key_id), partition_of_region(region))
+            if taken:
+                return self._send(start_response, *self._error(409, "EntityAlreadyExists", f"A policy called {form['PolicyName']} already exists. "
+                                                                                              "Duplicate names are not allowed."))
         if not action.startswith(("Get", "List", "Generate", "Describe", "Lookup")):
             with self.lock:
                 self.lists.clear()  # a change: lists are read afresh
@@ -198,6 +208,14 @@ class AwsLike:
         if action == "GenerateCredentialReport" and self.settings.report_limit and not self._take("report", *self.settings.report_limit):
             return self._error(409, "LimitExceeded", "Credential report generation is limited; try again later.")
         return None
+
+    @staticmethod
+    def _policy_name_taken(name: str, account: str, partition: str) -> bool:
+        """AWS refuses a second customer managed policy of one name, whatever its path; moto accepts it at another path."""
+        from moto.iam.models import iam_backends  # pylint: disable=import-outside-toplevel
+
+        backend = iam_backends[account][partition]
+        return any(policy.name == name for policy in backend.managed_policies.values() if ":aws:policy/" not in policy.arn)
 
     def _take(self, bucket: str, rate: float, burst: float) -> bool:
         """A token bucket that starts with ``burst`` tokens and holds at least one."""
