@@ -51,7 +51,10 @@ TAG_DISABLED_KEYS = "awssec:mfa-disabled-keys"
 TAG_ATTACHED_POLICY = "awssec:mfa-attached-policy"  # "true": this tool attached the policy, so restoring detaches it
 TAG_DELETED_CONSOLE = "awssec:mfa-deleted-console"  # "true": this tool deleted the password, which cannot come back
 TAG_PROTECTS_KEYS = "awssec:mfa-protects-keys"  # "true": the policy was attached to make a user's access keys need MFA
-RECORD_TAGS = (TAG_ENFORCED_AT, TAG_CHANGED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE, TAG_PROTECTS_KEYS)
+# The actions written down before they are made, and confirmed (emptied) once the calls are made: a run that stopped
+# midway leaves them here, and restoring undoes none of them (they may or may not have been done).
+TAG_PENDING = "awssec:mfa-pending"
+RECORD_TAGS = (TAG_ENFORCED_AT, TAG_CHANGED_AT, TAG_DISABLED_KEYS, TAG_ATTACHED_POLICY, TAG_DELETED_CONSOLE, TAG_PROTECTS_KEYS, TAG_PENDING)
 # Who enforcement acts on: users without MFA (non-compliant), and users with MFA whose keys work without it.
 TARGETS = ("non-compliant", "keys_not_mfa_protected")
 POLICY_TAG = "awssec:mfa-managed"  # on the managed policy this collection created and may update
@@ -175,8 +178,8 @@ def plan_restore(state: LiveState, options: EnforceOptions) -> List[str]:
     actions = [f"enable_key:{key}" for key in recorded if state.keys.get(key) == "Inactive"]
     if options.attach_policy and state.policy_attached and state.tags.get(TAG_ATTACHED_POLICY) == "true":
         actions.append("detach_policy")
-    if any(tag in state.tags for tag in RECORD_TAGS):
-        actions.append("remove_tags")
+    if any(tag in state.tags for tag in RECORD_TAGS) and not state.tags.get(TAG_PENDING):
+        actions.append("remove_tags")  # a pending record stays: it is the trace of an interrupted run
     return actions
 
 
@@ -186,6 +189,9 @@ def restore_notes(state: LiveState, options: EnforceOptions) -> List[str]:
     if state.mfa_enabled and keeps_key_protection(state.tags, options):
         return ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "
                 "keys_not_mfa_protected to detach it)"]
+    if state.tags.get(TAG_PENDING):
+        notes.append(f"an enforcement run stopped before confirming {state.tags[TAG_PENDING]}: those may or may not have been done, "
+                     f"and are not undone; check them, then remove the tag {TAG_PENDING}")
     if state.mfa_enabled and TAG_ENFORCED_AT in state.tags:
         if options.attach_policy and state.policy_attached and state.tags.get(TAG_ATTACHED_POLICY) != "true":
             notes.append("the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)")
@@ -195,11 +201,13 @@ def restore_notes(state: LiveState, options: EnforceOptions) -> List[str]:
 
 
 def record_tags(state: LiveState, actions: Sequence[str], now: datetime) -> Dict[str, str]:
-    """The tags that record an enforcement at ``now``, merged with an earlier one (its first date is kept)."""
+    """The tags that record an enforcement of the ``actions`` done at ``now``, merged with an earlier one (its first date
+    is kept; an earlier run's pending actions stay pending)."""
     disabled = state.tags.get(TAG_DISABLED_KEYS, "").split()
     newly = [a.split(":", 1)[1] for a in actions if a.startswith("disable_key:")]
     disabled += [key for key in newly if key not in disabled]
-    tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_CHANGED_AT: isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled)}
+    tags = {TAG_ENFORCED_AT: state.tags.get(TAG_ENFORCED_AT) or isoformat(now), TAG_CHANGED_AT: isoformat(now), TAG_DISABLED_KEYS: " ".join(disabled),
+            TAG_PENDING: state.tags.get(TAG_PENDING, "")}
     for tag, done in ((TAG_ATTACHED_POLICY, ("attach_policy", "protect_keys")), (TAG_DELETED_CONSOLE, ("delete_login_profile",)),
                       (TAG_PROTECTS_KEYS, ("protect_keys",))):
         if set(done) & set(actions) or state.tags.get(tag) == "true":
@@ -357,22 +365,25 @@ def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[
 
 
 def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str]) -> None:
-    """Do the planned actions, recording them first. Raises IAMError; partial work is in the error's ``done``."""
+    """Do the planned actions: written down first as pending, then recorded as done once their calls were made (a failed
+    call's action, and those after it, are not). Raises IAMError; the work done is in ``entry["done"]`` and the record."""
     actions = entry["actions"]
     if not actions:
         return
-    if options.state == "enforced":
-        # Record first, so that whatever is done below can be undone even if a later call fails. Dated now, not at the
-        # run's start: after any credential report this run read was generated, so a run that gets that cached report
-        # again reads this user live (gather.enforced_since).
-        tag_user(iam, username, record_tags(state, actions, datetime.now(timezone.utc)))
-    for action in actions:
-        try:
+    record = options.state == "enforced"
+    if record:
+        # Written down first, so that a run that stops midway leaves a trace. Dated now, not at the run's start: after any
+        # credential report this run read was generated, so a run that gets that cached report again reads this user live
+        # (gather.enforced_since).
+        pending = dict(record_tags(state, [], datetime.now(timezone.utc)), **{TAG_PENDING: " ".join(actions)})
+        tag_user(iam, username, pending)
+    try:
+        for action in actions:
             call_action(iam, username, action, policy_arn)
-        except IAMError as e:
-            e.done = entry["done"]
-            raise
-        entry["done"].append(action)
+            entry["done"].append(action)
+    finally:
+        if record:  # what was done, and only that (a failure to write it leaves the pending record: nothing is undone)
+            tag_user(iam, username, record_tags(state, entry["done"], datetime.now(timezone.utc)))
 
 
 def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
@@ -499,7 +510,7 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
 
 
 def _failed(entry: Dict, e: IAMError) -> None:
-    done = getattr(e, "done", [])
+    done = entry.get("done", [])
     entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {error_code(e.exception) or e.exception}")
 
 

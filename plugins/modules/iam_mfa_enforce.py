@@ -17,11 +17,13 @@ description:
   - Before changing anything, the module reads every target again live (MFA devices, access keys, login profile,
     attached policies, tags) and plans from that. A user who enabled MFA since the report is skipped with reason C(mfa_enabled_since_report).
   - The identity that runs the module (sts:GetCallerIdentity) is never acted on; it is skipped with reason C(caller_identity).
-  - What was done is recorded on the user as tags, written before acting - C(awssec:mfa-enforced-at) (the first time),
+  - What was done is recorded on the user as tags - C(awssec:mfa-enforced-at) (the first time),
     C(awssec:mfa-changed-at) (the last time), C(awssec:mfa-disabled-keys), C(awssec:mfa-attached-policy) and
-    C(awssec:mfa-deleted-console). O(state=restored) uses them to undo exactly what enforcement
+    C(awssec:mfa-deleted-console). The actions are written down first in C(awssec:mfa-pending), and recorded as done
+    once their calls succeeded (a failed call's action is not). O(state=restored) uses them to undo exactly what enforcement
     did, for users who now have MFA - the keys it disabled are re-activated, the policy is detached only if it attached it;
-    users still without MFA are listed with reason C(still_without_mfa) and left as they are.
+    users still without MFA are listed with reason C(still_without_mfa) and left as they are. Actions left pending by a
+    run that stopped midway are not undone; a note says which.
   - The policy this module creates carries the tag C(awssec:mfa-managed=true). A policy of the same name without it is
     someone else's. It is attached as it is when its document is the same, and never changed - the module fails, before
     changing anything, when its document differs.

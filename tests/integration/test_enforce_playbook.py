@@ -552,3 +552,31 @@ def test_a_policy_of_the_same_name_at_another_path_is_refused_by_name_in_check_m
     assert account_state(iam) == before and ana
     with pytest.raises(iam.exceptions.EntityAlreadyExistsException):  # the server answers as AWS does
         iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(mfa_policy()))
+
+
+def test_a_failed_action_then_restore_undoes_nothing_of_the_administrators(moto_server, iam, env):
+    """The second key's UpdateAccessKey fails: the record says the first key alone was disabled, and no policy attached.
+    An administrator then disables the second key and attaches RequireMFA; the user sets up MFA; restoring re-activates
+    the first key only, and leaves the administrator's key and policy as they are."""
+    first, second = _user_with_key(iam, "ana", login=True)["AccessKeyId"], iam.create_access_key(UserName="ana")["AccessKey"]["AccessKeyId"]
+    moto_server.before("UpdateAccessKey", lambda p: (500, "ServiceFailure", "injected") if p.get("AccessKeyId") == second else None)
+    try:
+        failed, dummy, process = enforce(moto_server, env, check=False, mfa_enforce_grace_period_days=0)
+    finally:
+        moto_server.clear_hooks()
+    assert process.returncode != 0 and [a["result"] for a in failed["actions"]] == ["failed"]
+    tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName="ana")["Tags"]}
+    assert tags["awssec:mfa-disabled-keys"] == first and "awssec:mfa-attached-policy" not in tags and tags["awssec:mfa-pending"] == ""
+
+    iam.update_access_key(UserName="ana", AccessKeyId=second, Status="Inactive")  # the administrator's hand
+    arn = "arn:aws:iam::123456789012:policy/RequireMFA"
+    iam.attach_user_policy(UserName="ana", PolicyArn=arn)
+    _enable_mfa(iam, "ana")
+    restored, dummy, dummy = enforce(moto_server, env, mfa_enforce_state="restored")
+    assert planned(restored) == {"ana": [f"enable_key:{first}", "remove_tags"]}
+    assert key_statuses(iam, "ana") == {first: "Active", second: "Inactive"}
+    assert [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="ana")["AttachedPolicies"]] == [arn]
+
+
+def key_statuses(iam, name):
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]}

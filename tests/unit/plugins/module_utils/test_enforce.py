@@ -19,10 +19,13 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     TAG_DELETED_CONSOLE,
     TAG_DISABLED_KEYS,
     TAG_ENFORCED_AT,
+    TAG_PENDING,
     TAG_PROTECTS_KEYS,
     EnforceOptions,
     LiveState,
     act_on_user,
+    apply_user,
+    plan_user,
     state_after,
     check_targets,
     ensure_policy,
@@ -97,14 +100,15 @@ def test_restoring_says_what_it_leaves_as_it_is():
 def test_record_tags_merge_with_an_earlier_enforcement_and_keep_its_first_date():
     earlier = state(tags={TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_CHANGED_AT: "2024-06-01T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIA1"})
     assert record_tags(earlier, ["disable_key:AKIA2", "attach_policy"], NOW) == {
-        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true"}
+        TAG_ENFORCED_AT: "2024-06-01T00:00:00+00:00", TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1 AKIA2", TAG_ATTACHED_POLICY: "true",
+        TAG_PENDING: ""}
     assert record_tags(state(), ["attach_policy"], NOW) == {
-        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true"}
+        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true", TAG_PENDING: ""}
     # A policy attached by someone else is not recorded as ours; a later run keeps what an earlier one recorded.
     assert record_tags(state(attached=True), ["disable_key:AKIA1"], NOW) == {
-        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1"}
+        TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_PENDING: ""}
     assert record_tags(state(tags=RECORDED), ["delete_login_profile"], NOW) == dict(
-        RECORDED, **{TAG_CHANGED_AT: NOW.isoformat(), TAG_DELETED_CONSOLE: "true"})
+        RECORDED, **{TAG_CHANGED_AT: NOW.isoformat(), TAG_DELETED_CONSOLE: "true", TAG_PENDING: ""})
 
 
 def test_after_applies_the_actions():
@@ -113,7 +117,7 @@ def test_after_applies_the_actions():
     assert done.as_dict() == {
         "mfa_enabled": False, "access_keys": {"AKIA1": "Inactive"}, "console_access": False, "policy_attached": True,
         "tags": {TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "AKIA1", TAG_ATTACHED_POLICY: "true",
-                 TAG_DELETED_CONSOLE: "true"},
+                 TAG_DELETED_CONSOLE: "true", TAG_PENDING: ""},
     }
     undone = state_after(state(mfa=True, keys={"AKIA1": "Inactive"}, attached=True, tags=dict(RECORDED, team="x")),
                          ["enable_key:AKIA1", "detach_policy", "remove_tags"], NOW)
@@ -185,6 +189,7 @@ def test_throttling_is_retried_with_jittered_backoff(monkeypatch):
     stub.add_client_error("update_access_key", "Throttling", http_status_code=400)
     stub.add_response("update_access_key", {}, {"UserName": "bob", "AccessKeyId": "AKIAEXAMPLE000000001", "Status": "Inactive"})
     stub.add_response("attach_user_policy", {}, {"UserName": "bob", "PolicyArn": POLICY_ARN})
+    stub.add_response("tag_user", {})
     with stub:
         entry = act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
         stub.assert_no_pending_responses()
@@ -202,11 +207,16 @@ def test_the_record_is_dated_when_it_is_written_not_when_the_run_began():
     stub.add_response("tag_user", {})
     stub.add_response("update_access_key", {})
     stub.add_response("attach_user_policy", {})
+    stub.add_response("tag_user", {})
     before = datetime.now(timezone.utc)
     with stub:
         act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
     tags = {t["Key"]: t["Value"] for t in written[0]["Tags"]}
     assert tags[TAG_ENFORCED_AT] == tags[TAG_CHANGED_AT] and datetime.fromisoformat(tags[TAG_CHANGED_AT]) >= before
+    # Written down as pending before acting, recorded as done after.
+    assert tags[TAG_PENDING] == "disable_key:AKIAEXAMPLE000000001 attach_policy" and TAG_DISABLED_KEYS in tags and TAG_ATTACHED_POLICY not in tags
+    final = {t["Key"]: t["Value"] for t in written[1]["Tags"]}
+    assert final[TAG_PENDING] == "" and final[TAG_DISABLED_KEYS] == "AKIAEXAMPLE000000001" and final[TAG_ATTACHED_POLICY] == "true"
 
 
 def test_a_failure_keeps_what_was_done_and_names_the_call():
@@ -215,10 +225,35 @@ def test_a_failure_keeps_what_was_done_and_names_the_call():
     stub.add_response("tag_user", {})
     stub.add_response("update_access_key", {})
     stub.add_client_error("attach_user_policy", "AccessDenied", http_status_code=403)
+    stub.add_response("tag_user", {})
+    written = []
+    iam.meta.events.register("provide-client-params.iam.TagUser", lambda params, **kwargs: written.append(params))
+    entry = {}
     with stub, pytest.raises(IAMError) as caught:
-        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
-    assert caught.value.done == ["disable_key:AKIAEXAMPLE000000001"]
+        state, entry = plan_user(iam, "bob", ENFORCE, POLICY_ARN, NOW)
+        apply_user(iam, "bob", state, entry, ENFORCE, POLICY_ARN)
+    assert entry["done"] == ["disable_key:AKIAEXAMPLE000000001"]
     assert "attach" in caught.value.message and "bob" in caught.value.message
+    # The record says what was done: the key, not the policy that was never attached.
+    final = {t["Key"]: t["Value"] for t in written[-1]["Tags"]}
+    assert final[TAG_DISABLED_KEYS] == "AKIAEXAMPLE000000001" and TAG_ATTACHED_POLICY not in final and final[TAG_PENDING] == ""
+
+
+def test_a_failed_action_then_restore_undoes_nothing_of_the_administrators():
+    """A second key's UpdateAccessKey failed: the record lists the first key only and no policy. An administrator then
+    disabled the second key and attached the policy; the user set up MFA. Restoring re-enables the first key alone."""
+    recorded = record_tags(state(keys={"AKIA1": "Active", "AKIA2": "Active"}), ["disable_key:AKIA1"], NOW)
+    later = state(mfa=True, keys={"AKIA1": "Inactive", "AKIA2": "Inactive"}, attached=True, tags=recorded)
+    assert plan_restore(later, RESTORE) == ["enable_key:AKIA1", "remove_tags"]
+    assert restore_notes(later, RESTORE) == [
+        "the policy stays attached: this tool did not record attaching it (an administrator did, or an earlier version)"]
+
+
+def test_an_interrupted_run_leaves_its_pending_actions_undone_by_restore():
+    pending = dict(RECORDED_KEYS_ONLY, **{TAG_PENDING: "disable_key:AKIA2 attach_policy"})  # AKIA1 from an earlier run
+    later = state(mfa=True, keys={"AKIA1": "Inactive", "AKIA2": "Inactive"}, attached=True, tags=pending)
+    assert plan_restore(later, RESTORE) == ["enable_key:AKIA1"]  # the record stays, as the trace of the interrupted run
+    assert any("stopped before confirming disable_key:AKIA2 attach_policy" in note for note in restore_notes(later, RESTORE))
 
 
 def test_check_mode_only_reads():
@@ -389,7 +424,7 @@ def test_protecting_keys_is_recorded_and_kept_by_a_default_restore():
     done = state_after(live, ["protect_keys"], NOW)
     assert done.policy_attached and done.keys == {"AKIA1": "Active"}
     assert done.tags == {TAG_ENFORCED_AT: NOW.isoformat(), TAG_CHANGED_AT: NOW.isoformat(), TAG_DISABLED_KEYS: "", TAG_ATTACHED_POLICY: "true",
-                         TAG_PROTECTS_KEYS: "true"}
+                         TAG_PROTECTS_KEYS: "true", TAG_PENDING: ""}
     assert record_tags(live, ["protect_keys"], NOW) == done.tags
     assert plan_restore(done, RESTORE) == []
     assert restore_notes(done, RESTORE) == ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "
