@@ -683,7 +683,7 @@ def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], s
 
     The report may be up to 4 hours old (docs/real-aws.md): what it cannot vouch for is read live - users missing from it,
     MFA it says is on without a virtual device now (``needs_device_read``), users compliant only for want of a credential
-    (``rests_on_absence``), users enforcement changed since, and past ``max_report_age`` the users it calls non-compliant
+    (``rests_on_absence``) when it is older than REPORT_FRESH, users enforcement changed since, and past ``max_report_age`` the users it calls non-compliant
     or in grace. Those it still calls non-compliant or in grace, when it is older than REPORT_FRESH, are named in a warning:
     a fix made since is not seen."""
     users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []), concurrency)
@@ -692,8 +692,9 @@ def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], s
     told_by_name = {u.username: u for u in told}
     users = [told_by_name.get(u.username) if u.username not in read_live else u for u in users]
     users = [u for u in users if u is not None]
-    reread = {u.username for u in told if enforced_since(u, generated_at) or rests_on_absence(u, options, now)}
     age = (now - generated_at).total_seconds()
+    old = age >= REPORT_FRESH  # not made for this run: changes made since may be missing from it
+    reread = {u.username for u in told if enforced_since(u, generated_at) or (old and rests_on_absence(u, options, now))}
     doubtful = set(suspects([u for u in told if u.username not in reread], options, now))
     if age > options.max_report_age:
         if doubtful:
@@ -701,7 +702,7 @@ def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], s
                             f"the {len(doubtful)} users it calls non-compliant or in grace were read live")
         reread |= doubtful
     names: List[str] = []
-    if doubtful and REPORT_FRESH <= age <= options.max_report_age:
+    if doubtful and old and age <= options.max_report_age:
         names = [u.username for u in users if u.username in doubtful]
         warnings.append(f"the credential report was generated {int(age)} s ago: a password or access key removed, or a hardware MFA "
                         f"device or security key enabled, since then by these {len(names)} users it calls non-compliant or in grace is not "

@@ -17,7 +17,7 @@ from tests.support.demo_account import EXCLUDE_USERS, expected_counts
 from tests.support.moto_server import iam_backend
 
 POLICY_ARN = "arn:aws:iam::123456789012:policy/RequireMFA"
-RECORD_TAGS = ("awssec:mfa-enforced-at", "awssec:mfa-changed-at", "awssec:mfa-disabled-keys")
+RECORD_TAGS = ("awssec:mfa-enforced-at", "awssec:mfa-changed-at", "awssec:mfa-disabled-keys", "awssec:mfa-pending")
 
 
 def account_state(iam) -> dict:

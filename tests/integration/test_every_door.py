@@ -115,3 +115,91 @@ def test_no_secret_of_any_account_reaches_the_output_at_vvv(org, env, moto_serve
     output = process.stdout + process.stderr
     leaked = [secret[:6] for secret in secrets if secret in output]
     assert not leaked, f"{len(leaked)} secrets printed by {name}"
+
+
+def _account(url, region):
+    """Users of each kind, in the account that requests signed for ``region`` reach (its partition's)."""
+    from tests.support.moto_server import CREDENTIALS
+
+    iam = boto3.client("iam", endpoint_url=url, region_name=region, aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    for name, console, keys, device, tags in (("con", True, 0, None, {}), ("key", False, 1, None, {}), ("both", True, 2, None, {}),
+                                              ("virt", True, 1, "virtual", {}), ("hard", True, 0, "GAHT00000003", {}),
+                                              ("exempt", True, 0, None, {"mfa-exempt": "robot"}), ("bare", False, 0, None, {})):
+        iam.create_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        if console:
+            iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!")
+        for dummy in range(keys):
+            iam.create_access_key(UserName=name)
+        if device == "virtual":
+            device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
+        if device:
+            iam.enable_mfa_device(UserName=name, SerialNumber=device, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    return iam
+
+
+def _statuses(users):
+    return {u["username"]: (u["status"], u["reasons"]) for u in users}
+
+
+@pytest.mark.parametrize("region, partition", [("us-east-1", "aws"), ("us-gov-west-1", "aws-us-gov")])
+def test_every_door_gives_the_same_statuses_plans_and_policy(moto_server, iam, env, tmp_path, monkeypatch, region, partition):
+    """The module, the report and enforce playbooks on localhost and over the accounts inventory, iam_mfa_org_facts,
+    org_report in both fan-outs, the command line and the Python API, on one account: one answer."""
+    from awssec.tools.iam_mfa import enforce_mfa_compliance, generate_mfa_report
+    from tests.integration.conftest import adhoc_result
+    from tests.integration.test_cli import awssec
+    from tests.integration.test_enforce_playbook import enforce, planned
+
+    gov = _account(moto_server.url, region)
+    account = "123456789012"
+    inventory = tmp_path / "one.aws_accounts.yml"
+    inventory.write_text(f"plugin: awssec.mfa.aws_accounts\naccounts:\n  - id: '{account}'\n    name: main\n")
+    for name, value in env.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    report_vars = {"mfa_report_grace_period_days": 0, "mfa_report_aws_region": region, "mfa_report_formats": ["json"]}
+
+    statuses = {}
+    facts = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", f"grace_period_days=0 region={region}"],
+                             env).stdout)["ansible_facts"]["iam_mfa"]
+    statuses["module"] = _statuses(facts["users"])
+    assert facts["partition"] == partition
+    saved = tmp_path / "local.json"
+    run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(dict(report_vars, mfa_report_save_path=str(saved)))], env)
+    statuses["report playbook"] = _statuses(json.loads(saved.read_text())["users"])
+    _playbook("report", inventory, env, dict(report_vars, mfa_report_save_path=str(tmp_path / "{{ inventory_hostname }}.json")))
+    statuses["report playbook, accounts inventory"] = _statuses(json.loads((tmp_path / "main.json").read_text())["users"])
+    org = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps(
+        {"accounts": [{"id": account, "name": "main"}], "grace_period_days": 0, "region": region})], env).stdout)["ansible_facts"]["iam_mfa"]
+    statuses["iam_mfa_org_facts"] = _statuses(org["users"])
+    for fanout in ("module", "hosts"):
+        path = tmp_path / f"org-{fanout}.json"
+        run(["ansible-playbook", "-i", str(inventory), "awssec.mfa.org_report", "-e",
+             json.dumps(dict(report_vars, mfa_report_fanout=fanout, mfa_report_save_path=str(path)))], env)
+        statuses[f"org_report {fanout}"] = _statuses(json.loads(path.read_text())["users"])
+    statuses["command line"] = _statuses(json.loads(awssec(env, "iam-mfa", "report", "--output", "json", "--grace-period-days", "0",
+                                                           "--region", region).stdout)["users"])
+    statuses["Python API"] = _statuses(generate_mfa_report("json", grace_period_days=0, region=region)["users"])
+    want = statuses["module"]
+    assert {s for s, dummy in want.values()} == {"compliant", "non-compliant", "exempted"}
+    assert {door: got for door, got in statuses.items() if got != want} == {}
+
+    plans, arns = {}, {}
+    enforce_vars = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_aws_region": region, "mfa_enforce_max_affected": 50}
+    local, dummy, dummy = enforce(moto_server, env, "--check", **enforce_vars)
+    plans["enforce playbook"], arns["enforce playbook"] = planned(local), local["policy_arn"]
+    dummy, tasks = _playbook("enforce", inventory, env, dict(enforce_vars, mfa_enforce_aws_endpoint_url=moto_server.url), "--check")
+    over = _results(tasks, "Enforce MFA on non-compliant IAM users")["main"]
+    plans["enforce playbook, accounts inventory"], arns["enforce playbook, accounts inventory"] = planned(over), over["policy_arn"]
+    saved = tmp_path / "plan.json"
+    awssec(env, "iam-mfa", "enforce", "--dry-run", "--grace-period-days", "0", "--max-affected", "50", "--region", region,
+           "--output", "json", "--save-report", str(saved))
+    cli = json.loads(saved.read_text())
+    plans["command line"], arns["command line"] = planned(cli), cli["policy_arn"]
+    api = enforce_mfa_compliance(dry_run=True, grace_period_days=0, max_affected=50, region=region)
+    plans["Python API"], arns["Python API"] = planned(api), api["policy_arn"]
+    assert set(plans["enforce playbook"]) == {"con", "key", "both"}
+    assert {door: plan for door, plan in plans.items() if plan != plans["enforce playbook"]} == {}
+    assert set(arns.values()) == {f"arn:{partition}:iam::{account}:policy/RequireMFA"}
+    assert gov.list_policies(Scope="Local")["Policies"] == []  # every door previewed; nothing was made
