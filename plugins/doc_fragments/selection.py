@@ -115,8 +115,8 @@ options:
         period). A code from an authenticator app or a TOTP token can be phished; a security key answers only the real
         AWS sign-in page.
       - The credential report does not tell a TOTP token from a security key. With O(source=credential_report), the
-        users with MFA and no virtual device are read with iam:ListMFADevices, one call each (whatever this option
-        says: the device may also have been removed since the report); the number of those reads is returned as
+        users with MFA and no virtual device are read with iam:ListMFADevices, one call each, whatever this option
+        says (the device may also have been removed since the report); the number of those reads is returned as
         C(mfa_device_reads).
     type: bool
     default: false

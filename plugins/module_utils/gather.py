@@ -484,25 +484,36 @@ def needs_device_read(user: UserRecord, options: Selection) -> bool:
     return options.require_hardware_mfa and user.mfa_enabled and all(device.type == "virtual" for device in user.mfa_devices)
 
 
-def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnings: List[str]) -> Tuple[List[UserRecord], int]:
-    """Read with ListMFADevices the devices of the users the credential report cannot vouch for (``needs_device_read``);
-    the number of reads. A read that fails keeps the report's answer, with a warning naming the user and the cause."""
-    told, reads, unread = [], 0, []
+def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnings: List[str],
+                        concurrency: int = 1) -> Tuple[List[UserRecord], int]:
+    """Read with ListMFADevices the devices of the users the credential report cannot vouch for (``needs_device_read``),
+    ``concurrency`` at a time; the number of reads. A read that fails leaves the user's MFA as the report has it, of type
+    ``unknown``, with a warning naming the user and the cause."""
+    def read(user: UserRecord) -> Tuple[Optional[UserRecord], Optional[str]]:
+        try:
+            return replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username))), None
+        except IAMError as e:
+            if error_code(e.exception) == "NoSuchEntity":
+                return None, None
+            return replace(user, mfa_devices=[MFADevice(serial=None, type="unknown")]), f"{user.username} ({error_text(e)})"
+
+    wanted = [user for user in users if needs_device_read(user, options)]
+    read_back = dict(zip((u.username for u in wanted), bounded_map(read, wanted, concurrency)))
+    told, unread = [], []
     for user in users:
-        if needs_device_read(user, options):
-            reads += 1
-            try:
-                user = replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username)))
-            except IAMError as e:
-                if error_code(e.exception) == "NoSuchEntity":
-                    warnings.append(f"user {user.username} was deleted while it was being read; it is left out")
-                    continue
-                unread.append(f"{user.username} ({error_text(e)})")
+        if user.username in read_back:
+            name = user.username
+            user, failure = read_back[name]
+            if user is None:
+                warnings.append(f"user {name} was deleted while it was being read; it is left out")
+                continue
+            if failure:
+                unread.append(failure)
         told.append(user)
     if unread:
         warnings.append("iam:ListMFADevices failed: the MFA of these users is as the credential report had it, which may be hours old: "
                         + ", ".join(unread))
-    return told, reads
+    return told, len(wanted)
 
 
 # --- console sign-in evidence (CloudTrail) -----------------------------------------------------
@@ -688,7 +699,7 @@ def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], s
     a fix made since is not seen."""
     users, generated_at, read_live, root_row = _read_report(iam, options, virtual, warnings, sleep, details.get("UserDetailList", []), concurrency)
     from_report = [replace(u, keys_mfa_protected=protection.get(u.username)) for u in users if u.username not in read_live]
-    told, device_reads = _tell_devices_apart(iam, from_report, options, warnings)
+    told, device_reads = _tell_devices_apart(iam, from_report, options, warnings, concurrency)
     told_by_name = {u.username: u for u in told}
     users = [told_by_name.get(u.username) if u.username not in read_live else u for u in users]
     users = [u for u in users if u is not None]

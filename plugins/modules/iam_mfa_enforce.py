@@ -296,6 +296,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
 
+
 def main():
     module = AnsibleAWSModule(argument_spec=ENFORCE_ARGSPEC, supports_check_mode=True)
     problems = check_params(module.params)  # before any call

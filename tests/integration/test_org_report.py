@@ -186,6 +186,7 @@ def test_the_module_reads_the_accounts_it_is_given_in_check_mode_and_says_which_
     # Each account's own credential report holds all its users: as many requests in each, whatever its users, but for the
     # report's reads of what it cannot vouch for - a device that is not virtual (one ListMFADevices), a user compliant only
     # for want of a credential (read live, five calls).
+
     def vouched(member):
         return sum(1 for u in member.users if u.mfa == "hardware") + 5 * sum(
             1 for u in member.users if not u.mfa and not u.console and not any(k.active for k in u.keys)

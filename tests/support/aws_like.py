@@ -175,8 +175,8 @@ class AwsLike:
         if action == "CreatePolicy":
             taken = self._policy_name_taken(form.get("PolicyName", ""), account_of(key_id), partition_of_region(region))
             if taken:
-                return self._send(start_response, *self._error(409, "EntityAlreadyExists", f"A policy called {form['PolicyName']} already exists. "
-                                                                                              "Duplicate names are not allowed."))
+                message = f"A policy called {form['PolicyName']} already exists. Duplicate names are not allowed."
+                return self._send(start_response, *self._error(409, "EntityAlreadyExists", message))
         if not action.startswith(("Get", "List", "Generate", "Describe", "Lookup")):
             with self.lock:
                 self.lists.clear()  # a change: lists are read afresh
