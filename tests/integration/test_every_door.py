@@ -12,7 +12,8 @@ import pytest
 
 from tests.integration.conftest import run
 from tests.integration.test_enforce_playbook import account_state
-from tests.integration.test_org_report import org  # noqa: F401 pylint: disable=unused-import  (the fixture: an Organization)
+# The fixture: a moto Organization and its aws_accounts inventory.
+from tests.integration.test_org_report import org  # noqa: F401 pylint: disable=unused-import
 from tests.support.demo_account import expected_counts
 from tests.support.organization import ROLE_NAME, client, management
 
