@@ -187,21 +187,30 @@ def test_every_door_gives_the_same_statuses_plans_and_policy(moto_server, iam, e
     assert {s for s, dummy in want.values()} == {"compliant", "non-compliant", "exempted"}
     assert {door: got for door, got in statuses.items() if got != want} == {}
 
-    plans, arns = {}, {}
+    # The policy document: the command line writes it (acting on nobody: bare has no credential); every door must find it
+    # its own (policy_change none), as a door that builds another document would rewrite it.
+    awssec(env, "iam-mfa", "enforce", "--apply", "--include-users", "bare", "--grace-period-days", "0", "--region", region)
+    written = gov.list_policies(Scope="Local")["Policies"]
+    assert [p["Arn"] for p in written] == [f"arn:{partition}:iam::{account}:policy/RequireMFA"]
+    plans, arns, changes = {}, {}, {}
     enforce_vars = {"mfa_enforce_grace_period_days": 0, "mfa_enforce_aws_region": region, "mfa_enforce_max_affected": 50}
     local, dummy, dummy = enforce(moto_server, env, "--check", **enforce_vars)
-    plans["enforce playbook"], arns["enforce playbook"] = planned(local), local["policy_arn"]
+    plans["enforce playbook"], arns["enforce playbook"], changes["enforce playbook"] = planned(local), local["policy_arn"], local["policy_change"]
     dummy, tasks = _playbook("enforce", inventory, env, dict(enforce_vars, mfa_enforce_aws_endpoint_url=moto_server.url), "--check")
     over = _results(tasks, "Enforce MFA on non-compliant IAM users")["main"]
-    plans["enforce playbook, accounts inventory"], arns["enforce playbook, accounts inventory"] = planned(over), over["policy_arn"]
+    door = "enforce playbook, accounts inventory"
+    plans[door], arns[door], changes[door] = planned(over), over["policy_arn"], over["policy_change"]
     saved = tmp_path / "plan.json"
     awssec(env, "iam-mfa", "enforce", "--dry-run", "--grace-period-days", "0", "--max-affected", "50", "--region", region,
            "--output", "json", "--save-report", str(saved))
     cli = json.loads(saved.read_text())
-    plans["command line"], arns["command line"] = planned(cli), cli["policy_arn"]
+    plans["command line"], arns["command line"], changes["command line"] = planned(cli), cli["policy_arn"], cli["policy_change"]
     api = enforce_mfa_compliance(dry_run=True, grace_period_days=0, max_affected=50, region=region)
-    plans["Python API"], arns["Python API"] = planned(api), api["policy_arn"]
+    plans["Python API"], arns["Python API"], changes["Python API"] = planned(api), api["policy_arn"], api["policy_change"]
     assert set(plans["enforce playbook"]) == {"con", "key", "both"}
     assert {door: plan for door, plan in plans.items() if plan != plans["enforce playbook"]} == {}
     assert set(arns.values()) == {f"arn:{partition}:iam::{account}:policy/RequireMFA"}
-    assert gov.list_policies(Scope="Local")["Policies"] == []  # every door previewed; nothing was made
+    assert changes == dict.fromkeys(changes, "none")  # one document, in the account's partition
+    version = gov.get_policy_version(PolicyArn=arns["Python API"], VersionId="v1")["PolicyVersion"]["Document"]
+    assert {s["Resource"] for s in version["Statement"]} - {"*"} == {f"arn:{partition}:iam::*:mfa/*", f"arn:{partition}:iam::*:user/${{aws:username}}"}
+    assert gov.list_policies(Scope="Local")["Policies"] == written  # every door previewed; nothing else was made
