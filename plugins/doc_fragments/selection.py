@@ -16,9 +16,10 @@ options:
         created since are read live, a virtual MFA device assigned since counts (ListVirtualMFADevices is live),
         a user whose MFA the report says is on without a virtual device assigned now is read with ListMFADevices
         (a device removed since is seen), a user compliant only because the report shows no password or active key
-        is read live when the report is more than a minute old, and past O(max_report_age) the users the report calls C(non-compliant) or C(grace-period) are
-        read live. The result says which source was used, when the report was generated, how old it was, and
-        which users it could not vouch for (C(report_unverified_users)); docs/real-aws.md says what each source knows.
+        is read live when the report is more than a minute old, and past O(max_report_age) the users the report
+        calls C(non-compliant) or C(grace-period) are read live. The result says which source was used, when the
+        report was generated, how old it was, and which users it could not vouch for (C(report_unverified_users));
+        docs/real-aws.md says what each source knows.
       - V(live) asks IAM about each user (ListUsers, GetLoginProfile, ListMFADevices, ListAccessKeys,
         GetAccessKeyLastUsed, ListUserTags). Exact at this moment, but five or more calls per user.
     type: str

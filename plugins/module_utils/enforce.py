@@ -377,13 +377,21 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         # (gather.enforced_since).
         pending = dict(record_tags(state, [], datetime.now(timezone.utc)), **{TAG_PENDING: " ".join(actions)})
         tag_user(iam, username, pending)
+    failure = None
     try:
         for action in actions:
             call_action(iam, username, action, policy_arn)
             entry["done"].append(action)
-    finally:
-        if record:  # what was done, and only that (a failure to write it leaves the pending record: nothing is undone)
+    except IAMError as e:
+        failure = e
+    if record:  # what was done, and only that (if this write fails, the pending record stays: restoring undoes none of it)
+        try:
             tag_user(iam, username, record_tags(state, entry["done"], datetime.now(timezone.utc)))
+        except IAMError:
+            if failure is None:
+                raise
+    if failure is not None:
+        raise failure  # the action's failure is the one to report
 
 
 def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:

@@ -430,3 +430,15 @@ def test_protecting_keys_is_recorded_and_kept_by_a_default_restore():
     assert restore_notes(done, RESTORE) == ["the policy stays attached: it makes this user's access keys need MFA (restore with targets "
                                             "keys_not_mfa_protected to detach it)"]
     assert plan_restore(done, EnforceOptions(state="restored", targets=BOTH.targets)) == ["detach_policy", "remove_tags"]
+
+
+def test_when_the_record_cannot_be_written_after_a_failed_action_the_actions_failure_is_reported():
+    iam, stub = _stubbed_iam()
+    _stub_reads(stub, ["AKIAEXAMPLE000000001"])
+    stub.add_response("tag_user", {})
+    stub.add_client_error("update_access_key", "AccessDenied", http_status_code=403)
+    stub.add_client_error("tag_user", "AccessDenied", http_status_code=403)
+    with stub, pytest.raises(IAMError) as caught:
+        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+        stub.assert_no_pending_responses()
+    assert caught.value.message == "Failed to disable access key AKIAEXAMPLE000000001 of bob"  # the pending record stays
