@@ -299,3 +299,22 @@ def test_admin_mode_returns_the_secret_only_under_no_log(station, tmp_path):
     assert keys == {old["AccessKeyId"]: "Inactive", new_id: "Active"}
     output = process.stdout + process.stderr
     assert new_secret not in output and old["SecretAccessKey"] not in output
+
+
+def test_no_secret_reaches_the_output_of_the_workstation_playbooks_at_vvv(station):
+    """mfa_login and rotate_keys at -vvv: neither the long-term secret, nor the session's, nor the new key's is printed."""
+    import configparser
+
+    login = station.login("-vvv", callback=None, profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]},
+                          mfa_workstation_rotate="never")
+    age_key(station.key, 400)
+    rotated = station.playbook("rotate_keys", "-vvv", callback=None, profiles="prod")
+    secrets = {station.secret}
+    for path in (station.credentials, station.credentials.with_name("credentials.deactivated")):
+        parser = configparser.RawConfigParser()
+        parser.read(path)
+        secrets |= {value for name in parser.sections() for key, value in parser.items(name)
+                    if key in ("aws_secret_access_key", "aws_session_token", "aws_security_token")}
+    assert len(secrets) >= 3  # the old key's, the session's, the new key's
+    output = login.stdout + login.stderr + rotated.stdout + rotated.stderr
+    assert "prod" in output and not [secret[:4] for secret in secrets if secret in output]
