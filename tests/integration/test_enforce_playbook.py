@@ -558,12 +558,20 @@ def test_a_failed_action_then_restore_undoes_nothing_of_the_administrators(moto_
     """The second key's UpdateAccessKey fails: the record says the first key alone was disabled, and no policy attached.
     An administrator then disables the second key and attaches RequireMFA; the user sets up MFA; restoring re-activates
     the first key only, and leaves the administrator's key and policy as they are."""
-    first, second = _user_with_key(iam, "ana", login=True)["AccessKeyId"], iam.create_access_key(UserName="ana")["AccessKey"]["AccessKeyId"]
-    moto_server.before("UpdateAccessKey", lambda p: (500, "ServiceFailure", "injected") if p.get("AccessKeyId") == second else None)
+    _user_with_key(iam, "ana", login=True)
+    iam.create_access_key(UserName="ana")
+    disabled = []  # the keys in the order enforcement disables them (the order of their ids): the second one's call fails
+
+    def fail_the_second_key(params):
+        if params["AccessKeyId"] not in disabled:
+            disabled.append(params["AccessKeyId"])
+        return (500, "ServiceFailure", "injected") if params["AccessKeyId"] == disabled[-1] and len(disabled) > 1 else None
+    moto_server.before("UpdateAccessKey", fail_the_second_key)
     try:
         failed, dummy, process = enforce(moto_server, env, check=False, mfa_enforce_grace_period_days=0)
     finally:
         moto_server.clear_hooks()
+    first, second = disabled
     assert process.returncode != 0 and [a["result"] for a in failed["actions"]] == ["failed"]
     tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName="ana")["Tags"]}
     assert tags["awssec:mfa-disabled-keys"] == first and "awssec:mfa-attached-policy" not in tags and tags["awssec:mfa-pending"] == ""
