@@ -16,7 +16,7 @@ read-modify-write, and replace the file atomically: a temporary file in the same
 fsync, rename. A symbolic link is followed: its target is edited, in the target's folder,
 and the link stays. A file without write permission (0400) is refused, not replaced.
 Files are written 0600; a folder created for them is 0700; temporary files that a killed
-writer left (they may hold secrets) are removed by the next write.
+writer left (they may hold secrets) are removed by the next run that reads or writes the file.
 """
 
 from __future__ import annotations
@@ -69,11 +69,16 @@ def check_name(name, what: str = "profile name") -> str:
 
     '[', ']', CR or LF could close the section header and write options or other sections of
     the caller's choosing (section-name injection); an empty name, or one that starts or ends
-    with a blank, is not what botocore reads back.
+    with a blank, is not what botocore reads back. ``DEFAULT`` is configparser's default section:
+    botocore gives its options to every profile (a session token written there would sign every
+    profile's requests), so it is never a profile, and nothing is written into it.
     """
     if not isinstance(name, str) or not name or name != name.strip() or _NOT_IN_NAMES.search(name):
         raise ValueError(f"{what} {name!r} is refused: a name must not be empty, start or end with a blank, "
                          "or contain '[', ']', a carriage return or a line feed")
+    if name == DEFAULT_SECTION:
+        raise ValueError(f"{what} {name!r} is refused: botocore reads these files with configparser, which gives the "
+                         "options of a [DEFAULT] section to every other section (every profile)")
     return name
 
 
@@ -193,7 +198,11 @@ def _scan(text: str, path: str, start: int = 0, end: Optional[int] = None) -> Tu
     default_options: set = set()
     options = default_options
     bad_line = None
-    for number, (kind, offset, name, dummy) in enumerate(_lines(text, start, end), 1):
+    nested = None  # (the option, whether its value is empty so far) that continuation lines extend
+    bad_nested: Dict[Tuple[bool, str], int] = {}  # (in [DEFAULT], option): its first nested line without '='
+    for number, (kind, offset, name, stripped) in enumerate(_lines(text, start, end), 1):
+        if kind == "continuation" and nested and nested[1] and any("=" not in part for part in stripped.splitlines() if part.strip()):
+            bad_nested.setdefault(nested[0], number)  # botocore splits the value with str.splitlines: at a form feed too
         if kind == "header":
             if name in seen and name != DEFAULT_SECTION:
                 raise FileError(path, f"section [{name}] appears twice (AWS tools cannot read this file)", number)
@@ -211,11 +220,43 @@ def _scan(text: str, path: str, start: int = 0, end: Optional[int] = None) -> Tu
                     raise FileError(path, f"option {name!r} appears twice in section [{names[-1]}] (AWS tools cannot read this file)",
                                     number)
                 options.add(name)
+                nested = ((options is default_options, name), not stripped[_delimiter(stripped) + 1:].strip())
     if bad_line:
         # The line itself is not shown: it may be a pasted secret.
         raise FileError(path, "neither a [section] header, a key = value option, a comment nor an indented continuation "
                               "(AWS tools cannot read this file)", bad_line)
+    bad = _refused_nested(text, start, end, bad_nested)
+    if bad:
+        raise FileError(path, f"option {bad[0]!r} holds a nested value (an empty value, then indented lines) with a line that is "
+                              "not key = value (AWS tools cannot read this file)", bad[1])
     return names, starts
+
+
+def _refused_nested(text: str, start: int, end: Optional[int], bad: Dict[Tuple[bool, str], int]) -> Optional[Tuple[str, int]]:
+    """(option, line) of the first nested value botocore's ``_parse_nested`` refuses, or None.
+
+    botocore parses every option of every section whose value starts with a line break; an
+    option of [DEFAULT] is every section's, except in sections that have their own option of
+    that name (and not at all when [DEFAULT] is the only section).
+    """
+    if not bad:
+        return None
+    own = sorted((line, option) for (in_default, option), line in bad.items() if not in_default)
+    if own:
+        return own[0][1], own[0][0]
+    lacking = set()
+    options: Optional[set] = None
+    for kind, dummy, name, dummy in _lines(text, start, end):
+        if kind == "header":
+            if options is not None:
+                lacking |= {option for (dummy, option) in bad if option not in options}
+            options = None if name == DEFAULT_SECTION else set()
+        elif kind == "option" and options is not None:
+            options.add(name)
+    if options is not None:
+        lacking |= {option for (dummy, option) in bad if option not in options}
+    refused = sorted((line, option) for (dummy, option), line in bad.items() if option in lacking)
+    return (refused[0][1], refused[0][0]) if refused else None
 
 
 def _values(text: str, start: int, end: int) -> Dict[str, str]:
@@ -262,7 +303,7 @@ def _edit_section(section: str, values: Dict[str, Value], remove: Iterable[str],
             indent = first[:len(first) - len(first.lstrip())]  # the indentation decides what continues what
         if key in wanted:
             spelled, value = wanted.pop(key)
-            option_lines = _option_lines(indent, spelled, value, eol)
+            option_lines = _merged_nested(option_lines, value, eol) or _option_lines(indent, spelled, value, eol)
         body.extend(option_lines)
         if key is not None:
             insert_at = len(body)
@@ -284,6 +325,37 @@ def _option_lines(indent: str, key: str, value: Value, eol: str) -> List[str]:
     return [f"{indent}{key} ={eol}"] + [f"{indent}    {k} = {v}{eol}" for k, v in value.items()]
 
 
+def _merged_nested(option_lines: List[str], value: Value, eol: str) -> Optional[List[str]]:
+    """An existing nested option's lines with the sub-keys of ``value`` set, as ``aws configure set`` merges them; None
+    unless both are nested (then the option is written anew).
+
+    A sub-key's line is replaced in place, keeping its indentation; new sub-keys follow the last
+    one, indented like it; the others, and comments among them, stay. Sub-keys are compared as
+    botocore reads them: the text before the line's first '=', stripped, case kept.
+    """
+    first = option_lines[0].strip()
+    if not isinstance(value, dict) or len(option_lines) < 2 or first[_delimiter(first) + 1:].strip():
+        return None
+    wanted = {str(k): v for k, v in value.items()}
+    lines = [option_lines[0]]
+    for line in option_lines[1:]:
+        stripped = line.strip()
+        sub_key = stripped.split("=", 1)[0].strip() if "=" in stripped and stripped[0] not in "#;" else None
+        if sub_key in wanted:  # every line of it: botocore reads the last one
+            ending = line[len(line.rstrip("\r\n")):] or eol
+            line = f"{line[:len(line) - len(line.lstrip())]}{sub_key} = {wanted[sub_key]}{ending}"
+        lines.append(line)
+    present = {line.strip().split("=", 1)[0].strip() for line in lines[1:] if "=" in line}
+    wanted = {k: v for k, v in wanted.items() if k not in present}
+    if wanted:
+        last = lines[-1]
+        if not _ends_line(last):
+            lines[-1] = last = last + eol
+        indent = last[:len(last) - len(last.lstrip())]
+        lines.extend(f"{indent}{k} = {v}{eol}" for k, v in wanted.items())
+    return lines
+
+
 def _ends_line(line: str) -> bool:
     return line.endswith(("\n", "\r"))
 
@@ -297,8 +369,9 @@ class IniFile:
     header never changes how the lines after it read).
     """
 
-    def __init__(self, text: str = "", path: str = "<text>") -> None:
+    def __init__(self, text: str = "", path: str = "<text>", source: "Fingerprint" = None) -> None:
         self.path = path
+        self.source = source  # the fingerprint of the bytes it was read from, until it is edited (see ``update``)
         first_eol = _EOL.search(text)
         self._eol = first_eol.group() if first_eol else "\n"  # new lines end like the file's first line
         self._text = text
@@ -397,15 +470,16 @@ class IniFile:
 
         FileError, and nothing changed, unless the sections around it still read as before: the
         section before it, the new one, and the header of the one after it, which a line indented
-        deeper above it could turn into a continuation. (A [DEFAULT] edit reads the whole file:
-        its options may not repeat in another [DEFAULT].)
+        deeper above it could turn into a continuation. In a file with a [DEFAULT] section, the whole
+        file is read again (botocore checks a nested option of [DEFAULT] in each section that lacks
+        it). [DEFAULT] itself is never edited: see ``check_name``.
         """
         names, starts = self._names, self._starts
         text = "".join((self._text[:start], lead, new, self._text[end:]))
         shift = len(lead) + len(new) - (end - start)
         following = number + 1 if end > start else number  # the section after the replaced one
-        if name == DEFAULT_SECTION:
-            window, expected = (0, len(text)), names[:number] + [name] + names[following:]
+        if DEFAULT_SECTION in self._index:  # its nested options are checked for every section that lacks them: read it all
+            window, expected = (0, len(text)), names[:number] + ([name] if name else []) + names[following:]
         else:
             window_end = len(text)
             if following < len(names):
@@ -430,6 +504,7 @@ class IniFile:
             self._index.setdefault(name, number)
             self._forget_derived()
         self._text = text
+        self.source = None
 
 
 def _read_bytes(path: str) -> Optional[bytes]:
@@ -452,7 +527,8 @@ def _decode(data: Optional[bytes], path: str) -> str:
 
 def read(path: str) -> IniFile:
     """The file parsed; an empty file if it does not exist."""
-    return IniFile(_decode(_read_bytes(path), path), path)
+    data = _read_bytes(path)
+    return IniFile(_decode(data, path), path, _fingerprint(data))
 
 
 def _settled(path: str, read_now: Callable[[], Optional[bytes]]) -> Optional[bytes]:
@@ -499,14 +575,35 @@ def remove_stale_temporaries(path: str) -> None:
     """Remove the temporary files of ``path`` that a killed writer left; only call it under the file's lock.
 
     They may hold a new secret. A writer of this module that is alive holds the lock, so any
-    such file seen under the lock is stale.
+    such file seen under the lock is stale. Only names like those ``tempfile.mkstemp`` gives them are removed.
     """
-    folder, prefix = os.path.dirname(os.path.abspath(path)), _temporary_prefix(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    ours = re.compile(re.escape(_temporary_prefix(path)) + r"[a-z0-9_]+\.tmp")
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
-            if name.startswith(prefix) and name.endswith(".tmp"):
+            if ours.fullmatch(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
+
+
+def sweep(path: str) -> None:
+    """Remove the temporary files a killed writer of ``path`` left, unless a writer holds the lock now (then they are its).
+
+    For runs that read without writing (check mode, a session still valid, an edit that changes
+    nothing): the lock is tried, never waited for, and no file is created.
+    """
+    target = os.path.realpath(path)
+    try:
+        fd = os.open(target + ".lock", os.O_RDWR)
+    except OSError:
+        return  # no writer of this module has ever locked it: no temporary file of ours
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        remove_stale_temporaries(target)
+    except OSError:
+        pass  # a writer is at work: its temporary file is not stale
+    finally:
+        os.close(fd)
 
 
 Fingerprint = Optional[Tuple[int, bytes]]  # a file's size and digest; None for no file
@@ -568,32 +665,40 @@ def atomic_write(path: str, text: str, expected: Fingerprint) -> Tuple[bool, Opt
             replaced.close()
 
 
-def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False) -> bool:
+def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False, parsed: Optional[IniFile] = None) -> bool:
     """Read ``path``, apply ``edit`` (which returns whether it changed anything) and write it back; True if it changed.
+
+    ``parsed``, the file as ``read`` returned it a moment ago, is edited (in place) instead of parsing the file
+    again when the file still holds the same bytes: a login reads its big credentials file once.
 
     The read, the edit and the write happen under the file's lock, so concurrent updates of
     different sections all survive. Writers that take no lock (the aws CLI) are not lost either:
     the file is read once it has settled, and replaced only if it still holds what was read;
     otherwise the edit is made again on the new content (``edit`` may run more than once).
     A symbolic link is followed (its target is what is locked, edited and replaced, so the link
-    stays); a file without write permission is refused. In check mode nothing is created, locked
-    or written. Time and memory are linear in the file's size (about 2 s and 250 MB for 50 MB).
+    stays); a file without write permission is refused. In check mode nothing is created or written.
+    Either way, temporary files a killed writer left are removed (``sweep``): they may hold a secret.
+    Time and memory are linear in the file's size (about 2 s and 250 MB for 50 MB).
     """
     target = os.path.realpath(path)  # a dangling link's target is created where the link points
     if check_mode:
+        sweep(target)
         return bool(edit(read(target)))
     try:
         with locked(target):
+            remove_stale_temporaries(target)
             data = _settled(target, lambda: _read_bytes(target))
             expected = _fingerprint(data)
             for attempt in range(EDIT_ATTEMPTS):
-                text, data = _decode(data, path), None  # the text alone stays in memory
-                ini, text = IniFile(text, path), None
+                if attempt == 0 and expected is not None and parsed is not None and parsed.source == expected:
+                    ini, data = parsed, None
+                else:
+                    text, data = _decode(data, path), None  # the text alone stays in memory
+                    ini, text = IniFile(text, path), None
                 if not edit(ini):
                     return False
                 if attempt == 0:
                     check_writable(path)
-                    remove_stale_temporaries(target)
                 written, data = atomic_write(target, ini.text, expected)
                 if data is None:
                     return True
@@ -619,6 +724,37 @@ def check_writable(path: str) -> None:
             shown = path if target == os.path.abspath(path) else f"{path} (-> {target})"
             raise FileError(shown, f"the file is read-only (mode {stat.S_IMODE(os.stat(target).st_mode):04o}): "
                                    "nothing was written; make it writable (chmod u+w) to let it be edited")
+
+
+def check_replaceable(path: str) -> None:
+    """FileError unless ``path`` can be written as ``update`` writes it: the file writable (``check_writable``), and a
+    temporary file can be created in its folder and renamed there (a folder the user cannot write, 0500, cannot).
+
+    For callers that must know before they spend something that cannot be had twice (an MFA code).
+    A missing folder is checked where it would be created.
+    """
+    check_writable(path)
+    folder = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(folder):
+        parent = folder
+        while not os.path.isdir(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise FileError(path, f"its folder does not exist and cannot be created in {parent}: nothing was written")
+        return
+    try:
+        made = []
+        for dummy in range(2):  # a file, and a name to rename it to: both named as a writer's temporary files are
+            fd, name = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
+            os.close(fd)
+            made.append(name)
+        os.replace(*made)
+        os.unlink(made[1])
+    except OSError as e:
+        for name in made:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        raise FileError(path, f"a file cannot be created and renamed in its folder {folder} ({e.strerror or e}): nothing was written")
 
 
 # --- one profile, as the aws_profile module sets it ----------------------------------------------
