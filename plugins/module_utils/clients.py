@@ -4,14 +4,15 @@
 
 """boto3 sessions and clients made from explicit keys, for the workstation modules and command lines.
 
-Nothing here reads a profile or changes the process's environment: the keys given are the keys
-used. Every other client is amazon.aws's retrying wrapper: a call made with ``aws_retry=True`` is
+Nothing here reads a profile or the shared credentials file, or changes the process's environment:
+the keys given are the keys used. Every other client is amazon.aws's retrying wrapper: a call made with ``aws_retry=True`` is
 retried on throttling with jittered backoff. The client that sends an MFA code never retries
 (AWS accepts a code once).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timezone
 from typing import Optional
@@ -57,9 +58,12 @@ class Sessions:
         from botocore.configprovider import ConstantProvider
 
         # The keys are explicit: no profile is looked up, whatever AWS_PROFILE names (maybe the one being created),
-        # and the process's environment is left as it is.
+        # and the process's environment is left as it is. Nor is the shared credentials file read: botocore would
+        # parse all of it (only to know its profile names), for each session, which on a big file costs more than
+        # the whole login (see bench/awsfiles_scale.py).
         core = botocore.session.Session()
         core.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+        core.set_config_variable("credentials_file", os.devnull)  # not a regular file: botocore reads no profiles from it
         session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                                         aws_session_token=token, region_name=region, botocore_session=core)
         return _Session(session, self)

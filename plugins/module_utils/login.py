@@ -43,7 +43,10 @@ def read_env_file(path: str) -> Dict[str, str]:
 
 
 def read_files(credentials_path: str, config_path: str, env_path: Optional[str] = None) -> Files:
+    """The files parsed; first, temporary files that a killed writer left beside them (they may hold secrets) are removed."""
     env = read_env_file(env_path) if env_path else {}
+    for path in (credentials_path, config_path):
+        awsfiles.sweep(path)
     return Files(credentials_path, config_path, awsfiles.read(credentials_path), awsfiles.read(config_path), env_path, env)
 
 
@@ -99,7 +102,7 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
         return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {error_reason(e)}"), False
     values = session_values(response["Credentials"])
     try:
-        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS))
+        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS), parsed=files.credentials)
     except awsfiles.FileError as e:
         return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
     profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])

@@ -73,7 +73,10 @@ def parse_expiration(value: Optional[str]) -> Optional[datetime]:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)  # naive values in these files are UTC
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the last moment Python can hold in UTC: an unknown expiry
+        return None
 
 
 def format_expiration(moment: datetime) -> str:
@@ -208,18 +211,21 @@ def find_mfa_serial(name: str, long_term: str, files: Files) -> Tuple[Optional[s
     return None, looked
 
 
-def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX) -> Dict[str, Profile]:
-    """Every long-term profile (a ``*suffix`` section with both keys and no session token), by short name.
+def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: Optional[Iterable[str]] = None) -> Dict[str, Profile]:
+    """Every long-term profile (a ``*suffix`` section with both keys and no session token), by short name; with ``only``,
+    those of these names (a login of one profile in a file of thousands reads that profile alone).
 
     A .env file's credential stands for profile ``default`` when there is no ``[default<suffix>]``.
     """
     found: Dict[str, Tuple[str, Dict[str, str]]] = {}
-    for section in files.credentials.names():
+    sections = files.credentials.names() if only is None else [n + suffix for n in only if files.credentials.get(n + suffix) is not None]
+    for section in sections:
         values = files.credentials.get(section) or {}
         if (section.endswith(suffix) and len(section) > len(suffix) and values.get("aws_access_key_id")
                 and values.get("aws_secret_access_key") and not values.get("aws_session_token")):
             found[section[:-len(suffix)]] = (section, values)
-    if files.env.get("AWS_ACCESS_KEY_ID") and files.env.get("AWS_SECRET_ACCESS_KEY") and ENV_PROFILE not in found:
+    if (files.env.get("AWS_ACCESS_KEY_ID") and files.env.get("AWS_SECRET_ACCESS_KEY") and ENV_PROFILE not in found
+            and (only is None or ENV_PROFILE in only)):
         found[ENV_PROFILE] = (files.env_path, {"aws_access_key_id": files.env["AWS_ACCESS_KEY_ID"],
                                                "aws_secret_access_key": files.env["AWS_SECRET_ACCESS_KEY"]})
     profiles = {}
@@ -234,15 +240,53 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX) -> Dic
     return profiles
 
 
-def select(profiles: Dict[str, Profile], wanted, files: Files, suffix: str) -> List[Profile]:
-    """The requested profiles (``all`` or names); an unknown name is an error naming what exists."""
+def session_conflict(profile: Profile, files: Files, suffix: str) -> Optional[str]:
+    """Why the session of ``profile`` must not be written to ``[NAME]``, or None.
+
+    A section that holds a long-term key (another profile's ``[X-long-term]``, or keys without a
+    session token other than this profile's own) would lose it: with ``[a-long-term]`` and
+    ``[a-long-term-long-term]``, the session of profile ``a-long-term`` would overwrite profile
+    ``a``'s long-term key. (``[DEFAULT]`` is refused as a profile by ``check_names``.)
+    """
+    held = files.credentials.get(profile.name) or {}
+    key_id = (held.get("aws_access_key_id") or "").strip()
+    if held.get("aws_session_token") or held.get("aws_security_token") or not key_id or key_id.startswith("ASIA"):
+        return None  # a session, or no key: temporary keys (ASIA...) are not kept anywhere else either way
+    if profile.name.endswith(suffix) and len(profile.name) > len(suffix) and held.get("aws_secret_access_key"):
+        return (f"profiles {profile.name[:-len(suffix)]!r} and {profile.name!r} collide: the session of {profile.name!r} would be "
+                f"written to [{profile.name}], which holds the long-term key of profile {profile.name[:-len(suffix)]!r}; rename "
+                f"[{profile.long_term}]")
+    if key_id != profile.access_key_id:
+        return (f"[{profile.name}] holds a long-term key ({key_id}) that is not the key of "
+                f"[{profile.long_term}] ({profile.access_key_id}): the session of profile {profile.name!r} would overwrite it; "
+                f"move that key to a section of its own")
+    return None
+
+
+def profile_region(files: Files, name: str, long_term: str) -> Optional[str]:
+    """The region of profile ``name`` as its own config section sets it, else as its long-term profile's does (the
+    long-term section of the credentials file, then its config section); None leaves it to botocore (AWS_DEFAULT_REGION)."""
+    for ini, section in ((files.config, awsfiles.config_section(files.config, name)), (files.credentials, long_term),
+                         (files.config, awsfiles.config_section(files.config, long_term))):
+        region = (ini.get(section) or {}).get("region")
+        if region:
+            return region.strip()
+    return None
+
+
+def select(files: Files, wanted, now: datetime, suffix: str) -> List[Profile]:
+    """The requested profiles (``all`` or names), discovered; an unknown name is an error naming what exists."""
     every = wanted in ("all", ["all"])
+    if not every:
+        check_names(wanted, suffix)  # names given by the caller; those found in the file are sections already
+    profiles = discover(files, now, suffix, None if every else wanted)
     names = list(profiles) if every else list(dict.fromkeys(wanted))
-    check_names([] if every else names, suffix)  # names given by the caller; those found in the file are sections already
+    if every:
+        check_names(names, suffix)  # [DEFAULT-long-term] is found as profile DEFAULT: refused
     unknown = [n for n in names if n not in profiles]
     if unknown:
         where = files.credentials_path if os.path.exists(files.credentials_path) else f"{files.credentials_path} (which does not exist)"
-        known = ", ".join(profiles) or "none"
+        known = ", ".join(discover(files, now, suffix)) or "none"
         raise WorkstationError(f"unknown profile {unknown[0]!r}: no [{unknown[0]}{suffix}] section with aws_access_key_id and "
                                f"aws_secret_access_key in {where}" + (f" or {files.env_path}" if files.env_path else "")
                                + f" (long-term profiles found: {known})")
@@ -299,11 +343,15 @@ class LoginOptions:
 def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -> Tuple[List[Profile], List[Profile]]:
     """(profiles to refresh, profiles whose session is still valid); every input checked, nothing called."""
     check_duration(options.duration_seconds)
-    profiles = select(discover(files, now, options.long_term_suffix), options.profiles, files, options.long_term_suffix)
+    profiles = select(files, options.profiles, now, options.long_term_suffix)
     refresh = [p for p in profiles if needs_session(p, now, options.min_remaining_seconds, options.force)]
+    for profile in refresh:
+        conflict = session_conflict(profile, files, options.long_term_suffix)
+        if conflict:
+            raise WorkstationError(conflict + ": nothing was changed")
     if refresh:  # before a code is asked for or spent
         try:
-            awsfiles.check_writable(files.credentials_path)
+            awsfiles.check_replaceable(files.credentials_path)
         except awsfiles.FileError as e:
             raise WorkstationError(str(e))
     for profile in refresh:
