@@ -14,6 +14,8 @@ and the steps say exactly what state was left. Deciding is pure (``plan_room``, 
 
 from __future__ import annotations
 
+import random
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +25,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
 from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, user_name_from_arn
-from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, session_state
+from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, profile_region, session_state
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -56,8 +58,8 @@ def is_due(age: int, options: RotateOptions) -> bool:
     return options.force or (options.rotate and age >= options.max_age_days)
 
 
-def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: str) -> Optional[Dict[str, str]]:
-    """What to delete so that a new key fits: None when there is room already; RotateError when nothing may go."""
+def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: str, hint: str = "") -> Optional[Dict[str, str]]:
+    """What to delete so that a new key fits: None when there is room already; RotateError (ending with ``hint``) when nothing may go."""
     others = [k for k in keys if k["AccessKeyId"] != old_id]
     if len(keys) < 2 or not others:
         return None
@@ -69,7 +71,7 @@ def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: s
     raise RotateError(
         f"the user already has two access keys ({old_id} in use, {other['AccessKeyId']} {other['Status']}) and IAM allows two, "
         f"inactive ones included; with extra_keys={extra_keys} there is no room for a new key. Use extra_keys=delete, "
-        f"or delete {other['AccessKeyId']} yourself. Nothing was changed.")
+        f"or delete {other['AccessKeyId']} yourself. Nothing was changed.{hint}")
 
 
 def backup_section(profile: str, now: datetime) -> str:
@@ -101,6 +103,8 @@ class Hooks:
     restore: Optional[Callable[[], None]] = None
     backup: Optional[Callable[[], str]] = None  # returns the section written
     forget: Optional[Callable[[str], None]] = None  # removes the backup of a key deleted in IAM
+    create: Optional[Callable[[], dict]] = None  # CreateAccessKey's answer, from a client that never sends it twice
+    hint: str = ""  # where the key in use is kept, and the next command, for a refusal to make room
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
@@ -130,7 +134,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, lambda key_id: _forget(hooks, key_id, backed_up, steps))
         result["state"] = "unchanged: the key in use was not rotated"
         return result
-    room = plan_room(keys, old_id, backed_up, options.extra_keys)  # raises before any change
+    room = plan_room(keys, old_id, backed_up, options.extra_keys, hooks.hint)  # raises before any change
 
     if check_mode:
         if room:
@@ -160,12 +164,15 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
         steps.add("make_room", "done", f"deleted {room['access_key_id']} ({room['why']})")
         result["changed"] = True
         _forget(hooks, room["access_key_id"], backed_up, steps)
-    # 2. create
+    # 2. create, once: a request sent again after an answer was lost would make a second key
     try:
-        new = iam.create_access_key(UserName=user, aws_retry=True)["AccessKey"]
+        new = _create_once(hooks.create or (lambda: iam.create_access_key(UserName=user)), hooks.sleep)["AccessKey"]
     except (BotoCoreError, ClientError) as e:
         steps.add("create", "failed", error_reason(e))
-        result["state"] = f"{old_id} is still in use and active; no new key was created"
+        if _outcome_unknown(e):
+            _lost_answer(iam, user, keys, e, steps, result)
+        else:
+            result["state"] = f"{old_id} is still in use and active; no new key was created"
         return _failed(result)
     new_id, new_secret = new["AccessKeyId"], new["SecretAccessKey"]
     result.update(changed=True, new_access_key_id=new_id)
@@ -245,6 +252,61 @@ def _forget(hooks: Hooks, key_id: str, backed_up: List[str], steps: _Steps) -> N
         steps.add("forget_backup", "done", f"removed the backup of {key_id}, deleted in IAM")
     except Exception as e:  # the key is gone either way; say where its secret still is
         steps.add("forget_backup", "failed", f"the backup of {key_id} (deleted in IAM) could not be removed, remove it by hand: {e}")
+
+
+THROTTLED = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException")
+
+
+def _create_once(create: Callable[[], dict], sleep: Callable[[float], None], attempts: int = 5) -> dict:
+    """``create()``, sent again only after an answer that says it was not carried out (throttled): never after a lost answer
+    or a server error, which may have created a key whose secret was in the answer (``create`` comes from a client that
+    does not retry by itself)."""
+    for attempt in range(attempts - 1):
+        try:
+            return create()
+        except ClientError as e:
+            if _outcome_unknown(e) or e.response.get("Error", {}).get("Code") not in THROTTLED:
+                raise
+            sleep(random.uniform(0, min(8.0, 0.5 * 2 ** attempt)))
+    return create()
+
+
+def _outcome_unknown(error) -> bool:
+    """Whether a failed request may have been carried out: no answer, or a server error (5xx); an AWS refusal (4xx) was not."""
+    status = (getattr(error, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return not isinstance(error, ClientError) or not status or status >= 500
+
+
+def _lost_answer(iam, user: str, keys: List[dict], error, steps: _Steps, result: dict) -> None:
+    """After CreateAccessKey without a clear answer: what exists now. A key that appeared has a secret nobody holds: it is deleted."""
+    before = {k["AccessKeyId"] for k in keys}
+    old_id = result["old_access_key_id"]
+    try:
+        now = iam.list_access_keys(UserName=user, aws_retry=True)["AccessKeyMetadata"]
+    except (BotoCoreError, ClientError) as e:
+        steps.add("check", "failed", f"the answer to CreateAccessKey was lost ({error_reason(error)}) and the keys could not be listed "
+                                     f"({error_reason(e)})")
+        result["state"] = (f"{old_id} is still in use and active; whether a new key was created is unknown: list {user}'s keys, "
+                           f"and delete any key other than {old_id} that no file holds")
+        return
+    appeared = [k["AccessKeyId"] for k in now if k["AccessKeyId"] not in before]
+    steps.add("check", "done", f"the answer to CreateAccessKey was lost; {user}'s keys now: "
+                               + ", ".join(f"{k['AccessKeyId']} ({k['Status']})" for k in now))
+    if not appeared:
+        result["state"] = f"{old_id} is still in use and active; no new key was created"
+        return
+    left = []
+    for key_id in appeared:
+        try:
+            iam.delete_access_key(UserName=user, AccessKeyId=key_id, aws_retry=True)
+            steps.add("undo", "done", f"deleted {key_id}: it was created, but its secret never arrived")
+        except (BotoCoreError, ClientError) as e:
+            steps.add("undo", "failed", f"{key_id} was created but its secret never arrived, and it could not be deleted ({error_reason(e)})")
+            left.append(key_id)
+    result["changed"] = True
+    result["new_access_key_id"] = left[0] if left else None  # created, never put in use, and not deleted (as by undo_new)
+    result["state"] = (f"{old_id} is still in use and active; " + (f"the key {', '.join(left)} exists, active, with a secret that nobody "
+                       f"holds: delete it" if left else "the key created without an answer was deleted"))
 
 
 def _failed(result: dict) -> dict:
@@ -333,11 +395,13 @@ def oldest_active_key(keys: List[dict], user: str) -> str:
 
 
 def rotate_user(iam, user: str, old_id: Optional[str], options: RotateOptions, check_mode: bool, now: datetime, sessions: Sessions,
-                region: Optional[str] = None) -> dict:
+                region: Optional[str] = None, iam_once=None) -> dict:
     """Admin mode: rotate ``user``'s key ``old_id`` (None: their oldest active key) with ``iam``; the new key is tried
-    through ``sessions``. Nothing is stored: the caller keeps the returned secret."""
+    through ``sessions``, and created through ``iam_once`` (a client that never sends a request twice) when given.
+    Nothing is stored: the caller keeps the returned secret."""
     keys = iam.list_access_keys(UserName=user, aws_retry=True)["AccessKeyMetadata"]
-    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user))
+    hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
+                  create=(lambda: iam_once.create_access_key(UserName=user)) if iam_once else None)
     return rotate(iam, user, old_id or oldest_active_key(keys, user), keys, [], options, hooks, now, check_mode)
 
 
@@ -369,6 +433,7 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     if state != "valid":
         raise WorkstationError(f"no valid MFA session in [{session_name}] of {credentials_path} ({state}): "
                                "get one first with awssec.mfa.aws_mfa_session or the awssec.mfa.mfa_login playbook")
+    region = region or profile_region(files, session_name, long_term)
     sessions = Sessions(endpoint_url, counter)
     mfa = sessions(session["aws_access_key_id"], session["aws_secret_access_key"], session.get("aws_session_token"), region)
     user = user_name_from_arn(mfa.client("sts").get_caller_identity(aws_retry=True)["Arn"])
@@ -396,6 +461,35 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
             return bool(sections)
         awsfiles.update(backup_path, edit)
 
+    command = next_command(profile, long_term_suffix)
     hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
-                  store=store, restore=lambda: store(old_id, old_secret), backup=backup, forget=forget)
-    return rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)
+                  store=store, restore=lambda: store(old_id, old_secret), backup=backup, forget=forget,
+                  create=lambda: mfa.client("iam", once=True).create_access_key(UserName=user),
+                  hint=f" [{long_term}] of {credentials_path} holds {old_id}; to delete the other key and go on: {command}")
+    result = rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)
+    if not check_mode:
+        result.update(two_keys_left(result, (awsfiles.read(credentials_path).get(long_term) or {}).get("aws_access_key_id", "").strip(),
+                                    command))
+    return result
+
+
+def next_command(profile: str, long_term_suffix: str) -> str:
+    """The rotate_keys run that deletes the key the profile's file does not hold (and rotates only a key that is due)."""
+    suffix = "" if long_term_suffix == "-long-term" else f" -e mfa_workstation_long_term_suffix={shlex.quote(long_term_suffix)}"
+    return f"ansible-playbook awssec.mfa.rotate_keys -e profiles={shlex.quote(profile)} -e extra_keys=delete{suffix}"
+
+
+def two_keys_left(result: dict, key_in_file: str, command: str) -> dict:
+    """Which key the file holds and, when a failed rotation left another active key, which one it is and the command that
+    deletes it (the next rotation refuses to start while the user has two keys)."""
+    old_id, new_id = result["old_access_key_id"], result["new_access_key_id"]
+    other = None
+    if result.get("failed_step"):
+        if key_in_file == new_id and result["old_key_status"] == "Active":
+            other = old_id
+        elif key_in_file == old_id and new_id:
+            other = new_id  # created, never put in use, and not deleted
+    extra = {"key_in_file": key_in_file or None, "other_active_key": other, "next_command": command if other else None}
+    if other:
+        result["state"] += f". The file holds {key_in_file}; {other} is the other active key: {command}"
+    return extra

@@ -164,6 +164,25 @@ failed_step:
   description: The step that failed, if any.
   returned: on failure
   type: str
+key_in_file:
+  description: Workstation mode - the access key ID that the long-term profile holds after the run.
+  returned: in workstation mode, unless in check mode
+  type: str
+  version_added: 0.2.0
+other_active_key:
+  description:
+    - Workstation mode - when a failed rotation left the user with a second active key besides O(workstation_profile)'s
+      (the old key, not retired; or a new key that could not be deleted), that key's ID. The next rotation refuses to
+      start until it is gone.
+  returned: in workstation mode, unless in check mode
+  type: str
+  version_added: 0.2.0
+next_command:
+  description: Workstation mode - with RV(other_active_key), the command that deletes that key and keeps the file's.
+  returned: in workstation mode, unless in check mode
+  type: str
+  sample: ansible-playbook awssec.mfa.rotate_keys -e profiles=prod -e extra_keys=delete
+  version_added: 0.2.0
 secret_access_key:
   description: Admin mode - the new secret. Only returned when the task has C(no_log), which hides it from every output.
   returned: when rotated in admin mode
@@ -183,6 +202,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.login import utcnow
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, key_expiration_days
 
 try:
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # AnsibleAWSModule reports the missing SDK
@@ -220,8 +240,9 @@ def rotation(module, counter):
                             extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
     if p["user_name"]:
         iam = counter.watch(module.client("iam", retry_decorator=RETRY))
+        once = counter.watch(module.client("iam", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})))  # CreateAccessKey
         return rotate_user(iam, p["user_name"], p["access_key_id"], options, module.check_mode, utcnow(), Sessions(p["endpoint_url"], counter),
-                           module.region)
+                           module.region, iam_once=once)
     return rotate_profile(workstation_profile(module), options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
                           region=module.region, endpoint_url=p["endpoint_url"], counter=counter)

@@ -163,6 +163,20 @@ def test_fault_create(logged_in):
     assert_safe(station)
 
 
+def test_fault_create_answer_lost(logged_in):
+    """CreateAccessKey is carried out but its answer is lost (a 500): botocore would send it again and make a second key."""
+    station = logged_in
+    station.server.after("CreateAccessKey", lambda params: (500, "InternalFailure", "the answer was lost"))
+    station.server.reset_counts()
+    result = rotate(station, check=False)
+    assert station.server.actions["CreateAccessKey"] == 1
+    assert result["failed_step"] == "create" and "no new key was created" not in result["state"]
+    assert result["state"] == f"{station.key} is still in use and active; the key created without an answer was deleted"
+    assert [s["step"] for s in result["steps"]] == ["create", "check", "undo"]
+    assert station.keys() == {station.key: "Active"} and result["key_in_file"] == station.key and result["next_command"] is None
+    assert_safe(station)
+
+
 def test_fault_file_cannot_be_written(logged_in):
     station = logged_in
     lock = station.credentials.with_name("credentials.lock")
@@ -205,6 +219,8 @@ def test_fault_deactivation(logged_in):
     new_id = result["new_access_key_id"]
     assert result["failed_step"] == "retire_old" and f"the old key {station.key} is still ACTIVE" in result["state"]
     assert station.stored_key()[0] == new_id and station.keys() == {station.key: "Active", new_id: "Active"}
+    assert (result["key_in_file"], result["other_active_key"]) == (new_id, station.key)
+    assert result["next_command"] == "ansible-playbook awssec.mfa.rotate_keys -e profiles=prod -e extra_keys=delete"
     assert_safe(station)
 
 
@@ -221,6 +237,11 @@ def test_fault_backup_cannot_be_written(logged_in):
     # Backed up before deactivating: the old key stays active rather than inactive with its secret lost.
     assert station.stored_key()[0] == new_id and station.keys() == {station.key: "Active", new_id: "Active"}
     assert [s["step"] for s in result["steps"]][-1] == "backup"
+    assert (result["key_in_file"], result["other_active_key"]) == (new_id, station.key) and "extra_keys=delete" in result["state"]
+    # The command the result offers (the playbook, as a user would run it) leaves one key, the file's.
+    station.server.clear_hooks()
+    station.playbook("rotate_keys", profiles="prod", extra_keys="delete")
+    assert station.keys() == {new_id: "Active"} and station.stored_key()[0] == new_id
     assert_safe(station)
 
 

@@ -38,6 +38,7 @@ class _Counting:
         self.lock = threading.Lock()
         self.actions = collections.Counter()
         self.hooks = collections.defaultdict(list)
+        self.after_hooks = collections.defaultdict(list)
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -51,7 +52,21 @@ class _Counting:
             error = hook({name: values[0] for name, values in fields.items()})
             if error:
                 return _error_response(start_response, *error)
-        return self.app(environ, start_response)
+        after = list(self.after_hooks.get(action, ()))
+        if not after:
+            return self.app(environ, start_response)
+        started = []
+        answer = self.app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+        try:
+            body = b"".join(answer)  # the action is carried out ...
+        finally:
+            getattr(answer, "close", lambda: None)()
+        for hook in after:
+            error = hook({name: values[0] for name, values in fields.items()})
+            if error:  # ... and its answer replaced, as when an answer is lost on its way back
+                return _error_response(start_response, *error)
+        start_response(*started[0])
+        return [body]
 
 
 def _error_response(start_response, status: int, code: str, message: str):
@@ -97,8 +112,13 @@ class MotoServer(ThreadedMotoServer):
         """Call ``hook(params)`` before serving ``action``; a returned (status, code, message) is sent as an AWS error."""
         self._counting.hooks[action].append(hook)
 
+    def after(self, action: str, hook) -> None:
+        """Serve ``action``, then send the (status, code, message) that ``hook(params)`` returns instead of its answer."""
+        self._counting.after_hooks[action].append(hook)
+
     def clear_hooks(self) -> None:
         self._counting.hooks.clear()
+        self._counting.after_hooks.clear()
 
     def reset_counts(self) -> None:
         with self._counting.lock:

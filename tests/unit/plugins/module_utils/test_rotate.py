@@ -86,8 +86,8 @@ class FakeIAM:
     def __init__(self):
         self.calls = []
 
-    def create_access_key(self, UserName, aws_retry=False):
-        assert aws_retry, "every change is retried on throttling"
+    def create_access_key(self, UserName, **kwargs):
+        assert not kwargs, "CreateAccessKey is sent once: a lost answer must not make a second key"
         self.calls.append("create")
         return {"AccessKey": {"AccessKeyId": "AKIANEW", "SecretAccessKey": "newsecret"}}
 
