@@ -25,6 +25,8 @@ options:
         C([profile NAME]), quoted when the name has blanks (C([profile 'team a'])). C(default) is C([default]).
       - A name that could break out of its section header (with C([), C(]), a carriage return or a line feed), an empty
         name and a name that starts or ends with a blank are refused.
+      - C(DEFAULT) is refused - botocore reads these files with configparser, which gives the options of a C([DEFAULT])
+        section to every profile.
     type: str
     required: true
   file:
@@ -39,6 +41,8 @@ options:
     description:
       - Options to set, such as C(aws_access_key_id), C(aws_secret_access_key), C(mfa_serial), C(region).
       - A dictionary value is a nested option, written as botocore reads it (C(s3 =) then indented C(key = value) lines).
+        When the option is nested already, the sub-keys given are merged into it (set in place, or added after the
+        last one) and its other sub-keys stay, as C(aws configure set s3.signature_version s3v4) does.
     type: dict
     default: {}
   remove:
