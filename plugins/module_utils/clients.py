@@ -4,10 +4,10 @@
 
 """boto3 sessions and clients made from explicit keys, for the workstation modules and command lines.
 
-Nothing here reads a profile or the shared credentials file, or changes the process's environment:
-the keys given are the keys used. Every other client is amazon.aws's retrying wrapper: a call made with ``aws_retry=True`` is
-retried on throttling with jittered backoff. The client that sends an MFA code never retries
-(AWS accepts a code once).
+Nothing here reads a profile or the shared credentials file, or changes the process's
+environment: the keys given are the keys used. Every other client is amazon.aws's retrying
+wrapper: a call made with ``aws_retry=True`` is retried on throttling with jittered backoff. The
+client that sends an MFA code never retries (AWS accepts a code once).
 """
 
 from __future__ import annotations
