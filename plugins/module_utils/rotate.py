@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
@@ -254,9 +255,6 @@ def _forget(hooks: Hooks, key_id: str, backed_up: List[str], steps: _Steps) -> N
         steps.add("forget_backup", "failed", f"the backup of {key_id} (deleted in IAM) could not be removed, remove it by hand: {e}")
 
 
-THROTTLED = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException")
-
-
 def _create_once(create: Callable[[], dict], sleep: Callable[[float], None], attempts: int = 5) -> dict:
     """``create()``, sent again only after an answer that says it was not carried out (throttled): never after a lost answer
     or a server error, which may have created a key whose secret was in the answer (``create`` comes from a client that
@@ -265,7 +263,7 @@ def _create_once(create: Callable[[], dict], sleep: Callable[[float], None], att
         try:
             return create()
         except ClientError as e:
-            if _outcome_unknown(e) or e.response.get("Error", {}).get("Code") not in THROTTLED:
+            if _outcome_unknown(e) or not AWSRetry.found(e.response.get("Error", {}).get("Code")):  # of its codes, 4xx: throttling
                 raise
             sleep(random.uniform(0, min(8.0, 0.5 * 2 ** attempt)))
     return create()
@@ -480,8 +478,9 @@ def next_command(profile: str, long_term_suffix: str) -> str:
 
 
 def two_keys_left(result: dict, key_in_file: str, command: str) -> dict:
-    """Which key the file holds and, when a failed rotation left another active key, which one it is and the command that
-    deletes it (the next rotation refuses to start while the user has two keys)."""
+    """What to add to ``result``: which key the file holds and, when a failed rotation left another active key, which one
+    it is, the command that deletes it (the next rotation refuses to start while the user has two keys) and the state
+    saying so."""
     old_id, new_id = result["old_access_key_id"], result["new_access_key_id"]
     other = None
     if result.get("failed_step"):
@@ -491,5 +490,5 @@ def two_keys_left(result: dict, key_in_file: str, command: str) -> dict:
             other = new_id  # created, never put in use, and not deleted
     extra = {"key_in_file": key_in_file or None, "other_active_key": other, "next_command": command if other else None}
     if other:
-        result["state"] += f". The file holds {key_in_file}; {other} is the other active key: {command}"
+        extra["state"] = f"{result['state']}. The file holds {key_in_file}; {other} is the other active key: {command}"
     return extra

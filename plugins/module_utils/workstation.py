@@ -218,8 +218,7 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: 
     A .env file's credential stands for profile ``default`` when there is no ``[default<suffix>]``.
     """
     found: Dict[str, Tuple[str, Dict[str, str]]] = {}
-    sections = files.credentials.names() if only is None else [n + suffix for n in only if files.credentials.get(n + suffix) is not None]
-    for section in sections:
+    for section in files.credentials.names() if only is None else [n + suffix for n in only]:
         values = files.credentials.get(section) or {}
         if (section.endswith(suffix) and len(section) > len(suffix) and values.get("aws_access_key_id")
                 and values.get("aws_secret_access_key") and not values.get("aws_session_token")):
@@ -232,8 +231,8 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: 
     for name in sorted(found):
         long_term, values = found[name]
         serial, places = find_mfa_serial(name, long_term, files)
-        config = files.config.get(awsfiles.config_section(files.config, long_term)) or files.config.get(long_term) or {}
-        region = values.get("region") or config.get("region") or (files.env.get("AWS_DEFAULT_REGION") if long_term == files.env_path else None)
+        config = long_term_config(files, long_term)
+        region = long_term_region(files, long_term, values, config)
         state, expires = session_state(files.credentials.get(name), now)
         profiles[name] = Profile(name, long_term, values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip(),
                                  region, values.get("output") or config.get("output"), serial, places, state, expires)
@@ -263,15 +262,21 @@ def session_conflict(profile: Profile, files: Files, suffix: str) -> Optional[st
     return None
 
 
+def long_term_config(files: Files, long_term: str) -> Dict[str, str]:
+    """The config file's section for a long-term profile: ``[profile NAME-long-term]`` (as botocore names it), else ``[NAME-long-term]``."""
+    return files.config.get(awsfiles.config_section(files.config, long_term)) or files.config.get(long_term) or {}
+
+
+def long_term_region(files: Files, long_term: str, values: Dict[str, str], config: Dict[str, str]) -> Optional[str]:
+    """The region of a long-term profile: its section (``values``), then its config section (``config``), then a .env file's."""
+    return values.get("region") or config.get("region") or (files.env.get("AWS_DEFAULT_REGION") if long_term == files.env_path else None)
+
+
 def profile_region(files: Files, name: str, long_term: str) -> Optional[str]:
-    """The region of profile ``name`` as its own config section sets it, else as its long-term profile's does (the
-    long-term section of the credentials file, then its config section); None leaves it to botocore (AWS_DEFAULT_REGION)."""
-    for ini, section in ((files.config, awsfiles.config_section(files.config, name)), (files.credentials, long_term),
-                         (files.config, awsfiles.config_section(files.config, long_term))):
-        region = (ini.get(section) or {}).get("region")
-        if region:
-            return region.strip()
-    return None
+    """The region of profile ``name`` as its own config section sets it, else as its long-term profile's (as a login takes
+    it); None leaves it to botocore (AWS_DEFAULT_REGION)."""
+    own = (files.config.get(awsfiles.config_section(files.config, name)) or {}).get("region")
+    return own or long_term_region(files, long_term, files.credentials.get(long_term) or {}, long_term_config(files, long_term))
 
 
 def select(files: Files, wanted, now: datetime, suffix: str) -> List[Profile]:

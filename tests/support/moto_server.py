@@ -48,8 +48,9 @@ class _Counting:
         action = (fields.get("Action") or [environ.get("HTTP_X_AMZ_TARGET") or environ.get("PATH_INFO", "?")])[0]
         with self.lock:
             self.actions[action] += 1
+        params = {name: values[0] for name, values in fields.items()}
         for hook in list(self.hooks.get(action, ())):
-            error = hook({name: values[0] for name, values in fields.items()})
+            error = hook(params)
             if error:
                 return _error_response(start_response, *error)
         after = list(self.after_hooks.get(action, ()))
@@ -62,7 +63,7 @@ class _Counting:
         finally:
             getattr(answer, "close", lambda: None)()
         for hook in after:
-            error = hook({name: values[0] for name, values in fields.items()})
+            error = hook(params)
             if error:  # ... and its answer replaced, as when an answer is lost on its way back
                 return _error_response(start_response, *error)
         start_response(*started[0])

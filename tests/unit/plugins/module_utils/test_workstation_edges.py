@@ -404,7 +404,8 @@ def test_a_lost_create_answer_is_sent_once_and_the_key_it_made_is_named_and_dele
     result = r.rotate(iam, "alice", "AKIAOLD", list(iam.keys), [], r.RotateOptions(), hooks, NOW)
     assert result["state"] == "AKIAOLD is still in use and active; the key AKIANEW1 exists, active, with a secret that nobody holds: delete it"
     left = r.two_keys_left(result, "AKIAOLD", "CMD")
-    assert left == {"key_in_file": "AKIAOLD", "other_active_key": "AKIANEW1", "next_command": "CMD"}
+    assert left == {"key_in_file": "AKIAOLD", "other_active_key": "AKIANEW1", "next_command": "CMD",
+                    "state": result["state"] + ". The file holds AKIAOLD; AKIANEW1 is the other active key: CMD"}
 
 
 def test_a_throttled_create_is_sent_again_but_a_refused_one_is_not():
