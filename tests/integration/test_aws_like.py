@@ -10,6 +10,8 @@ with new keys refused for a while. Each test shows the behaviour was exercised: 
 sees a difference (requests, pages, answers).
 """
 
+import csv
+import io
 import json
 
 import pytest
@@ -131,3 +133,34 @@ def test_rotation_waits_for_the_new_key_and_retries_throttled_changes(station, a
     assert aws_like.answered["InvalidClientTokenId"] >= 1
     assert aws_like.throttled["CreateAccessKey"] >= 1 and aws_like.throttled["UpdateAccessKey"] >= 1
     assert station.key_works() and station.stored_key()[0] == result["new_access_key_id"]
+
+
+def test_the_root_user_is_described_per_account_and_only_the_management_account_reads_the_organizations_features(moto_server, iam, aws_like):
+    """As on AWS: GetAccountSummary says whether the root user has a password (moto's lacks the key), keys, certificates and
+    MFA; a member is refused iam:ListOrganizationsFeatures; the credential report's root row has no password use without one."""
+    from botocore.exceptions import ClientError
+
+    from tests.support.organization import ROLE_NAME, client
+
+    members = seed_organization(moto_server.url, 1, users_of=lambda index: 0)
+    manager = management(moto_server)["Id"]
+    member = members[0].account_id
+    aws_like.configure(report_polls=0, organizations_features=("RootCredentialsManagement",), organizations_management=manager,
+                       roots={member: {"mfa": "none", "password": False, "certificates": True}, manager: {"mfa": "virtual", "access_keys": True}})
+    role = client(moto_server.url, "sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/{ROLE_NAME}", RoleSessionName="test")["Credentials"]
+    member_iam = client(moto_server.url, "iam", role)
+    summary = {name: member_iam.get_account_summary()["SummaryMap"][name]
+               for name in ("AccountMFAEnabled", "AccountPasswordPresent", "AccountAccessKeysPresent", "AccountSigningCertificatesPresent")}
+    assert summary == {"AccountMFAEnabled": 0, "AccountPasswordPresent": 0, "AccountAccessKeysPresent": 0, "AccountSigningCertificatesPresent": 1}
+    assert iam.get_account_summary()["SummaryMap"]["AccountPasswordPresent"] == 1  # the management account's root has its password
+    assert iam.list_organizations_features()["EnabledFeatures"] == ["RootCredentialsManagement"]
+    with pytest.raises(ClientError, match="AccountNotManagementOrDelegatedAdministratorException"):
+        member_iam.list_organizations_features()
+    devices = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assert [d["User"]["Arn"] for d in devices] == [f"arn:aws:iam::{manager}:root"]
+    while member_iam.generate_credential_report()["State"] != "COMPLETE":
+        pass
+    rows = csv.DictReader(io.StringIO(member_iam.get_credential_report()["Content"].decode()))
+    root = next(row for row in rows if row["user"] == "<root_account>")
+    assert (root["arn"], root["password_last_used"], root["mfa_active"], root["cert_1_active"]) == (
+        f"arn:aws:iam::{member}:root", "N/A", "false", "true")

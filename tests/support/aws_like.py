@@ -99,9 +99,14 @@ class Settings:
     report_limit: Optional[Tuple[float, float]] = None
     new_key_delay: float = 0.0
     latency: float = 0.0
+    # The root user, as AWS would describe it: mfa (none, virtual, hardware, security_key), access_keys, password (default
+    # True), certificates (default False), password_last_used. ``root`` for every account, ``roots`` per account ID.
     root: Optional[Dict] = None
+    roots: Optional[Dict[str, Dict]] = None
     organizations_features: Optional[Tuple[str, ...]] = None
     organizations_features_error: Optional[str] = None
+    # The Organization's management account: only it answers ListOrganizationsFeatures; members are refused, as on AWS.
+    organizations_management: Optional[str] = None
     console_logins: Tuple[Dict, ...] = ()
     stock: bool = False  # every request straight to moto, as a stock moto server answers it (no other setting applies)
 
@@ -167,7 +172,7 @@ class AwsLike:
         if error:
             return self._send(start_response, *error)
         if action == "ListOrganizationsFeatures":
-            return self._send(start_response, *self._organizations_features(partition_of_region(region)))
+            return self._send(start_response, *self._organizations_features(partition_of_region(region), account_of(key_id)))
         if action == "LookupEvents":
             return self._send(start_response, *self._lookup_events(body, partition_of_region(region)))
         if self.settings.report and action in ("GenerateCredentialReport", "GetCredentialReport"):
@@ -249,32 +254,44 @@ class AwsLike:
             started.update(status=status, headers=[(k, v) for k, v in headers if k.lower() != "content-length"])
 
         answer = b"".join(self.app(inner, keep))
-        if self.settings.root is not None and started["status"].startswith("200"):
-            answer = self._with_root(dict(parse_qsl(body.decode("utf-8", "replace"))).get("Action"), answer, environ)
+        match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION") or "")
+        root = self._root_of(account_of(match.group(1) if match else ""))
+        if root is not None and started["status"].startswith("200"):
+            answer = self._with_root(dict(parse_qsl(body.decode("utf-8", "replace"))).get("Action"), answer, environ, root)
         return started["status"], started["headers"] + [("Content-Length", str(len(answer)))], answer
 
     # --- the root user, Organizations features and CloudTrail, which moto lacks ----------------------------------
 
-    def _with_root(self, action: Optional[str], answer: bytes, environ) -> bytes:
-        """Moto's answer, with the root user as ``root`` describes it."""
-        root = self.settings.root
+    def _root_of(self, account: str) -> Optional[Dict]:
+        """How the root user of ``account`` is described (``roots``, else ``root``); None: as moto answers."""
+        return (self.settings.roots or {}).get(account, self.settings.root)
+
+    def _with_root(self, action: Optional[str], answer: bytes, environ, root: Dict) -> bytes:
+        """Moto's answer, with the root user as ``root`` describes it (GetAccountSummary gains AccountPasswordPresent, which moto lacks)."""
+        match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION") or "")
         if action == "GetAccountSummary":
-            for name, value in (("AccountMFAEnabled", root.get("mfa", "none") != "none"), ("AccountAccessKeysPresent", root.get("access_keys"))):
+            for name, value in (("AccountMFAEnabled", root.get("mfa", "none") != "none"), ("AccountAccessKeysPresent", root.get("access_keys")),
+                                ("AccountSigningCertificatesPresent", root.get("certificates", False))):
                 answer = re.sub(rb"(<key>%s</key>\s*<value>)\d+(</value>)" % name.encode(), rb"\g<1>%d\g<2>" % bool(value), answer)
+            entry = b"<entry><key>AccountPasswordPresent</key><value>%d</value></entry>" % bool(root.get("password", True))
+            answer = re.sub(rb"<SummaryMap>", b"<SummaryMap>" + entry, answer, count=1)
         elif action == "ListVirtualMFADevices" and root.get("mfa") == "virtual":
-            match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION") or "")
-            arn = f"arn:{partition_of_region(match.group(2) if match else 'us-east-1')}:iam::{ACCOUNT_ID}"
+            account = account_of(match.group(1) if match else "")
+            arn = f"arn:{partition_of_region(match.group(2) if match else 'us-east-1')}:iam::{account}"
             device = (f"<member><SerialNumber>{arn}:mfa/root-account-mfa-device</SerialNumber><User><Path>/</Path><UserName></UserName>"
-                      f"<UserId>{ACCOUNT_ID}</UserId><Arn>{arn}:root</Arn><CreateDate>2015-01-01T00:00:00Z</CreateDate></User>"
+                      f"<UserId>{account}</UserId><Arn>{arn}:root</Arn><CreateDate>2015-01-01T00:00:00Z</CreateDate></User>"
                       "<EnableDate>2015-01-01T00:00:00Z</EnableDate></member>")
             answer = re.sub(rb"<VirtualMFADevices\s*/>", b"<VirtualMFADevices></VirtualMFADevices>", answer)
             answer = answer.replace(b"<VirtualMFADevices>", b"<VirtualMFADevices>" + device.encode(), 1)
         return answer
 
-    def _organizations_features(self, partition: str):
+    def _organizations_features(self, partition: str, account: str):
         code = self.settings.organizations_features_error
         if code is None and self.settings.organizations_features is None:
             code = "OrganizationNotFoundException"
+        management = self.settings.organizations_management
+        if code is None and management is not None and account != management:
+            code = "AccountNotManagementOrDelegatedAdministratorException"
         if code is not None:
             return self._error(400, code, f"{code} (served by the AWS-like test server)")
         members = "".join(f"<member>{feature}</member>" for feature in self.settings.organizations_features)
@@ -344,20 +361,22 @@ class AwsLike:
             "password_next_rotation": "not_supported", "access_key_2_active": "false",
             "cert_1_active": "false", "cert_2_active": "false",
         })
-        root.update(self._root_row())
+        root.update(self._root_row(account))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows([root] + rows)
         return out.getvalue()
 
-    def _root_row(self) -> Dict[str, str]:
-        described = self.settings.root
+    def _root_row(self, account: str) -> Dict[str, str]:
+        described = self._root_of(account)
         if described is None:
             return {"mfa_active": "true", "password_last_used": "no_information", "access_key_1_active": "false"}
+        password = described.get("password", True)
         return {"mfa_active": "true" if described.get("mfa", "none") != "none" else "false",
-                "password_last_used": described.get("password_last_used") or "no_information",
-                "access_key_1_active": "true" if described.get("access_keys") else "false"}
+                "password_last_used": (described.get("password_last_used") or "no_information") if password else "N/A",
+                "access_key_1_active": "true" if described.get("access_keys") else "false",
+                "cert_1_active": "true" if described.get("certificates") else "false"}
 
     def _result(self, action: str, inner: str):
         body = (f'<{action}Response xmlns="{IAM_NS}"><{action}Result>{inner}</{action}Result>'
