@@ -26,7 +26,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, credentials_management, error_text, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat, partition_of
@@ -159,14 +159,20 @@ def org_facts(params: Dict, client: Callable[[str], object], connector: Callable
     ``client(name)``), each reported through ``connector()``, at most ``concurrency`` at once. ValueError, before any
     account is read, when the Organization cannot be listed or an account is given wrong."""
     listed, management_id, partition, caller = [], None, "aws", None
+    central, warnings = None, []
     if params["organization"]:
         try:
             listed, management_id, partition, caller = read_organization(client("organizations"), client("sts"))
         except (BotoCoreError, ClientError) as e:
             raise ValueError(f"Could not list the Organization's accounts: {error_text(e)}")
+        # Whether root credentials are managed centrally: only the management account (or a delegated administrator),
+        # whose credentials listed the Organization, can tell; every member's root facts take its answer.
+        central = credentials_management(client("iam"), warnings)[0]
     accounts = account_hosts(params["accounts"], listed, management_id, params["role_name"], params["include_management_account"], partition,
                              caller)
     reporter = connector()
     options = Selection.from_params(params)
     results = report_accounts(accounts, lambda account: report_account(account, reporter, params["source"], options), params["concurrency"])
-    return aggregate(results, isoformat(datetime.now(timezone.utc)))
+    facts = aggregate(results, isoformat(datetime.now(timezone.utc)), central)
+    facts["warnings"].extend(warnings)
+    return facts

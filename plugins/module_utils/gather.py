@@ -391,30 +391,42 @@ CREDENTIALS_MANAGEMENT_ERRORS = {
 }
 
 
-def _credentials_management(iam, warnings: List[str]) -> str:
+def credentials_management(iam, warnings: List[str]) -> Tuple[str, Optional[bool]]:
     """Whether the Organization manages member accounts' root credentials centrally (one of
-    ROOT_CREDENTIALS_MANAGEMENT). Only its management account and a delegated administrator can tell."""
+    ROOT_CREDENTIALS_MANAGEMENT), and whether this account is a member that cannot tell (None: not known). Only the
+    management account and a delegated administrator can tell; a member is refused, and takes the Organization's answer
+    in an Organization report (org.aggregate)."""
     try:
         features = aws_call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
     except IAMError as e:
         code = error_code(e.exception)
         if code in CREDENTIALS_MANAGEMENT_ERRORS:
-            return CREDENTIALS_MANAGEMENT_ERRORS[code]
-        if code != "AccountNotManagementOrDelegatedAdministratorException":
-            warnings.append(f"centralized root access is reported as unknown: {error_text(e)}")
-        return "unknown"
-    return "enabled" if "RootCredentialsManagement" in features.get("EnabledFeatures", []) else "disabled"
+            return CREDENTIALS_MANAGEMENT_ERRORS[code], None
+        if code == "AccountNotManagementOrDelegatedAdministratorException":
+            return "unknown", True
+        warnings.append(f"centralized root access is reported as unknown: {error_text(e)}")
+        return "unknown", None
+    return ("enabled" if "RootCredentialsManagement" in features.get("EnabledFeatures", []) else "disabled"), False
 
 
 def _root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str]], warnings: List[str]) -> RootRecord:
     summary = aws_call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
     mfa_enabled = bool(summary.get("AccountMFAEnabled"))
+    last_used = _report_time(report_row.get("password_last_used")) if report_row else None
+
+    def told(key: str) -> Optional[bool]:  # a summary without the key (an older API, a stand-in server) does not tell
+        return None if summary.get(key) is None else bool(summary[key])
+    central, member = credentials_management(iam, warnings)
     return RootRecord(
         mfa_enabled=mfa_enabled,
         access_keys_present=bool(summary.get("AccountAccessKeysPresent")),
         mfa_type=root_mfa_type(mfa_enabled, devices),
-        password_last_used=_report_time(report_row.get("password_last_used")) if report_row else None,
-        credentials_management=_credentials_management(iam, warnings),
+        password_last_used=last_used,
+        credentials_management=central,
+        member=member,
+        password_present=told("AccountPasswordPresent"),
+        signing_certificates_present=told("AccountSigningCertificatesPresent"),
+        password_never_used=None if report_row is None else last_used is None,
     )
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Dict, List, Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize
-from ansible_collections.awssec.mfa.plugins.module_utils.records import ROOT_REASONS
+from ansible_collections.awssec.mfa.plugins.module_utils.records import ROOT_REASONS, root_reasons, root_record_of
 
 
 def account_hosts(static, organization_accounts, management_id, role_name, include_management, partition="aws", caller_account=None):
@@ -55,18 +55,43 @@ def host_accounts(hosts: List[Dict]) -> List[Dict]:
     return accounts
 
 
-def aggregate(results: List[Dict], generated_at: str) -> Dict:
+def organization_answer(results: List[Dict], read: Optional[str] = None) -> Optional[str]:
+    """Whether the Organization manages its members' root credentials centrally (``enabled`` or ``disabled``): ``read``
+    (iam:ListOrganizationsFeatures with the run's credentials), else the one answer the accounts that could read it gave
+    (the management account, a delegated administrator); None when it is not known, or the accounts disagree."""
+    if read in ("enabled", "disabled"):
+        return read
+    answers = {((r.get("facts") or {}).get("root") or {}).get("credentials_management") for r in results} & {"enabled", "disabled"}
+    return answers.pop() if len(answers) == 1 else None
+
+
+def with_organization_answer(root: Optional[Dict], answer: Optional[str]) -> Optional[Dict]:
+    """A member's root facts with the Organization's answer where the member could not read it (members are refused
+    iam:ListOrganizationsFeatures), and its findings as that answer makes them."""
+    if not root or not answer or root.get("credentials_management") != "unknown" or root.get("organization_member") is False:
+        return root
+    root = dict(root, credentials_management=answer)
+    root["reasons"] = root_reasons(root_record_of(root))
+    return root
+
+
+def aggregate(results: List[Dict], generated_at: str, credentials_management: Optional[str] = None) -> Dict:
     """One set of facts for many accounts.
 
     ``results``: per account ``account_id``, ``account_name`` and either ``facts`` (its ``iam_mfa``) or ``error``; and,
     when known, ``api_calls`` (the requests sent for it, else its facts' ``api_calls``) and ``seconds``.
     The result has the shape of one account's facts (so every report format renders it), plus ``accounts``
     (a row per account: status ``ok`` or ``failed``, its summary or error, its requests and seconds) and an account on every user.
+    Each member's ``credentials_management`` is the Organization's (``organization_answer``, given ``credentials_management``
+    as read with the run's credentials).
     """
     accounts, users, warnings, sources, roots = [], [], [], set(), []
     first = None
+    answer = organization_answer(results, credentials_management)
     for result in sorted(results, key=lambda r: (str(r.get("account_name") or ""), str(r.get("account_id") or ""))):
         facts = result.get("facts")
+        if facts and "users" in facts and facts.get("root"):
+            facts = dict(facts, root=with_organization_answer(facts["root"], answer))
         calls = result.get("api_calls")
         row = {"account_id": result.get("account_id"), "account_name": result.get("account_name") or result.get("account_id"),
                "api_calls": (facts or {}).get("api_calls") if calls is None else calls, "seconds": result.get("seconds")}

@@ -30,7 +30,8 @@ REASONS = (
     "not_phishing_resistant",
     "signed_in_without_mfa",
 )
-ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys")
+ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys", "root_credentials_present")
+ROOT_CREDENTIALS = ("password", "access_keys", "signing_certificates")  # what a root user may hold, in this order
 # Centralized root access (iam:ListOrganizationsFeatures): enabled, disabled, not_in_organization or unknown.
 ROOT_CREDENTIALS_MANAGEMENT = ("enabled", "disabled", "not_in_organization", "unknown")
 # Tags that enforcement writes on a user before it changes anything (see enforce.py); gathering reads them too.
@@ -118,18 +119,51 @@ class RootRecord:
     mfa_type: Optional[str] = None  # virtual, hardware, none; None when it cannot be told
     password_last_used: Optional[datetime] = None  # from the credential report's <root_account> row
     credentials_management: str = "unknown"  # one of ROOT_CREDENTIALS_MANAGEMENT
+    password_present: Optional[bool] = None  # GetAccountSummary's AccountPasswordPresent; None when it is not answered
+    signing_certificates_present: Optional[bool] = None  # AccountSigningCertificatesPresent
+    password_never_used: Optional[bool] = None  # the <root_account> row was read and names no use (None: no row read)
+    member: Optional[bool] = None  # an Organization's member account (refused iam:ListOrganizationsFeatures); None: not known
+
+    def holds(self) -> Dict[str, Optional[bool]]:
+        """Each of ROOT_CREDENTIALS: whether the root user holds it (None: not told)."""
+        return {"password": self.password_present, "access_keys": self.access_keys_present,
+                "signing_certificates": self.signing_certificates_present}
+
+    @property
+    def credentials(self) -> str:
+        """``none`` (the best state: no password, access key or signing certificate), what it holds (``password,access_keys``),
+        or ``unknown``."""
+        holds = self.holds()
+        present = [kind for kind in ROOT_CREDENTIALS if holds[kind]]
+        if present:
+            return ",".join(present)
+        return "none" if all(value is False for value in holds.values()) else "unknown"
 
 
 def root_reasons(root: RootRecord) -> List[str]:
-    """The root user's findings (CIS AWS Foundations 1.4 to 1.6), in ROOT_REASONS order."""
+    """The root user's findings (CIS AWS Foundations 1.4 to 1.6, and what central root access asks), in ROOT_REASONS order.
+
+    A root user without a password cannot sign in: no MFA is no finding there (a member account whose root credentials
+    the Organization deleted). With central root access enabled, any credential a member's root user still holds is one
+    (the management account keeps its own root credentials).
+    """
     found = set()
-    if root.mfa_enabled is False:
+    if root.mfa_enabled is False and root.password_present is not False:
         found.add("root_without_mfa")
     if root.mfa_type == "virtual":
         found.add("root_virtual_mfa_only")
     if root.access_keys_present:
         found.add("root_access_keys")
+    if root.credentials_management == "enabled" and root.member and any(root.holds().values()):
+        found.add("root_credentials_present")
     return [reason for reason in ROOT_REASONS if reason in found]
+
+
+def root_record_of(fact: Dict) -> RootRecord:
+    """The RootRecord behind a ``root`` fact (the fields ``root_reasons`` reads)."""
+    return RootRecord(mfa_enabled=fact.get("mfa_enabled"), access_keys_present=fact.get("access_keys_present"), mfa_type=fact.get("mfa_type"),
+                      credentials_management=fact.get("credentials_management") or "unknown", password_present=fact.get("password_present"),
+                      signing_certificates_present=fact.get("signing_certificates_present"), member=fact.get("organization_member"))
 
 
 @dataclass

@@ -32,7 +32,7 @@ CSV_FIELDS = (
     "username", "status", "risk", "reasons", "mfa_enabled", "mfa_types", "console_access",
     "active_keys", "inactive_keys", "oldest_active_key_days", "last_activity", "days_since_creation",
     "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn", "keys_mfa_protected",
-    "sign_ins_without_mfa", "last_sign_in_without_mfa",
+    "sign_ins_without_mfa", "last_sign_in_without_mfa", "root_credentials", "root_password_last_used", "root_reasons",
 )
 MFA_LABELS = {"virtual": "Virtual", "hardware": "Hardware", "security_key": "Security key"}
 
@@ -76,12 +76,23 @@ def render_csv(facts: Dict, trend: Optional[Dict] = None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=(("account_id", "account_name") if with_account else ()) + CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
+    roots_by_account = {a["account_id"]: _csv_root_fields(a.get("root") or {}) for a in facts.get("accounts") or [] if a["status"] == "ok"}
+    single = _csv_root_fields(facts.get("root") or {})
     for user in facts["users"]:
         row = _csv_row(user)
         if with_account:
             row.update(account_id=user.get("account_id"), account_name=user.get("account_name"))
+        row.update(roots_by_account.get(user.get("account_id"), {}) if with_account else single)
         writer.writerow(row)
     return out.getvalue()
+
+
+def _csv_root_fields(root: Dict) -> Dict:
+    """The account's root user, on each of its users' rows: what it holds, when its password was last used (``never``,
+    ``unknown``) and its findings."""
+    used = root.get("password_last_used") or ("never" if password_never_used(root) else "unknown")
+    return {"root_credentials": root.get("credentials") or "unknown", "root_password_last_used": used,
+            "root_reasons": ";".join(root.get("reasons") or ())}
 
 
 # --- table ----------------------------------------------------------------------------------
@@ -199,6 +210,8 @@ ROOT_ADVICE = {
     "root_without_mfa": "Enable MFA on the root user",
     "root_virtual_mfa_only": "Give the root user a hardware MFA device or a security key instead of a virtual one (CIS 1.6)",
     "root_access_keys": "Delete the root user's access keys",
+    "root_credentials_present": ("Delete the root user's credentials centrally: the Organization manages root access, so from its "
+                                 "management account use sts:AssumeRoot with the IAMDeleteRootUserCredentials task policy"),
 }
 
 
@@ -209,14 +222,39 @@ def root_findings(facts: Dict) -> List[tuple]:
     return [(reason, where) for reason, where in found if where]
 
 
-def root_cells(root: Dict) -> Tuple[str, str, str, str]:
-    """The root user's MFA, access keys, last password use and centralized root access, as report cells."""
+def root_cells(root: Dict) -> Tuple[str, str, str, str, str]:
+    """The root user's credentials, MFA, access keys, last password use and centralized root access, as report cells."""
     mfa = "NOT ENABLED" if not root.get("mfa_enabled") else f"enabled ({root['mfa_type']})" if root.get("mfa_type") else "enabled"
-    return (mfa, "PRESENT" if root.get("access_keys_present") else "none", (root.get("password_last_used") or "never or unknown")[:10],
+    if root.get("credentials") == "none":
+        mfa = "not needed (no credentials)" if not root.get("mfa_enabled") else mfa
+    return (root_credentials_cell(root), mfa, "PRESENT" if root.get("access_keys_present") else "none", password_used_cell(root),
             root.get("credentials_management") or "unknown")
 
 
-ROOT_HEADERS = ("Root MFA", "Root access keys", "Root password last used", "Centralized root access")
+def root_credentials_cell(root: Dict) -> str:
+    """What the root user holds, and what it lacks: ``none (no password, access keys or signing certificates)``,
+    ``password, access keys``, or ``unknown``."""
+    credentials = root.get("credentials") or "unknown"
+    if credentials == "none":
+        return "none (no password, access keys or signing certificates)"
+    unknown = credentials != "unknown" and root.get("password_present") is None
+    return credentials.replace(",", ", ").replace("_", " ") + (" (password unknown)" if unknown else "")
+
+
+def password_used_cell(root: Dict) -> str:
+    """When the root user's password was last used: a whole date and time (UTC), ``never`` or ``unknown``."""
+    used = root.get("password_last_used")
+    if used:
+        return used.replace("T", " ")[:16] + " UTC"
+    return "never" if password_never_used(root) else "unknown"
+
+
+def password_never_used(root: Dict) -> bool:
+    """Whether the root user's password was never used: the credential report's root row names no use, or there is no password."""
+    return bool(root.get("password_never_used")) or root.get("password_present") is False
+
+
+ROOT_HEADERS = ("Root credentials", "Root MFA", "Root access keys", "Root password last used", "Centralized root access")
 
 
 def findings(users: Sequence[Dict]) -> List[tuple]:
@@ -318,9 +356,10 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
 
     lines.append("ROOT USER:")
     for name, root in roots(facts):
-        mfa, keys, used, central = root_cells(root)
+        credentials, mfa, keys, used, central = root_cells(root)
         found = f"   Findings: {', '.join(root['reasons'])}" if root.get("reasons") else ""
-        lines += _bullets([f"{name}MFA: {mfa}   Access keys: {keys}   Password last used: {used}   Centralized root access: {central}{found}"])
+        lines += _bullets([f"{name}Credentials: {credentials}   MFA: {mfa}   Access keys: {keys}   Password last used: {used}   "
+                           f"Centralized root access: {central}{found}"])
     lines.append("")
 
     lines.append("COMPLIANCE TRENDS:")

@@ -26,6 +26,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.report import (
     findings,
     recommendations,
     root_cells,
+    root_credentials_cell,
     render_csv,
     render_json,
     render_table,
@@ -52,6 +53,21 @@ def compliance_colour(pct: Optional[float]) -> str:
 
 
 THRESHOLDS = f"green at {COMPLIANCE_TARGET}% and above, amber from {COMPLIANCE_WARNING}%, red below {COMPLIANCE_WARNING}%"
+
+
+def _root_card(facts: Dict) -> str:
+    """The root user's card: what it holds and what is missing (one account), or how many root users hold nothing (many)."""
+    found = roots(facts)
+    if len(found) != 1 or facts.get("accounts"):
+        bare = sum(1 for dummy, root in found if root.get("credentials") == "none")
+        return _card(f"{bare}/{len(found)}", "Root users without credentials (none to protect)", GOOD if bare == len(found) else BAD)
+    root = found[0][1]
+    if root.get("credentials") == "none":
+        return _card("none", "Root credentials: no password, access keys or signing certificates (the best state)", GOOD)
+    missing = [text for reason, text in (("root_without_mfa", "MFA"), ("root_access_keys", "no access keys"),
+                                         ("root_credentials_present", "deleting them centrally")) if reason in (root.get("reasons") or ())]
+    label = "Root credentials" + (f"; missing: {', '.join(missing)}" if missing else "")
+    return _card(root_credentials_cell(root), label, BAD if missing else GOOD)
 
 
 def _root_rows(facts: Dict) -> List[Tuple[str, ...]]:
@@ -177,7 +193,7 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
             _card(percent_text(summary["compliance_pct"]), f"Compliance (target {COMPLIANCE_TARGET}%+)", compliance_colour(summary["compliance_pct"]))]
     out += [_card(counts[s], label, STATUS_COLOURS[s]) for s, label, dummy in STATUS_ROWS]
     out += [_card(len(summary["console_without_mfa"]), "Console without MFA (non-compliant)", BAD),
-            _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), "</div>",
+            _card(len(summary["active_keys_without_mfa"]), "Keys without MFA (non-compliant)", BAD), _root_card(facts), "</div>",
             f'<div class="meta">Compliance colours: {escape(THRESHOLDS)}.</div>']
 
     out.append('<h2>Charts</h2><div class="charts">')
@@ -216,9 +232,9 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out.append(f"<li>Active access keys without MFA: {escape(', '.join(summary['active_keys_without_mfa']) or 'none')}</li></ul>")
     out.append("<h2>Findings by reason (every status, exempted and grace-period users included)</h2><ul>"
                + "".join(f"<li>{escape(r)} ({escape(breakdown(found))})</li>" for r, found in findings(users)) + "</ul>")
-    root_rows = [[_td(name), _td(mfa, "failed" if mfa == "NOT ENABLED" else ""), _td(keys, "failed" if keys == "PRESENT" else ""),
-                  _td(used), _td(central), _td(found, "" if found == "none" else "failed")]
-                 for name, mfa, keys, used, central, found in _root_rows(facts)]
+    root_rows = [[_td(name), _td(credentials, "failed" if "root_credentials_present" in found else ""), _td(mfa, "failed" if mfa == "NOT ENABLED" else ""),
+                  _td(keys, "failed" if keys == "PRESENT" else ""), _td(used), _td(central), _td(found, "" if found == "none" else "failed")]
+                 for name, credentials, mfa, keys, used, central, found in _root_rows(facts)]
     out.append("<h2>Root user</h2>" + _table(ROOT_TABLE, root_rows))
 
     out.append("<h2>Users</h2>")

@@ -209,8 +209,9 @@ def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, 
     assert aws_like.throttled["LookupEvents"] == 0  # paced under CloudTrail's 2 requests a second
     assert strict["root"] == {
         "mfa_enabled": True, "mfa_type": "virtual", "access_keys_present": True, "password_last_used": "2026-11-01T08:00:00+00:00",
-        "credentials_management": "enabled", "sign_ins_without_mfa": {"count": 1, "last": at(48).replace("Z", "+00:00")},
-        "reasons": ["root_virtual_mfa_only", "root_access_keys"]}
+        "password_never_used": False, "password_present": True, "signing_certificates_present": False, "credentials": "password,access_keys",
+        "organization_member": False, "credentials_management": "enabled", "sign_ins_without_mfa": {"count": 1, "last": at(48).replace("Z", "+00:00")},
+        "reasons": ["root_virtual_mfa_only", "root_access_keys"]}  # the management account keeps its own root credentials
 
     live, users = facts("source=live", "require_phishing_resistant_mfa=true")
     assert {n: [d["type"] for d in u["mfa_devices"]] for n, u in users.items()} == {
@@ -227,6 +228,29 @@ def test_device_kinds_the_root_user_and_console_sign_ins(moto_server, iam, env, 
     assert refused.returncode != 0 and "evidence_days needs a region" in refused.stdout
     too_long = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", "evidence_days=91"], env, check=False)
     assert too_long.returncode != 0 and "evidence_days must be from 0 to 90" in too_long.stdout
+
+
+def test_a_standalone_accounts_root_user_is_reported_as_before_and_one_without_credentials_needs_no_mfa(moto_server, env, aws_like):
+    """Not in an Organization: a root user with a password and no MFA is root_without_mfa, as before; one without any credential
+    (no password, access key or signing certificate) has nothing to protect: no finding, and the report says so."""
+    aws_like.reset(paging=True, report=True, root={"mfa": "none", "password": False, "access_keys": False})
+    assert _facts(None, env)["root"]["reasons"] == []  # was root_without_mfa: AccountMFAEnabled is 0 where no password is left
+    aws_like.reset(paging=True, report=True, root={"mfa": "none", "password_last_used": "2026-11-03T10:15:00+00:00"})
+    facts = _facts(None, env)
+    root = facts["root"]
+    assert (root["credentials"], root["credentials_management"], root["organization_member"]) == ("password", "not_in_organization", None)
+    assert root["reasons"] == ["root_without_mfa"] and root["password_last_used"] == "2026-11-03T10:15:00+00:00"
+    table = run(["ansible", "localhost", "-m", "ansible.builtin.debug", "-a", "msg={{ facts | awssec.mfa.mfa_report('table') }}",
+                 "-e", json.dumps({"facts": facts})], env).stdout
+    assert "Credentials: password   MFA: NOT ENABLED   Access keys: none   Password last used: 2026-11-03 10:15 UTC" in table
+    assert "Enable MFA on the root user" in table
+
+    aws_like.reset(paging=True, report=True, root={"mfa": "none", "password": False, "access_keys": False})
+    root = _facts(None, env)["root"]
+    assert (root["credentials"], root["password_present"], root["reasons"]) == ("none", False, [])
+    aws_like.reset(paging=True, report=True, root={"mfa": "none", "password": False, "certificates": True})
+    root = _facts(None, env)["root"]  # a signing certificate is a credential, but without a password there is no sign-in to protect
+    assert (root["credentials"], root["reasons"]) == ("signing_certificates", [])
 
 
 @pytest.mark.parametrize("kind", ["virtual", "hardware"])

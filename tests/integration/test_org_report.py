@@ -4,6 +4,8 @@
 
 """The aws_accounts inventory and the org_report playbook on a moto Organization of 12 member accounts."""
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -125,7 +127,7 @@ def test_the_management_account_is_reported_and_every_mfa_report_variable_applie
     assert users["break-glass"]["status"] == "exempted" and users["break-glass"]["exemption"]["reason"] == "sealed envelope"
     assert re.search(rf"│ {re.escape(name)} +│ root-admin +│", table)  # the table says whose user a row is
     assert f"  • {name}/root-admin: Console access without MFA protection" in table
-    assert f"  • {name} (123456789012): MFA:" in table  # the root user, per account
+    assert f"  • {name} (123456789012): Credentials: " in table  # the root user, per account
 
 
 def test_a_static_account_with_a_missing_profile_says_why_with_keys_in_the_environment(env, moto_server, iam, tmp_path):
@@ -240,3 +242,73 @@ def test_the_html_report_renders_in_headless_chromium(org, env, moto_server, dem
     non_compliant = sum(m.expected(demo_today)["non-compliant"] for m in members)
     assert re.search(rf"\b{non_compliant}\s+Non-compliant\b", text)
     assert dom.count("<svg") == 3  # status breakdown, key-age histogram, per-account compliance
+
+
+# --- root credentials as AWS manages them today: central root access, members whose root was removed -----------------------
+
+@pytest.fixture
+def small_org(moto_server, iam, aws_like, tmp_path):
+    """Two members with a user each; the management account answers ListOrganizationsFeatures (central root access on)."""
+    members = seed_organization(moto_server.url, 2, users_of=lambda index: 1)
+    manager = management(moto_server)
+    aws_like.configure(organizations_features=("RootCredentialsManagement", "RootSessions"), organizations_management=manager["Id"], roots={
+        manager["Id"]: {"mfa": "hardware", "password_last_used": "2026-11-02T09:30:00+00:00"},
+        members[0].account_id: {"mfa": "none", "password": False, "access_keys": False},  # its root credentials were deleted centrally
+        members[1].account_id: {"mfa": "none", "password": True, "password_last_used": "2026-10-30T17:45:00+00:00"},  # still there
+    })
+    inventory = tmp_path / "org.aws_accounts.yml"
+    inventory.write_text(f"plugin: awssec.mfa.aws_accounts\norganization: true\nendpoint_url: {moto_server.url}\nregion: us-east-1\n")
+    yield members, manager, inventory
+    moto_server.clear_hooks()
+
+
+@pytest.mark.parametrize("door", ["module", "playbook"])
+def test_members_take_the_organizations_central_root_access_and_a_removed_root_is_no_finding(small_org, env, moto_server, tmp_path, door):
+    (gone, kept), manager, inventory = small_org
+    if door == "module":
+        process = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_org_facts", "-a", json.dumps({"organization": True})], env)
+        facts = adhoc_result(process.stdout)["ansible_facts"]["iam_mfa"]
+        texts = {fmt: render_format(facts, fmt) for fmt in ("table", "markdown", "html", "csv")}
+    else:
+        saved = tmp_path / "org.html"
+        extra = {"mfa_report_aws_endpoint_url": moto_server.url, "mfa_report_formats": ["json", "table", "markdown", "csv"],
+                 "mfa_report_save_path": str(saved)}
+        dummy, facts, printed = org_report(inventory, env, extra)
+        texts = dict(zip(("table", "markdown", "csv"), printed), html=saved.read_text())
+    roots = {a["account_name"]: a["root"] for a in facts["accounts"]}
+
+    # The member whose root credentials were deleted: nothing to protect, no finding; the Organization's answer, not "unknown".
+    assert roots[gone.name]["reasons"] == [] and roots[gone.name]["credentials_management"] == "enabled"
+    assert roots[gone.name]["credentials"] == "none" and roots[gone.name]["password_present"] is False
+    # The member whose root still has a password, without MFA, while the Organization manages root access centrally.
+    assert roots[kept.name]["credentials"] == "password" and roots[kept.name]["credentials_management"] == "enabled"
+    assert roots[kept.name]["reasons"] == ["root_without_mfa", "root_credentials_present"]
+    assert roots[manager["Name"]]["reasons"] == [] and roots[manager["Name"]]["credentials_management"] == "enabled"
+    advice = texts["table"]  # its RECOMMENDATIONS
+    assert (f"Delete the root user's credentials centrally: the Organization manages root access, so from its management account use "
+            f"sts:AssumeRoot with the IAMDeleteRootUserCredentials task policy (1 account: {kept.name} ({kept.account_id}))") in advice
+    assert f"Enable MFA on the root user (1 account: {kept.name} ({kept.account_id}))" in advice  # the removed root is not named
+
+    # The root row: what it holds, whole dates or never, in every format.
+    table = texts["table"]
+    assert (f"  • {gone.name} ({gone.account_id}): Credentials: none (no password, access keys or signing certificates)   "
+            "MFA: not needed (no credentials)   Access keys: none   Password last used: never   Centralized root access: enabled") in table
+    assert (f"  • {kept.name} ({kept.account_id}): Credentials: password   MFA: NOT ENABLED   Access keys: none   "
+            "Password last used: 2026-10-30 17:45 UTC   Centralized root access: enabled   Findings: root_without_mfa, root_credentials_present"
+            ) in table
+    assert "never or u" not in "".join(texts.values())
+    assert (f"| {gone.name} ({gone.account_id}) | none (no password, access keys or signing certificates) | not needed (no credentials) | "
+            "none | never | enabled | none |") in texts["markdown"]
+    assert f"| {kept.name} ({kept.account_id}) | password | NOT ENABLED | none | 2026-10-30 17:45 UTC | enabled |" in texts["markdown"]
+    assert "<td>2026-10-30 17:45 UTC</td>" in texts["html"] and "Root users without credentials (none to protect)" in texts["html"]
+    rows = {row["account_name"]: row for row in csv.DictReader(io.StringIO(texts["csv"]))}
+    assert (rows[kept.name]["root_credentials"], rows[kept.name]["root_password_last_used"]) == ("password", "2026-10-30T17:45:00+00:00")
+    assert rows[kept.name]["root_reasons"] == "root_without_mfa;root_credentials_present"
+    assert (rows[gone.name]["root_credentials"], rows[gone.name]["root_password_last_used"], rows[gone.name]["root_reasons"]) == ("none", "never", "")
+
+
+def render_format(facts, fmt):
+    """A report format of facts, rendered as the mfa_report role renders it."""
+    from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
+
+    return render(facts, fmt)

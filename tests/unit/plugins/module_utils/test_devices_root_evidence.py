@@ -132,12 +132,12 @@ def test_root_reasons(root, reasons):
 
 
 @pytest.mark.parametrize("answer, expected", [
-    ({"EnabledFeatures": ["RootCredentialsManagement", "RootSessions"], "OrganizationId": "o-1"}, "enabled"),
-    ({"EnabledFeatures": ["RootSessions"], "OrganizationId": "o-1"}, "disabled"),
-    ("OrganizationNotFoundException", "not_in_organization"),
-    ("ServiceAccessNotEnabledException", "disabled"),
-    ("AccountNotManagementOrDelegatedAdministratorException", "unknown"),
-    ("AccessDenied", "unknown"),
+    ({"EnabledFeatures": ["RootCredentialsManagement", "RootSessions"], "OrganizationId": "o-1"}, ("enabled", False)),
+    ({"EnabledFeatures": ["RootSessions"], "OrganizationId": "o-1"}, ("disabled", False)),
+    ("OrganizationNotFoundException", ("not_in_organization", None)),
+    ("ServiceAccessNotEnabledException", ("disabled", None)),
+    ("AccountNotManagementOrDelegatedAdministratorException", ("unknown", True)),  # a member: the Organization's answer is its
+    ("AccessDenied", ("unknown", None)),
 ])
 def test_centralized_root_access(answer, expected):
     iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
@@ -147,7 +147,7 @@ def test_centralized_root_access(answer, expected):
             stub.add_response("list_organizations_features", answer)
         else:
             stub.add_client_error("list_organizations_features", service_error_code=answer, service_message="no")
-        assert gather_mod._credentials_management(iam, warnings) == expected
+        assert gather_mod.credentials_management(iam, warnings) == expected
     # A member account cannot read it (expected); being denied is worth a warning.
     assert bool(warnings) is (answer == "AccessDenied")
 
@@ -278,9 +278,10 @@ def test_evidence_reaches_the_facts_and_every_report(aws):
     assert "  • signed_in_without_mfa (1: 1 compliant): ben" in table  # ben has MFA now, and did sign in without it
     assert "Ask why 1 user signed in to the console without MFA in the last 30 days" in " ".join(recommendations(facts))
     csv_rows = render_csv(facts).splitlines()
-    assert csv_rows[0].endswith(",keys_mfa_protected,sign_ins_without_mfa,last_sign_in_without_mfa")
+    assert csv_rows[0].endswith(",keys_mfa_protected,sign_ins_without_mfa,last_sign_in_without_mfa,root_credentials,root_password_last_used,"
+                                "root_reasons")
     ben = next(row for row in csv_rows if row.startswith("ben,"))
-    assert ben.endswith(f",2,{(now - timedelta(days=4)).isoformat()}")
+    assert f",2,{(now - timedelta(days=4)).isoformat()}," in ben
     assert "Sign-in evidence: CloudTrail" in render_markdown(facts) and "Sign-in evidence: CloudTrail" in render_html(facts)
 
 
@@ -294,21 +295,24 @@ def _root_facts(name, root):
 def test_root_findings_in_every_report_and_per_account_in_an_organization():
     one = _root_facts("111111111111", RootRecord(True, False, "virtual", NOW - timedelta(days=40), "enabled"))
     table = render_table(one["facts"])
-    assert ("  • MFA: enabled (virtual)   Access keys: none   Password last used: 2026-10-21   Centralized root access: enabled"
-            "   Findings: root_virtual_mfa_only") in table
+    assert ("  • Credentials: unknown   MFA: enabled (virtual)   Access keys: none   Password last used: 2026-10-21 12:00 UTC   "
+            "Centralized root access: enabled   Findings: root_virtual_mfa_only") in table
     assert "Give the root user a hardware MFA device or a security key instead of a virtual one (CIS 1.6)" in recommendations(one["facts"])
     markdown = render_markdown(one["facts"])
-    assert "| Account | Root MFA | Root access keys | Root password last used | Centralized root access | Findings |" in markdown
-    assert "| this account | enabled (virtual) | none | 2026-10-21 | enabled | root_virtual_mfa_only |" in markdown
+    assert ("| Account | Root credentials | Root MFA | Root access keys | Root password last used | Centralized root access | Findings |"
+            in markdown)
+    assert "| this account | unknown | enabled (virtual) | none | 2026-10-21 12:00 UTC | enabled | root_virtual_mfa_only |" in markdown
 
-    org = aggregate([one, _root_facts("222222222222", RootRecord(False, True, "none")), _root_facts("333333333333", RootRecord(True, False, "virtual"))],
-                    NOW.isoformat())
-    assert org["root"]["reasons"] == ["root_without_mfa", "root_virtual_mfa_only", "root_access_keys"]
+    org = aggregate([one, _root_facts("222222222222", RootRecord(False, True, "none", member=True)),
+                     _root_facts("333333333333", RootRecord(True, False, "virtual", member=True))], NOW.isoformat())
+    # 111111111111 could read the Organization's answer (enabled): the members take it, and 222222222222's root keys are a finding
+    assert [a["root"]["credentials_management"] for a in org["accounts"]] == ["enabled"] * 3
+    assert org["root"]["reasons"] == ["root_without_mfa", "root_virtual_mfa_only", "root_access_keys", "root_credentials_present"]
     advice = recommendations(org)
     assert "Enable MFA on the root user (1 account: 222222222222 (222222222222))" in advice
     assert ("Give the root user a hardware MFA device or a security key instead of a virtual one (CIS 1.6) "
             "(2 accounts: 111111111111 (111111111111), 333333333333 (333333333333))") in advice
-    assert "<td>root_without_mfa, root_access_keys</td>" in render_html(org).replace(' class="failed"', "")
+    assert "<td>root_without_mfa, root_access_keys, root_credentials_present</td>" in render_html(org).replace(' class="failed"', "")
 
 
 def test_an_organizations_findings_say_how_many_accounts():

@@ -65,7 +65,8 @@ def test_facts_match_the_seed_example(facts):
     assert summary["active_keys_without_mfa"] == ["alice.brown"]
     assert facts["root"] == {"mfa_enabled": True, "mfa_type": "hardware", "access_keys_present": False,
                              "password_last_used": (NOW - timedelta(days=200)).isoformat(), "credentials_management": "not_in_organization",
-                             "sign_ins_without_mfa": None, "reasons": []}
+                             "password_never_used": None, "password_present": None, "signing_certificates_present": None,
+                             "credentials": "unknown", "organization_member": None, "sign_ins_without_mfa": None, "reasons": []}
     assert facts["evidence"] is None and facts["mfa_device_reads"] == 0
     assert facts["report_generated_at"] == "2024-01-15T11:57:00+00:00"
     assert facts["api_calls"] == 6

@@ -48,13 +48,14 @@ def test_the_org_table_says_whose_user_each_row_is(org):
 
 def test_the_root_user_is_shown_per_account(org):
     table = render(org, "table")
-    assert "  • dev (222222222222): MFA: NOT ENABLED   Access keys: PRESENT" in table
-    assert "  • prod (111111111111): MFA: enabled   Access keys: none" in table
-    assert "| dev (222222222222) | NOT ENABLED | PRESENT |" in render(org, "markdown")
+    assert "  • dev (222222222222): Credentials: access keys (password unknown)   MFA: NOT ENABLED   Access keys: PRESENT" in table
+    assert "  • prod (111111111111): Credentials: unknown   MFA: enabled   Access keys: none" in table
+    assert "| dev (222222222222) | access keys (password unknown) | NOT ENABLED | PRESENT |" in render(org, "markdown")
     html = render(org, "html")
-    assert re.search(r"<td>dev \(222222222222\)</td><td class=\"failed\">NOT ENABLED</td><td class=\"failed\">PRESENT</td>", html)
+    assert re.search(r"<td>dev \(222222222222\)</td><td>access keys \(password unknown\)</td>"
+                     r"<td class=\"failed\">NOT ENABLED</td><td class=\"failed\">PRESENT</td>", html)
     one = render(account("111111111111", SEED), "table")
-    assert "  • MFA: enabled   Access keys: none" in one
+    assert "  • Credentials: unknown   MFA: enabled   Access keys: none" in one
 
 
 def test_a_failed_account_keeps_its_whole_error_in_the_table():
