@@ -19,7 +19,9 @@ description:
     C(not_phishing_resistant) and C(signed_in_without_mfa). docs/findings.md in the collection compares each with
     the nearest checks of other tools.
   - The root user gets its own reasons, C(root_without_mfa), C(root_virtual_mfa_only) and C(root_access_keys)
-    (CIS AWS Foundations 1.4 to 1.6).
+    (CIS AWS Foundations 1.4 to 1.6), and in an Organization that manages root access centrally
+    C(root_credentials_present). A root user without a password (as in a member account whose root credentials the
+    Organization deleted) cannot sign in, so no MFA is no finding there.
   - Read-only; runs the same in check mode.
   - Sets the fact C(iam_mfa), read as C(ansible_facts.iam_mfa) (or from the registered result, as
     C(RESULT.ansible_facts.iam_mfa)). It is returned once, as a fact only. The top-level variable C(iam_mfa) exists
@@ -304,18 +306,48 @@ ansible_facts:
                 - When the root user's password was last used, from the credential report's C(<root_account>) row; null
                   when never, or with O(source=live).
               type: str
+            password_never_used:
+              description: The credential report's C(<root_account>) row names no use of the password; null without a report row.
+              type: bool
+              version_added: 0.2.0
+            password_present:
+              description: Whether the root user has a password (iam:GetAccountSummary C(AccountPasswordPresent)); null when not told.
+              type: bool
+              version_added: 0.2.0
+            signing_certificates_present:
+              description: Whether the root user has signing certificates (C(AccountSigningCertificatesPresent)); null when not told.
+              type: bool
+              version_added: 0.2.0
+            credentials:
+              description:
+                - What the root user holds - V(none) (no password, access key or signing certificate, the best state, which a
+                  member account has once its Organization deleted its root credentials), the kinds it holds joined by
+                  commas (V(password), V(access_keys), V(signing_certificates)), or V(unknown).
+              type: str
+              sample: none
+              version_added: 0.2.0
+            organization_member:
+              description:
+                - True for a member account of an Organization (it is refused iam:ListOrganizationsFeatures), false for an
+                  account that could read it (the management account or a delegated administrator), null when not known.
+              type: bool
+              version_added: 0.2.0
             credentials_management:
               description:
                 - Whether the Organization manages member accounts' root credentials centrally (iam:ListOrganizationsFeatures)
                   - V(enabled), V(disabled), V(not_in_organization), or V(unknown) when it cannot be read (only the
-                  management account and a delegated administrator can read it).
+                  management account and a delegated administrator can read it; in an Organization report every member
+                  takes the Organization's answer).
               type: str
               sample: enabled
             sign_ins_without_mfa:
               description: With O(evidence_days), the root user's console sign-ins without MFA (C(count), C(last)); null otherwise.
               type: dict
             reasons:
-              description: V(root_without_mfa), V(root_virtual_mfa_only), V(root_access_keys); empty when none applies.
+              description:
+                - V(root_without_mfa) (no MFA, and a password or none known), V(root_virtual_mfa_only), V(root_access_keys),
+                  V(root_credentials_present) (a member account's root user holds a credential while the Organization manages
+                  root access centrally); empty when none applies.
               type: list
               elements: str
               sample: [root_virtual_mfa_only]
