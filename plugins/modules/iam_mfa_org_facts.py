@@ -40,6 +40,8 @@ options:
         and organizations:ListAccounts, from its management account or a delegated administrator), as the
         C(awssec.mfa.aws_accounts) inventory does.
       - Each is reached through O(role_name) in it, except the account of the run's credentials, reached with them.
+      - The Organization's central root access (iam:ListOrganizationsFeatures, which members are refused) is read once
+        with the run's credentials and given to every member's C(root.credentials_management).
     type: bool
     default: false
   role_name:
