@@ -143,7 +143,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
             "password_present": gathered.root.password_present,
             "signing_certificates_present": gathered.root.signing_certificates_present,
             "credentials": gathered.root.credentials,
-            "organization_member": gathered.root.member,
+            "organization_member": gathered.root.organization_member,
             "credentials_management": gathered.root.credentials_management,
             "sign_ins_without_mfa": sign_ins_fact(gathered.evidence and gathered.evidence.root),
             "reasons": root_reasons(gathered.root),

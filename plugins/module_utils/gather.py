@@ -423,7 +423,7 @@ def _root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str
         mfa_type=root_mfa_type(mfa_enabled, devices),
         password_last_used=last_used,
         credentials_management=central,
-        member=member,
+        organization_member=member,
         password_present=told("AccountPasswordPresent"),
         signing_certificates_present=told("AccountSigningCertificatesPresent"),
         password_never_used=None if report_row is None else last_used is None,

@@ -122,7 +122,7 @@ class RootRecord:
     password_present: Optional[bool] = None  # GetAccountSummary's AccountPasswordPresent; None when it is not answered
     signing_certificates_present: Optional[bool] = None  # AccountSigningCertificatesPresent
     password_never_used: Optional[bool] = None  # the <root_account> row was read and names no use (None: no row read)
-    member: Optional[bool] = None  # an Organization's member account (refused iam:ListOrganizationsFeatures); None: not known
+    organization_member: Optional[bool] = None  # an Organization's member account (refused iam:ListOrganizationsFeatures); None: not known
 
     def holds(self) -> Dict[str, Optional[bool]]:
         """Each of ROOT_CREDENTIALS: whether the root user holds it (None: not told)."""
@@ -154,7 +154,7 @@ def root_reasons(root: RootRecord) -> List[str]:
         found.add("root_virtual_mfa_only")
     if root.access_keys_present:
         found.add("root_access_keys")
-    if root.credentials_management == "enabled" and root.member and any(root.holds().values()):
+    if root.credentials_management == "enabled" and root.organization_member and any(root.holds().values()):
         found.add("root_credentials_present")
     return [reason for reason in ROOT_REASONS if reason in found]
 
@@ -163,7 +163,8 @@ def root_record_of(fact: Dict) -> RootRecord:
     """The RootRecord behind a ``root`` fact (the fields ``root_reasons`` reads)."""
     return RootRecord(mfa_enabled=fact.get("mfa_enabled"), access_keys_present=fact.get("access_keys_present"), mfa_type=fact.get("mfa_type"),
                       credentials_management=fact.get("credentials_management") or "unknown", password_present=fact.get("password_present"),
-                      signing_certificates_present=fact.get("signing_certificates_present"), member=fact.get("organization_member"))
+                      signing_certificates_present=fact.get("signing_certificates_present"),
+                      organization_member=fact.get("organization_member"))
 
 
 @dataclass

@@ -303,8 +303,8 @@ def test_root_findings_in_every_report_and_per_account_in_an_organization():
             in markdown)
     assert "| this account | unknown | enabled (virtual) | none | 2026-10-21 12:00 UTC | enabled | root_virtual_mfa_only |" in markdown
 
-    org = aggregate([one, _root_facts("222222222222", RootRecord(False, True, "none", member=True)),
-                     _root_facts("333333333333", RootRecord(True, False, "virtual", member=True))], NOW.isoformat())
+    org = aggregate([one, _root_facts("222222222222", RootRecord(False, True, "none", organization_member=True)),
+                     _root_facts("333333333333", RootRecord(True, False, "virtual", organization_member=True))], NOW.isoformat())
     # 111111111111 could read the Organization's answer (enabled): the members take it, and 222222222222's root keys are a finding
     assert [a["root"]["credentials_management"] for a in org["accounts"]] == ["enabled"] * 3
     assert org["root"]["reasons"] == ["root_without_mfa", "root_virtual_mfa_only", "root_access_keys", "root_credentials_present"]
