@@ -57,6 +57,16 @@ def test_csv_report_and_printed_json(demo, env, tmp_path):
     assert oct(saved.stat().st_mode & 0o777) == "0o640"
 
 
+def test_formats_given_as_the_playbooks_header_shows_them_a_word_or_a_comma_separated_list(demo, env):
+    """``-e mfa_report_formats=json`` (playbooks/report.yml's header) is a string, not a list: it failed with "The loop value
+    must resolve to a list, not str"."""
+    endpoint = json.dumps({"mfa_report_aws_endpoint_url": demo.server.url})
+    for formats, printed in (("json", ['\\"summary\\": ']), ("json,table", ['\\"summary\\": ', "IAM MFA COMPLIANCE REPORT"])):
+        out = run(["ansible-playbook", "awssec.mfa.report", "-e", endpoint, "-e", f"mfa_report_formats='{formats}'"], env).stdout
+        assert all(text in out for text in printed), formats
+        assert ("IAM MFA COMPLIANCE REPORT" in out) is ("table" in formats)
+
+
 def test_check_mode_saves_nothing(demo, env, tmp_path):
     saved = tmp_path / "report.txt"
     variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_save_path": str(saved)}
