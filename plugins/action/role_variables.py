@@ -9,6 +9,7 @@ import glob
 import os
 
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.awssec.mfa.plugins.module_utils.role_vars import known_variables, unknown_variables
@@ -22,19 +23,35 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        role = self._task.args.get("role")
-        extra = sorted(set(self._task.args) - {"role"})
+        task_vars = task_vars or {}
+        role, entry_point = self._task.args.get("role"), self._task.args.get("entry_point")
+        extra = sorted(set(self._task.args) - {"role", "entry_point"})
         roles = sorted(os.listdir(ROLES))
         if extra or role not in roles:
-            return dict(result, failed=True, msg=f"role_variables takes role (one of {', '.join(roles)}), "
-                                                 + (f"not {', '.join(extra)}" if extra else f"not {role!r}"))
+            return dict(result, failed=True, msg=f"role_variables takes role (one of {', '.join(roles)}) and entry_point, "
+                                                 + (f"not {', '.join(extra)}" if extra else f"not role={role!r}"))
         with open(os.path.join(ROLES, role, "meta", "argument_specs.yml"), encoding="utf-8") as f:
             specs = yaml.safe_load(f)
         texts = []
         for path in sorted(glob.glob(os.path.join(ROLES, role, "tasks", "*.yml"))):
             with open(path, encoding="utf-8") as f:
                 texts.append(f.read())
-        unknown = unknown_variables(list(task_vars or {}), role, known_variables(specs, texts))
+        unknown = unknown_variables(list(task_vars), role, known_variables(specs, texts))
         if unknown:
             result["warnings"] = list(unknown.values())
-        return dict(result, changed=False, unknown=list(unknown))
+        result.update(changed=False, unknown=list(unknown))
+        if entry_point is None:
+            return result
+        if entry_point not in specs["argument_specs"]:
+            return dict(result, failed=True, msg=f"role_variables: the role {role} has no entry point {entry_point!r} "
+                                                 f"(it has {', '.join(sorted(specs['argument_specs']))})")
+        # As Ansible checks a role's arguments when it starts, with only the errors in the answer (Ansible's own check
+        # answers with the whole argument spec as well).
+        spec = specs["argument_specs"][entry_point].get("options") or {}
+        given = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
+        errors = ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages
+        if errors:
+            return dict(result, failed=True, argument_errors=errors,
+                        msg=f"The variables of the role awssec.mfa.{role} are not valid: {'; '.join(errors)} "
+                            f"(ansible-doc -t role awssec.mfa.{role} lists them)")
+        return result

@@ -2,6 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import json
 import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -29,6 +30,20 @@ def mfa_report(facts, output_format="table", previous=None):
         raise AnsibleFilterError(f"mfa_report: {e}")
     except (KeyError, TypeError) as e:
         raise AnsibleFilterError(f"mfa_report: the facts are incomplete or malformed ({e!r})")
+
+
+def mfa_previous_report(text, name="the previous report"):
+    """An earlier JSON report, from the text of its file (or already parsed): its data, or an error that names the file
+    and what was expected."""
+    expected = "the JSON report that mfa_report_save_path=report.json writes (an object with users and summary)"
+    if isinstance(text, (str, bytes)):
+        try:
+            text = json.loads(text)
+        except ValueError as e:
+            raise AnsibleFilterError(f"mfa_report_previous: {name} is not JSON ({e}); expected {expected}")
+    if not isinstance(text, Mapping) or "users" not in text or "summary" not in text:
+        raise AnsibleFilterError(f"mfa_report_previous: {name} is JSON but not a report of awssec.mfa; expected {expected}")
+    return dict(text)
 
 
 def mfa_enforcement_report(result, check_mode=False):
@@ -98,5 +113,5 @@ class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
                 "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
-                "mfa_org_accounts": mfa_org_accounts, "user_path": user_path,
+                "mfa_org_accounts": mfa_org_accounts, "user_path": user_path, "mfa_previous_report": mfa_previous_report,
                 "mfa_guard_verdict": mfa_guard_verdict}

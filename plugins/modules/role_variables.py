@@ -24,6 +24,12 @@ options:
     type: str
     required: true
     choices: [mfa_enforce, mfa_report, mfa_workstation]
+  entry_point:
+    description:
+      - Also check the variables against the argument spec of this entry point of the role, as Ansible does when the
+        role starts, and fail naming only the variables at fault (Ansible's own check also prints the whole argument
+        spec). The playbooks of this collection run it before their roles.
+    type: str
 notes:
   - An action that runs on the controller and changes nothing. Supports check mode.
 """
@@ -32,6 +38,11 @@ EXAMPLES = r"""
 - name: Warn about mfa_enforce_ variables that the role does not know
   awssec.mfa.role_variables:
     role: mfa_enforce
+
+- name: And check the variables of the role's main entry point, before the role runs
+  awssec.mfa.role_variables:
+    role: mfa_report
+    entry_point: main
 """
 
 RETURN = r"""
@@ -41,4 +52,9 @@ unknown:
   type: list
   elements: str
   sample: [mfa_enforce_exclude_user]
+argument_errors:
+  description: What is wrong with the variables, one message each.
+  returned: when O(entry_point) is given and a variable is not valid
+  type: list
+  elements: str
 """

@@ -76,10 +76,40 @@ def test_check_mode_saves_nothing(demo, env, tmp_path):
 
 
 def test_bad_role_input_is_named(demo, env):
-    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_formats": ["xml"]}
+    """Each mistake named, and nothing else: Ansible's own check of a role's arguments prints the whole argument spec."""
+    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_formats": ["xml"], "mfa_report_grace_period_days": "soon"}
+    demo.server.reset_counts()
     result = run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env, check=False)
-    assert result.returncode != 0
-    assert "mfa_report_formats" in result.stdout and "xml" in result.stdout
+    assert result.returncode != 0 and not demo.server.actions
+    assert "mfa_report_formats" in result.stdout and "xml" in result.stdout and "mfa_report_grace_period_days" in result.stdout
+    assert "The variables of the role awssec.mfa.mfa_report are not valid" in result.stdout
+    assert "argument_spec_data" not in result.stdout and "mfa_report_exempt_tag" not in result.stdout  # no dump of the spec
+    assert len(result.stdout) < 4000
+
+
+def test_a_save_path_in_a_missing_folder_fails_before_any_aws_call(demo, env, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    demo.server.reset_counts()
+    variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_save_path": str(missing / "report.json")}
+    result = run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env, check=False)
+    assert result.returncode != 0 and not demo.server.actions and not missing.exists()
+    assert f"mfa_report_save_path: the folder {missing} does not exist; create it first" in " ".join(result.stdout.split())
+    enforce = {"mfa_enforce_aws_endpoint_url": demo.server.url, "mfa_enforce_save_path": str(missing / "plan.txt")}
+    result = run(["ansible-playbook", "awssec.mfa.enforce", "--check", "-e", json.dumps(enforce)], env, check=False)
+    assert result.returncode != 0 and not demo.server.actions and not missing.exists()
+    assert f"mfa_enforce_save_path: the folder {missing} does not exist; create it first" in " ".join(result.stdout.split())
+
+
+def test_a_previous_report_that_is_not_one_is_named_before_any_aws_call(demo, env, tmp_path):
+    for content, said in (("not json\n", "is not JSON (Expecting value: line 1 column 1 (char 0))"), ('{"users": []}', "is JSON but not a report")):
+        previous = tmp_path / "previous.json"
+        previous.write_text(content)
+        demo.server.reset_counts()
+        variables = {"mfa_report_aws_endpoint_url": demo.server.url, "mfa_report_previous": str(previous)}
+        result = run(["ansible-playbook", "awssec.mfa.report", "-e", json.dumps(variables)], env, check=False)
+        text = " ".join(result.stdout.split())
+        assert result.returncode != 0 and not demo.server.actions
+        assert f"mfa_report_previous: {previous} {said}" in text and "expected the JSON report that mfa_report_save_path=report.json writes" in text
 
 
 def test_the_report_entry_point_renders_the_facts_gathered_before_without_gathering_again(demo, env, tmp_path):
