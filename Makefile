@@ -42,7 +42,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-oldest matrix demo demo-server test lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
+.PHONY: setup setup-oldest matrix demo demo-server test lint doc-lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
 
 setup: $(VENV)/.installed $(LINK)
 	@$(call link_into_venv,$(VENV))
@@ -89,7 +89,7 @@ demo-server: setup
 # Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
 # integration tests run on both ends; the newest runs without facts injected as variables (where
 # ansible-core is going), the oldest with its default (injected).
-test: matrix lint sanity ee unit integration unit-oldest integration-oldest
+test: matrix lint doc-lint sanity ee unit integration unit-oldest integration-oldest
 	@echo "make test passed on both ends:"
 	@$(BIN)/python tests/support/versions.py --check $(BIN)/python $(OLDEST_BIN)/python
 
@@ -99,6 +99,16 @@ matrix: setup setup-oldest
 
 lint: setup
 	$(BIN)/ansible-lint --offline
+
+# The ecosystem's own doc checks, as amazon.aws's CI runs them (tests/unit/test_doc_lint.py runs the same): antsibull-docs
+# renders every module's, plugin's and role's docs as the docsite would and checks that each M(), P(), O() and RV() names
+# what exists here or in a collection this one depends on; antsibull-changelog checks the fragments. antsibull-docs copies
+# those collections from the venv beside a copy of this one, with git's tracked files only if git says they are in a
+# checkout: this one's venv is not part of it.
+doc-lint: setup
+	GIT_CEILING_DIRECTORIES=$(CURDIR) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	  --validate-collection-refs=dependent --disallow-unknown-collection-refs $(CURDIR)
+	$(BIN)/antsibull-changelog lint
 
 # ansible-test needs the collection under .../ansible_collections/awssec/mfa, outside any git
 # checkout (it lists files with git), with its dependencies beside it: stage the tracked files
@@ -138,8 +148,9 @@ integration: setup browser
 	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own.
+# The doc lint's test is the same on any Ansible (the newest's tools): it is not run twice.
 unit-oldest: setup-oldest
-	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit
+	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit --deselect tests/unit/test_doc_lint.py
 
 # Tests that run no Ansible code (a race of file writers, about 100 s) need not run twice.
 integration-oldest: setup-oldest browser

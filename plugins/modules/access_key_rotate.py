@@ -25,7 +25,7 @@ description:
     other second key is handled per O(extra_keys), and without room the module fails before any change.
   - B(Admin mode) (O(user_name)) rotates a user's key with the usual connection options, and returns the new secret
     in RV(secret_access_key). The task must set C(no_log) - the module refuses to run otherwise - so store the secret
-    from the registered result (for example with M(amazon.aws.secretsmanager_secret)).
+    from the registered result (for example with M(community.aws.secretsmanager_secret)).
 author:
   - awssec.mfa contributors (@awssec)
 extends_documentation_fragment:
@@ -108,7 +108,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Store the new key
-  amazon.aws.secretsmanager_secret:
+  community.aws.secretsmanager_secret:
     name: svc-backup/access-key
     json_secret:
       aws_access_key_id: "{{ rotated.new_access_key_id }}"

@@ -17,7 +17,7 @@ description:
   - >-
     One notice (O(user), O(body)) or many (O(notices)) in one run: they are published ten to a request
     (sns:PublishBatch, which needs the permission sns:Publish), and a message that SNS refuses does not stop the others.
-  - The role M(awssec.mfa.mfa_enforce) sends its warnings and notices with it, all users' in one task.
+  - The role P(awssec.mfa.mfa_enforce#role) sends its warnings and notices with it, all users' in one task.
 author:
   - awssec.mfa contributors (@awssec)
 options:
