@@ -13,7 +13,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import USER_NAME_RULE, is_user_name
 from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
@@ -39,6 +39,7 @@ class Selection:
     require_mfa_policy_for_keys: bool = False
     require_phishing_resistant_mfa: bool = False
     evidence_days: int = 0  # CloudTrail console sign-ins of the last days (iam_mfa_facts only); 0: none
+    key_ids: bool = False  # read the key ids of users with key findings (the credential report has none)
     max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
@@ -55,6 +56,7 @@ class Selection:
             require_mfa_policy_for_keys=params["require_mfa_policy_for_keys"],
             require_phishing_resistant_mfa=params["require_phishing_resistant_mfa"],
             evidence_days=params.get("evidence_days") or 0,
+            key_ids=bool(params.get("key_ids")),
             max_report_age=params["max_report_age"],
         )
 
@@ -138,24 +140,24 @@ def parse_exemption_tag(value: str) -> tuple:
     return reason, until
 
 
-def _exemption(user: UserRecord, options: Selection, today: date, warnings: List[str]) -> Optional[Dict]:
+def _exemption(user: UserRecord, options: Selection, today: date, warnings: List[str]) -> Tuple[Optional[Dict], Optional[str]]:
+    """The user's exemption (None: not exempted) and what the reasons should say about it: ``exemption_expired`` (the tag's
+    until= has passed: not exempted any more) or ``exemption_without_reason`` (an empty tag: exempted for ever, no why)."""
     pattern = first_match(user.username, options.exclude_users)
     if pattern is not None and first_match(user.username, options.include_users) is None:
-        return {"reason": f"matches exclude_users pattern {pattern}", "until": None, "source": "pattern"}
+        return {"reason": f"matches exclude_users pattern {pattern}", "until": None, "source": "pattern"}, None
     if options.exempt_tag not in user.tags:
-        return None
+        return None, None
     try:
         reason, until = parse_exemption_tag(user.tags[options.exempt_tag])
     except ValueError as e:
         warnings.append(f"user {user.username}: tag {options.exempt_tag} ignored: {e}")
-        return None
+        return None, None
     if until is not None and until < today:
-        return None
-    return {
-        "reason": reason or f"tagged {options.exempt_tag}",
-        "until": until.isoformat() if until else None,
-        "source": "tag",
-    }
+        return None, "exemption_expired"
+    exemption = {"reason": reason or f"tagged {options.exempt_tag}" + ("" if until else " with no reason and no end date"),
+                 "until": until.isoformat() if until else None, "source": "tag"}
+    return exemption, None if reason or until else "exemption_without_reason"
 
 
 def _reasons(user: UserRecord, options: Selection, now: datetime) -> List[str]:
@@ -198,27 +200,44 @@ def _has_unused_credentials(user: UserRecord, limit_days: int, now: datetime) ->
     return any(days is not None and days > limit_days for days in idle)
 
 
+# The findings that make a compliant or exempted user's risk medium (docs/findings.md's risk table).
+MEDIUM_RISK_REASONS = frozenset(("console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age", "unused_credentials",
+                                 "multiple_active_keys", "keys_not_mfa_protected", "signed_in_without_mfa", "exemption_without_reason"))
+
+
+def risk_of(status: str, reasons: Sequence[str]) -> str:
+    """The risk from the status and every finding (pure): ``high`` for a non-compliant user; ``medium`` in the grace
+    period, or for a compliant or exempted user with a finding of MEDIUM_RISK_REASONS; else ``low`` (no finding, or only
+    weaker MFA than asked for, or an exemption that has expired)."""
+    if status == "non-compliant":
+        return "high"
+    if status == "grace-period" or MEDIUM_RISK_REASONS.intersection(reasons):
+        return "medium"
+    return "low"
+
+
 def classify(user: UserRecord, options: Selection, now: datetime) -> Classification:
     now = as_utc(now)
     warnings: List[str] = []
     age = days_between(user.created, now)
     reasons = _reasons(user, options, now)
-    exemption = _exemption(user, options, now.date(), warnings)
+    exemption, note = _exemption(user, options, now.date(), warnings)
+    reasons += [note] if note else []
     exposed = user.console_access or bool(user.active_keys)
 
     grace_days_remaining = None
     if exemption is not None:
-        status, risk = "exempted", "low"
+        status = "exempted"
     elif (user.mfa_enabled and not set(reasons) & _required(options)) or not exposed:
-        status, risk = "compliant", "low"
+        status = "compliant"
     elif age < options.grace_period_days:
-        status, risk = "grace-period", "medium"
+        status = "grace-period"
         grace_days_remaining = options.grace_period_days - age
     else:
-        status, risk = "non-compliant", "high"
+        status = "non-compliant"
     return Classification(
         status=status,
-        risk=risk,
+        risk=risk_of(status, reasons),
         reasons=reasons,
         days_since_creation=age,
         grace_days_remaining=grace_days_remaining,

@@ -130,6 +130,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
             "require_mfa_policy_for_keys": options.require_mfa_policy_for_keys,
             "require_phishing_resistant_mfa": options.require_phishing_resistant_mfa,
             "evidence_days": options.evidence_days,
+            "key_ids": options.key_ids,
             "max_report_age": options.max_report_age,
         },
         "users": users,
@@ -161,7 +162,7 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
 
 
 # iam_mfa_facts' parameters (the module, the command line and the Python API take the same, with these defaults).
-FACTS_ARGSPEC = dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0})
+FACTS_ARGSPEC = dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"type": "int", "default": 0}, key_ids={"type": "bool", "default": False})
 
 
 def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:

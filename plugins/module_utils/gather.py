@@ -37,6 +37,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
+    KEY_REASONS,
     TAG_CHANGED_AT,
     TAG_ENFORCED_AT,
     AccessKey,
@@ -472,6 +473,8 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
             warnings.append(f"console sign-ins without MFA are reported as unknown: {error_text(e)}")
     users = [replace(u, keys_mfa_protected=protection.get(u.username),
                      sign_ins=None if evidence is None else sign_ins.get(u.username, SignIns())) for u in users]
+    if options.key_ids:
+        users = _with_key_ids(iam, users, options, now, warnings, concurrency)
     return Gathered(
         account_id=identity["Account"],
         caller_arn=identity["Arn"],
@@ -484,6 +487,40 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
         evidence=evidence,
         unverified_users=unverified,
     )
+
+
+def needs_key_ids(user: UserRecord, options: Selection, now: datetime) -> bool:
+    """Does the user have a key without its id and a finding about keys (pure)?"""
+    return any(key.access_key_id is None for key in user.access_keys) and bool(KEY_REASONS.intersection(classify(user, options, now).reasons))
+
+
+def with_listed_ids(keys: List[AccessKey], listed: List[Dict]) -> List[AccessKey]:
+    """Each key, with the id of the listed key (ListAccessKeys) created at the same second: the credential report's
+    key_N_last_rotated is when the key was created. A key with no such twin (changed since the report) keeps none (pure)."""
+    by_created = {}
+    for entry in listed:
+        created = as_utc(entry.get("CreateDate"))
+        if created is not None:
+            by_created.setdefault(created.replace(microsecond=0), entry["AccessKeyId"])
+    return [key if key.access_key_id or key.created is None else replace(key, access_key_id=by_created.get(key.created.replace(microsecond=0)))
+            for key in keys]
+
+
+def _with_key_ids(iam, users: List[UserRecord], options: Selection, now: datetime, warnings: List[str], concurrency: int) -> List[UserRecord]:
+    """key_ids: the users with a key finding get their keys' ids, one ListAccessKeys each, ``concurrency`` at a time; a
+    read that fails leaves that user's ids unknown, with a warning."""
+    wanted = [user for user in users if needs_key_ids(user, options, now)]
+
+    def read(user: UserRecord) -> UserRecord:
+        try:
+            return replace(user, access_keys=with_listed_ids(user.access_keys, access_keys(iam, user.username)))
+        except IAMError as e:
+            if error_code(e.exception) != "NoSuchEntity":
+                warnings.append(f"the key ids of {user.username} are unknown: {error_text(e)}")
+            return user
+
+    read_back = dict(zip((u.username for u in wanted), bounded_map(read, wanted, concurrency)))
+    return [read_back.get(user.username, user) for user in users]
 
 
 def needs_device_read(user: UserRecord, options: Selection) -> bool:

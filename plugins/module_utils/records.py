@@ -29,7 +29,12 @@ REASONS = (
     "keys_not_mfa_protected",
     "not_phishing_resistant",
     "signed_in_without_mfa",
+    "exemption_without_reason",
+    "exemption_expired",
 )
+# The findings about a user's access keys (with key_ids, the ids of their keys are read: the credential report has none).
+KEY_REASONS = frozenset(("active_keys_without_mfa", "key_older_than_max_age", "unused_credentials", "multiple_active_keys",
+                         "keys_not_mfa_protected"))
 ROOT_REASONS = ("root_without_mfa", "root_virtual_mfa_only", "root_access_keys", "root_credentials_present")
 ROOT_CREDENTIALS = ("password", "access_keys", "signing_certificates")  # what a root user may hold, in this order
 # Centralized root access (iam:ListOrganizationsFeatures): enabled, disabled, not_in_organization or unknown.

@@ -15,7 +15,7 @@ import json
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import user_label
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, ROOT_REASONS, access, plural
+from ansible_collections.awssec.mfa.plugins.module_utils.records import KEY_REASONS, REASONS, ROOT_REASONS, access, plural
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 WIDTH = 100
@@ -32,7 +32,7 @@ CSV_FIELDS = (
     "username", "status", "risk", "reasons", "mfa_enabled", "mfa_types", "console_access",
     "active_keys", "inactive_keys", "oldest_active_key_days", "last_activity", "days_since_creation",
     "grace_days_remaining", "exemption_reason", "exemption_until", "created", "arn", "keys_mfa_protected",
-    "sign_ins_without_mfa", "last_sign_in_without_mfa", "root_credentials", "root_password_last_used", "root_reasons",
+    "sign_ins_without_mfa", "last_sign_in_without_mfa", "root_credentials", "root_password_last_used", "root_reasons", "access_keys",
 )
 MFA_LABELS = {"virtual": "Virtual", "hardware": "Hardware", "security_key": "Security key"}
 
@@ -67,7 +67,16 @@ def _csv_row(user: Dict) -> Dict:
         "keys_mfa_protected": {True: "true", False: "false"}.get(user.get("keys_mfa_protected"), ""),
         "sign_ins_without_mfa": "" if sign_ins is None else sign_ins["count"],
         "last_sign_in_without_mfa": (sign_ins or {}).get("last") or "",
+        "access_keys": "; ".join(keys_text(user)),
     }
+
+
+def keys_text(user: Dict) -> List[str]:
+    """Each key of the user as the report names it: ``key 1 created 2025-01-02, last used never`` (the credential report's
+    numbering), with its id when it is known (``key 1 AKIA... created ...``) and ``inactive`` when it is."""
+    return [f"key {n}" + (f" {k['access_key_id']}" if k.get("access_key_id") else "") + f" created {(k.get('created') or 'unknown')[:10]}, "
+            f"last used {(k.get('last_used') or 'never')[:10]}" + (" (inactive)" if k["status"] != "Active" else "")
+            for n, k in enumerate(user["access_keys"], 1)]
 
 
 def render_csv(facts: Dict, trend: Optional[Dict] = None) -> str:
@@ -353,6 +362,11 @@ def render_table(facts: Dict, trend: Optional[Dict] = None) -> str:
     lines.append("FINDINGS BY REASON (every status, exempted and grace-period users included):")
     lines += _bullets(f"{reason} ({breakdown(found)}): {_names([user_label(u) for u in found])}" for reason, found in findings(users)) or ["  None."]
     lines.append("")
+    keyed = [u for u in users if u["access_keys"] and KEY_REASONS.intersection(u["reasons"])]
+    if keyed:
+        lines.append("ACCESS KEYS OF USERS WITH KEY FINDINGS:")
+        lines += _bullets(f"{user_label(u)}: {'; '.join(keys_text(u))}" for u in keyed)
+        lines.append("")
 
     lines.append("ROOT USER:")
     for name, root in roots(facts):
@@ -434,8 +448,11 @@ def _enforcement_row(entry: Dict, check_mode: bool) -> tuple:
     return (entry["username"], ACCESS_LABELS.get(entry["access"], entry["access"]), action, third)
 
 
-def render_enforcement(result: Dict, check_mode: bool) -> str:
-    """The enforcement preview (check mode) or results, from the return value of iam_mfa_enforce."""
+def render_enforcement(result: Dict, check_mode: bool, apply_hint: str = "Run without --check to apply these actions.") -> str:
+    """The enforcement preview (check mode) or results, from the return value of iam_mfa_enforce.
+
+    ``apply_hint`` ends a preview that would change something: how to apply it, in the words of the
+    command that previewed it (the playbook's ``--check``, the command line's ``--apply``)."""
     summary, entries = result["summary"], result["actions"]
     restoring = result.get("state") == "restored"
     title = "IAM MFA " + ("RESTORE " if restoring else "ENFORCEMENT ") + ("PREVIEW" if check_mode else "COMPLETE")
@@ -499,7 +516,7 @@ def render_enforcement(result: Dict, check_mode: bool) -> str:
             impact.append(f"The console passwords of {plural(summary['consoles_disabled'], 'user')} will be deleted: "
                           "a deleted password cannot be restored, an administrator must set a new one")
         lines += _bullets(impact)
-        lines += ["", "Run without --check to apply these actions."]
+        lines += ["", apply_hint]
     elif not check_mode and summary["users_affected"] and not restoring:
         lines.append("NEXT STEPS:")
         lines += _bullets([

@@ -153,19 +153,22 @@ def _card(value, label: str, colour: str = "#1f2933") -> str:
     return f'<div class="card"><div class="n" style="color:{colour}">{escape(str(value))}</div><div class="l">{escape(label)}</div></div>'
 
 
-def bar_chart(title: str, bars: Sequence[Tuple[str, float, str]], unit: str = "", maximum: Optional[float] = None, width: int = 460) -> str:
-    """Horizontal bars as inline SVG: (label, value, colour) each."""
+def bar_chart(title: str, bars: Sequence[Tuple[str, Optional[float], str]], unit: str = "", maximum: Optional[float] = None,
+              width: int = 460) -> str:
+    """Horizontal bars as inline SVG: (label, value, colour) each; a value of None (nothing to measure, as the compliance of
+    an account with no users) has no bar and reads n/a, as the tables say."""
     row, label_w = 24, 150
-    top = max([v for dummy, v, dummy2 in bars] + [maximum or 0, 1])
+    top = max([v for dummy, v, dummy2 in bars if v is not None] + [maximum or 0, 1])
     height = 30 + row * len(bars)
     parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
              f'<text x="0" y="16" font-size="14" font-weight="600">{escape(title)}</text>']
     for i, (label, value, colour) in enumerate(bars):
         y = 28 + i * row
-        length = (width - label_w - 60) * (value / top)
+        length = (width - label_w - 60) * ((value or 0) / top)
         parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{length:.1f}" height="16" fill="{colour}" rx="2"/>')
-        parts.append(f'<text x="{label_w + length + 6:.1f}" y="{y + 14}" font-size="12">{escape(f"{value:g}{unit}")}</text>')
+        if value is not None:
+            parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{length:.1f}" height="16" fill="{colour}" rx="2"/>')
+        parts.append(f'<text x="{label_w + length + 6:.1f}" y="{y + 14}" font-size="12">{escape("n/a" if value is None else f"{value:g}{unit}")}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -201,7 +204,7 @@ def render_html(facts: Dict, trend: Optional[Dict] = None) -> str:
     out.append('<div class="panel">' + bar_chart("Active access keys by age (days)", [(b, n, "#3f51b5") for b, n in key_age_histogram(users)]) + "</div>")
     accounts = facts.get("accounts") or []
     if accounts:
-        bars = [(a["account_name"], a["summary"]["compliance_pct"] or 0.0, compliance_colour(a["summary"]["compliance_pct"])) if a["status"] == "ok"
+        bars = [(a["account_name"], a["summary"]["compliance_pct"], compliance_colour(a["summary"]["compliance_pct"])) if a["status"] == "ok"
                 else (f"{a['account_name']} (failed)", 0.0, BAD) for a in accounts]
         out.append('<div class="panel">' + bar_chart("Compliance by account", bars, unit="%", maximum=100.0) + "</div>")
     out.append("</div>")

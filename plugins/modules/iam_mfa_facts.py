@@ -16,8 +16,9 @@ description:
     makes the user C(non-compliant), unless the user is exempted or younger than O(grace_period_days).
   - Reasons are C(console_without_mfa), C(active_keys_without_mfa), C(key_older_than_max_age),
     C(unused_credentials), C(multiple_active_keys), C(virtual_mfa_only), C(keys_not_mfa_protected),
-    C(not_phishing_resistant) and C(signed_in_without_mfa). docs/findings.md in the collection compares each with
-    the nearest checks of other tools.
+    C(not_phishing_resistant), C(signed_in_without_mfa), C(exemption_without_reason) (an empty exemption tag - exempted
+    for ever, with no reason) and C(exemption_expired) (the tag's C(until=) date has passed - no longer exempted).
+    docs/findings.md in the collection compares each with the nearest checks of other tools.
   - The root user gets its own reasons, C(root_without_mfa), C(root_virtual_mfa_only) and C(root_access_keys)
     (CIS AWS Foundations 1.4 to 1.6), and in an Organization that manages root access centrally
     C(root_credentials_present). A root user without a password (as in a member account whose root credentials the
@@ -40,6 +41,15 @@ options:
         events are read in the module's O(region), which must be set.
     type: int
     default: 0
+  key_ids:
+    description:
+      - The credential report names a user's keys C(key 1) and C(key 2), without their ids. With V(true), the ids of the
+        keys of the users with a key finding (C(active_keys_without_mfa), C(key_older_than_max_age), C(unused_credentials),
+        C(multiple_active_keys), C(keys_not_mfa_protected)) are read with iam:ListAccessKeys, one call per such user
+        (counted in C(api_calls)), so that the report says which key is old or unused. With V(false) (the default, a
+        report of a few calls), C(access_key_id) stays null for the keys of users read from the credential report; the report says C(key 1 created <date>) either way.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - awssec.mfa.selection
   - awssec.mfa.selection.live_reads
@@ -235,7 +245,10 @@ ansible_facts:
               type: str
               sample: non-compliant
             risk:
-              description: V(high) for a non-compliant user, V(medium) in the grace period, V(low) otherwise.
+              description:
+                - V(high) for a non-compliant user; V(medium) in the grace period, or for a compliant or exempted user with a
+                  finding other than V(virtual_mfa_only), V(not_phishing_resistant) or V(exemption_expired); V(low) otherwise
+                  (the risk table of docs/findings.md).
               type: str
               sample: high
             reasons:

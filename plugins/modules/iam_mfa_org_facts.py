@@ -65,6 +65,12 @@ options:
         each account's CloudTrail event history in the module's O(region), which must be set. V(0) reads none.
     type: int
     default: 0
+  key_ids:
+    description:
+      - As in M(awssec.mfa.iam_mfa_facts) - read with iam:ListAccessKeys the key ids of the users with a key finding, in
+        each account.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - awssec.mfa.selection
   - amazon.aws.common.modules
@@ -211,6 +217,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector
 ARGSPEC = dict(
     SELECTION_ARGSPEC,
     evidence_days={"type": "int", "default": 0},
+    key_ids={"type": "bool", "default": False},
     accounts={"type": "list", "elements": "dict", "default": []},
     organization={"type": "bool", "default": False},
     role_name={"type": "str", "default": "OrganizationAccountAccessRole"},

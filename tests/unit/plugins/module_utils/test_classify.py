@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import (
+    MEDIUM_RISK_REASONS,
     Selection,
     check_options,
     classify,
+    risk_of,
     is_selected,
     parse_exemption_tag,
 )
@@ -41,7 +43,7 @@ def key(age=10, active=True, used=1):
 
 # (case id, user, options, expected status, risk, grace_days_remaining)
 STATUS_CASES = [
-    ("mfa with console and keys", user(mfa=["virtual"], console=True, keys=[key()]), Selection(), "compliant", "low", None),
+    ("mfa with console and keys", user(mfa=["virtual"], console=True, password_used=days_ago(1), keys=[key()]), Selection(), "compliant", "low", None),
     ("no mfa, no console, no key", user(), Selection(), "compliant", "low", None),
     ("no mfa, only an inactive key", user(keys=[key(active=False)]), Selection(), "compliant", "low", None),
     ("console without mfa", user(console=True, password_used=days_ago(1)), Selection(), "non-compliant", "high", None),
@@ -54,24 +56,24 @@ STATUS_CASES = [
     ("grace period of 0", user(age=0, console=True), Selection(grace_period_days=0), "non-compliant", "high", None),
     ("longer grace period", user(age=20, console=True), Selection(grace_period_days=30), "grace-period", "medium", 10),
     ("young but with mfa", user(age=1, console=True, mfa=["hardware"]), Selection(), "compliant", "low", None),
-    ("exclude glob", user(name="svc-backup", keys=[key()]), Selection(exclude_users=("svc-*",)), "exempted", "low", None),
-    ("exclude exact name", user(name="bob", console=True), Selection(exclude_users=("bob",)), "exempted", "low", None),
+    ("exclude glob", user(name="svc-backup", keys=[key()]), Selection(exclude_users=("svc-*",)), "exempted", "medium", None),
+    ("exclude exact name", user(name="bob", console=True), Selection(exclude_users=("bob",)), "exempted", "medium", None),
     ("exclude glob does not match", user(name="svcbackup", keys=[key()]), Selection(exclude_users=("svc-*",)), "non-compliant", "high", None),
     ("exclude is case-sensitive", user(name="SVC-x", keys=[key()]), Selection(exclude_users=("svc-*",)), "non-compliant", "high", None),
-    ("exclude with ? and []", user(name="ops-7", console=True), Selection(exclude_users=("ops-?", "x[0-9]")), "exempted", "low", None),
+    ("exclude with ? and []", user(name="ops-7", console=True), Selection(exclude_users=("ops-?", "x[0-9]")), "exempted", "medium", None),
     (
         "include overrides exclude", user(name="svc-admin", console=True),
         Selection(exclude_users=("svc-*",), include_users=("svc-admin",)), "non-compliant", "high", None,
     ),
     ("exempted even when compliant", user(name="svc-a", mfa=["virtual"]), Selection(exclude_users=("svc-*",)), "exempted", "low", None),
-    ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Selection(), "exempted", "low", None),
-    ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Selection(), "exempted", "low", None),
-    ("tag until today still exempts", user(console=True, tags={"mfa-exempt": "until=2024-06-15"}), Selection(), "exempted", "low", None),
+    ("tag exempts", user(console=True, tags={"mfa-exempt": "break-glass"}), Selection(), "exempted", "medium", None),
+    ("tag with future until", user(console=True, tags={"mfa-exempt": "audit; until=2024-12-31"}), Selection(), "exempted", "medium", None),
+    ("tag until today still exempts", user(console=True, tags={"mfa-exempt": "until=2024-06-15"}), Selection(), "exempted", "medium", None),
     ("expired tag no longer exempts", user(console=True, tags={"mfa-exempt": "audit; until=2024-06-14"}), Selection(), "non-compliant", "high", None),
     ("expired tag, young user", user(age=2, console=True, tags={"mfa-exempt": "until=2020-01-01"}), Selection(), "grace-period", "medium", 5),
     ("tag with a bad date does not exempt", user(console=True, tags={"mfa-exempt": "until=soon"}), Selection(), "non-compliant", "high", None),
     ("other tag key", user(console=True, tags={"mfa-exempt": "x"}), Selection(exempt_tag="no-mfa-ok"), "non-compliant", "high", None),
-    ("custom tag key", user(console=True, tags={"no-mfa-ok": "robot"}), Selection(exempt_tag="no-mfa-ok"), "exempted", "low", None),
+    ("custom tag key", user(console=True, tags={"no-mfa-ok": "robot"}), Selection(exempt_tag="no-mfa-ok"), "exempted", "medium", None),
 ]
 
 
@@ -124,8 +126,40 @@ def test_exemption_details():
     by_tag = classify(user(tags={"mfa-exempt": "contractor laptop; until=2024-12-31"}), Selection(), NOW).exemption
     assert by_tag == {"reason": "contractor laptop", "until": "2024-12-31", "source": "tag"}
     no_reason = classify(user(tags={"mfa-exempt": ""}), Selection(), NOW).exemption
-    assert no_reason == {"reason": "tagged mfa-exempt", "until": None, "source": "tag"}
+    assert no_reason == {"reason": "tagged mfa-exempt with no reason and no end date", "until": None, "source": "tag"}
+    assert classify(user(tags={"mfa-exempt": "until=2024-12-31"}), Selection(), NOW).exemption["reason"] == "tagged mfa-exempt"
     assert classify(user(console=True), Selection(), NOW).exemption is None
+
+
+def test_an_empty_exemption_tag_and_an_expired_one_are_said_in_the_reasons():
+    """An empty mfa-exempt tag exempts for ever with no why; an expired one used to drop off without a word."""
+    empty = classify(user(console=True, password_used=days_ago(1), tags={"mfa-exempt": " ; "}), Selection(), NOW)
+    assert (empty.status, empty.risk) == ("exempted", "medium") and empty.reasons == ["console_without_mfa", "exemption_without_reason"]
+    with_mfa = classify(user(mfa=["virtual"], tags={"mfa-exempt": ""}), Selection(), NOW)
+    assert (with_mfa.status, with_mfa.risk, with_mfa.reasons) == ("exempted", "medium", ["exemption_without_reason"])
+    given = classify(user(console=True, password_used=days_ago(1), tags={"mfa-exempt": "break-glass"}), Selection(), NOW)
+    assert given.reasons == ["console_without_mfa"]
+    expired = classify(user(console=True, password_used=days_ago(1), tags={"mfa-exempt": "audit; until=2024-06-14"}), Selection(), NOW)
+    assert (expired.status, expired.risk, expired.exemption) == ("non-compliant", "high", None)
+    assert expired.reasons == ["console_without_mfa", "exemption_expired"]
+    fixed = classify(user(mfa=["hardware"], tags={"mfa-exempt": "until=2024-01-01"}), Selection(), NOW)
+    assert (fixed.status, fixed.risk, fixed.reasons) == ("compliant", "low", ["exemption_expired"])
+
+
+def test_risk_reflects_every_finding_not_only_the_status():
+    """A user with MFA and two active keys unused for a year and a half was compliant / low."""
+    idle = classify(user(mfa=["virtual"], keys=[key(age=700, used=540), key(age=600, used=400)]), Selection(), NOW)
+    assert idle.status == "compliant" and idle.risk == "medium"
+    assert idle.reasons == ["key_older_than_max_age", "unused_credentials", "multiple_active_keys"]
+
+
+@pytest.mark.parametrize("status", ["compliant", "exempted", "grace-period", "non-compliant"])
+def test_the_risk_table(status):
+    """docs/findings.md's table: high for non-compliant; medium in the grace period or with a finding of
+    MEDIUM_RISK_REASONS; low otherwise."""
+    for reasons in ([], ["virtual_mfa_only"], ["not_phishing_resistant", "exemption_expired"], *([r] for r in sorted(MEDIUM_RISK_REASONS))):
+        expected = {"non-compliant": "high", "grace-period": "medium"}.get(status) or ("medium" if set(reasons) & MEDIUM_RISK_REASONS else "low")
+        assert risk_of(status, reasons) == expected, (status, reasons)
 
 
 def test_bad_exemption_date_warns_and_names_the_user():

@@ -279,7 +279,7 @@ def test_evidence_reaches_the_facts_and_every_report(aws):
     assert "Ask why 1 user signed in to the console without MFA in the last 30 days" in " ".join(recommendations(facts))
     csv_rows = render_csv(facts).splitlines()
     assert csv_rows[0].endswith(",keys_mfa_protected,sign_ins_without_mfa,last_sign_in_without_mfa,root_credentials,root_password_last_used,"
-                                "root_reasons")
+                                "root_reasons,access_keys")
     ben = next(row for row in csv_rows if row.startswith("ben,"))
     assert f",2,{(now - timedelta(days=4)).isoformat()}," in ben
     assert "Sign-in evidence: CloudTrail" in render_markdown(facts) and "Sign-in evidence: CloudTrail" in render_html(facts)

@@ -122,6 +122,26 @@ def test_table_shows_the_seed_sections(facts):
     assert len({len(line) for line in user_table}) == 1
 
 
+def test_the_report_names_each_key_of_users_with_key_findings_with_or_without_its_id():
+    """From the credential report a key has no id: the report says "key 1 created <date>"; with key_ids, its id too."""
+    created, used = NOW - timedelta(days=500), NOW - timedelta(days=400)
+    report_keys = [AccessKey("Active", created, used), AccessKey("Active", created + timedelta(days=1))]
+    users = [UserRecord("idle", "arn:aws:iam::123456789012:user/idle", NOW - timedelta(days=900), mfa_devices=[MFADevice("s", "virtual")],
+                        access_keys=report_keys),
+             _user("fine", 100, mfa=True)]
+    root = RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization")
+    facts = build_facts(Gathered("123456789012", "credential_report", NOW, users, root), Selection(), NOW, api_calls=6)
+    idle = next(u for u in facts["users"] if u["username"] == "idle")
+    assert (idle["status"], idle["risk"]) == ("compliant", "medium")
+    expected = "key 1 created 2022-09-02, last used 2022-12-11; key 2 created 2022-09-03, last used never"
+    assert f"ACCESS KEYS OF USERS WITH KEY FINDINGS:\n  • idle: {expected}\n" in render(facts, "table")
+    rows = {r["username"]: r for r in csv.DictReader(io.StringIO(render(facts, "csv")))}
+    assert rows["idle"]["access_keys"] == expected and rows["fine"]["access_keys"] == ""
+    for key, key_id in zip(idle["access_keys"], ("AKIA1", "AKIA2")):
+        key["access_key_id"] = key_id
+    assert "  • idle: key 1 AKIA1 created 2022-09-02, last used 2022-12-11; key 2 AKIA2 created 2022-09-03" in render(facts, "table")
+
+
 def test_table_with_no_users_and_no_findings():
     empty = build_facts(Gathered("1", "live", None, [], RootRecord(True, False)), Selection(), NOW, 3)
     table = render(empty, "table")

@@ -23,9 +23,10 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
     parse_credential_report,
     record_from_report_row,
     report_waits,
+    with_listed_ids,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
-from ansible_collections.awssec.mfa.plugins.module_utils.records import MFADevice
+from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice
 
 # A credential report as AWS writes it: the root row, N/A, no_information, not_supported.
 HEADER = (
@@ -215,6 +216,36 @@ def test_gather_both_sources(aws, source):
     assert by_name["bob"].console_access and by_name["bob"].mfa_devices == [MFADevice(serial, "virtual")]
     assert [d.type for d in by_name["carol"].mfa_devices] == ["hardware"]
     assert (got.report_generated_at is None) == (source == "live")
+
+
+def test_key_ids_are_read_for_the_users_with_key_findings_only_and_counted(aws):
+    """The credential report has no key ids; key_ids reads them (ListAccessKeys) for users with a key finding, one call each."""
+    iam, sts = aws
+    _make_users(iam)  # alice: exempted, an active key without MFA (a key finding); bob and carol: no key
+    iam.create_user(UserName="dave")
+    two = sorted(iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"] for dummy in range(2))  # multiple_active_keys
+    iam.create_user(UserName="erin")
+    iam.create_login_profile(UserName="erin", Password="Pass-word-1!")  # no key: nothing to read
+    alice = iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["AccessKeyId"]
+    listed = []
+    iam.meta.events.register("before-parameter-build.iam.ListAccessKeys", lambda params, **kw: listed.append(params["UserName"]))
+    without = {u.username: [k.access_key_id for k in u.access_keys] for u in gather(iam, sts, "credential_report", Selection(),
+                                                                                        sleep=lambda s: None).users}
+    assert without["alice"] == [None] and sorted(without["dave"]) == two  # dave was read live (the report cannot vouch for him)
+    live_reads, listed[:] = sorted(listed), []
+    got = gather(iam, sts, "credential_report", Selection(key_ids=True), sleep=lambda s: None)
+    by_name = {u.username: [k.access_key_id for k in u.access_keys] for u in got.users}
+    assert sorted(listed) == sorted(live_reads + ["alice"])  # one more call: the one user with a key finding whose ids were unknown
+    assert by_name["alice"] == [alice] and sorted(by_name["dave"]) == two and by_name["erin"] == []
+
+
+def test_listed_ids_go_to_the_report_keys_created_at_the_same_second():
+    created = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    keys = [AccessKey("Active", created), AccessKey("Inactive", created + timedelta(days=1)), AccessKey("Active", None)]
+    listed = [{"AccessKeyId": "AKIAB", "CreateDate": created + timedelta(days=1, microseconds=500)},
+              {"AccessKeyId": "AKIAA", "CreateDate": created}]
+    assert [k.access_key_id for k in with_listed_ids(keys, listed)] == ["AKIAA", "AKIAB", None]
+    assert [k.access_key_id for k in with_listed_ids(keys, [])] == [None, None, None]
 
 
 def test_include_users_limits_what_is_read(aws):

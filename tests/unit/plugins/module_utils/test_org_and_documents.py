@@ -64,6 +64,19 @@ def test_html_is_self_contained_escaped_and_charted(org):
     assert single.count("<svg") == 2  # no per-account chart for one account
 
 
+def test_an_account_with_no_users_is_n_a_in_the_chart_as_in_the_tables():
+    """The compliance of an account with no users is not 0%: the tables say n/a, and so does the chart (no bar)."""
+    org = aggregate([{"account_id": "111111111111", "account_name": "prod", "facts": account("111111111111", SEED)},
+                     {"account_id": "444444444444", "account_name": "empty", "facts": account("444444444444", [])}], "2024-01-15T12:00:00+00:00")
+    page = render(org, "html")
+    chart = page[page.index('aria-label="Compliance by account"'):]
+    chart = chart[:chart.index("</svg>")]
+    empty = chart[chart.index(">empty</text>"):]
+    empty = empty[:empty.index("</text>", len(">empty</text>")) + len("</text>")]
+    assert empty.endswith(">n/a</text>") and "<rect" not in empty and "0%" not in empty
+    assert chart.count("<rect") == 1 and "| empty | 444444444444 | ok | 0 | 0 | 0 | n/a |" in render(org, "markdown")
+
+
 def test_key_age_histogram_counts_active_keys_by_age():
     users = [{"access_keys": [{"status": "Active", "age_days": a} for a in (0, 30, 31, 400, 2000)] + [{"status": "Inactive", "age_days": 5}]}]
     assert dict(key_age_histogram(users)) == {"0-30": 2, "31-90": 1, "91-180": 0, "181-365": 0, "366-730": 1, ">730": 1}
