@@ -46,12 +46,13 @@ def mfa_previous_report(text, name="the previous report"):
     return dict(text)
 
 
-def mfa_enforcement_report(result, check_mode=False):
-    """Render the result of awssec.mfa.iam_mfa_enforce as the enforcement preview (check mode) or results."""
+def mfa_enforcement_report(result, check_mode=False, warn_only=False):
+    """Render the result of awssec.mfa.iam_mfa_enforce as the enforcement preview (check mode), the preview of a warning
+    (warn_only) or the results."""
     if not isinstance(result, dict) or "actions" not in result or "summary" not in result:
         raise AnsibleFilterError("mfa_enforcement_report expects the registered result of awssec.mfa.iam_mfa_enforce (a dict with actions and summary)")
     try:
-        return render_enforcement(result, bool(check_mode))
+        return render_enforcement(result, bool(check_mode), warn_only=bool(warn_only))
     except (KeyError, TypeError) as e:
         raise AnsibleFilterError(f"mfa_enforcement_report: the result is incomplete or malformed ({e!r})")
 

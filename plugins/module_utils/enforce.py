@@ -446,6 +446,13 @@ def select_targets(gathered: Gathered, selection: Selection, options: EnforceOpt
     return out
 
 
+def over_limit_warning(users: List[str], max_affected: int) -> str:
+    """What a preview says when applying it would be refused (shared by the module and the Python API)."""
+    return (f"Applying this plan would be refused: {len(users)} users would be acted on, more than max_affected={max_affected}. "
+            f"To apply it, raise the limit to at least {len(users)} (max_affected, the role's mfa_enforce_max_affected, "
+            f"awssec's --max-affected), or narrow the users (exclude_users, include_users).")
+
+
 def too_many_message(users: List[str], max_affected: int, read_live: bool = False) -> str:
     """Why a run stopped before acting (shared by the module and the Python API)."""
     if read_live:
@@ -483,7 +490,8 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
     """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
     selected = select_targets(gathered, selection, options, now)
     result = {"changed": False, "state": options.state, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
-    if len(selected["would_act"]) > options.max_affected:
+    # A preview (check mode) changes nothing: it plans every target and says that applying would be refused.
+    if len(selected["would_act"]) > options.max_affected and not check_mode:
         result["too_many"] = selected["would_act"]
         result["summary"] = summarize_actions([], selected)
         return result
@@ -496,9 +504,11 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
         plans.append((entry, state))
         if entry["actions"] and entry["result"] != "failed":
             acting.append(entry["username"])
-        if len(acting) > options.max_affected:
+        if len(acting) > options.max_affected and not check_mode:
             result.update(too_many=acting, too_many_read_live=True, summary=summarize_actions([], selected))
             return result
+    if len(acting) > options.max_affected:
+        result["over_max_affected"] = sorted(acting)
     if options.attach_policy and options.state == "enforced":
         policy = ensure_policy(iam, arn, document, check_mode)  # raises, before any change, for a policy that is not ours
         result["policy_arn"], result["policy_change"] = policy["arn"], policy["change"]
@@ -610,6 +620,8 @@ def answer(result: Dict, warnings: List[str], max_affected: int, diff: bool) -> 
     notes = [f"{e['username']}: {note}" for e in result["actions"] for note in e.get("notes", [])]
     warnings = warnings + result.pop("warnings") + notes
     too_many = result.pop("too_many", None)
+    if result.get("over_max_affected"):
+        warnings = warnings + [over_limit_warning(result["over_max_affected"], max_affected)]
     if too_many is not None:
         message = too_many_message(too_many, max_affected, result.pop("too_many_read_live", False))
         return dict(result, users=too_many), message, warnings

@@ -448,16 +448,26 @@ def _enforcement_row(entry: Dict, check_mode: bool) -> tuple:
     return (entry["username"], ACCESS_LABELS.get(entry["access"], entry["access"]), action, third)
 
 
-def render_enforcement(result: Dict, check_mode: bool, apply_hint: str = "Run without --check to apply these actions.") -> str:
+WARN_ONLY_HINT = ("Only a warning: nothing is enforced. To enforce, run without mfa_enforce_notify_warn_only "
+                  "(the MFA guard: mfa_guard_enforce=true).")
+
+
+def render_enforcement(result: Dict, check_mode: bool, apply_hint: str = "Run without --check to apply these actions.",
+                       warn_only: bool = False) -> str:
     """The enforcement preview (check mode) or results, from the return value of iam_mfa_enforce.
 
     ``apply_hint`` ends a preview that would change something: how to apply it, in the words of the
-    command that previewed it (the playbook's ``--check``, the command line's ``--apply``)."""
+    command that previewed it (the playbook's ``--check``, the command line's ``--apply``). ``warn_only``: the preview
+    of a run that only warns the users (mfa_enforce_notify_warn_only, the MFA guard's default), in its own words."""
+    check_mode = check_mode or warn_only
+    apply_hint = WARN_ONLY_HINT if warn_only else apply_hint
     summary, entries = result["summary"], result["actions"]
     restoring = result.get("state") == "restored"
     title = "IAM MFA " + ("RESTORE " if restoring else "ENFORCEMENT ") + ("PREVIEW" if check_mode else "COMPLETE")
     lines = _banner(title, "Planned compliance enforcement actions" if check_mode else "Compliance enforcement actions taken")
-    lines += ["", "[CHECK MODE] Nothing was changed; these are the planned actions." if check_mode else "Enforcement actions completed.", ""]
+    mode = ("[WARNING ONLY] Nothing was changed; the users are warned of what enforcement would do." if warn_only
+            else "[CHECK MODE] Nothing was changed; these are the planned actions." if check_mode else "Enforcement actions completed.")
+    lines += ["", mode, ""]
     headers = ("Username", "Current Status", "Planned Action", "Justification") if check_mode else (
         "Username", "Previous Status", "Action Taken", "Current Status")
     rows = [_enforcement_row(e, check_mode) for e in entries]
@@ -504,7 +514,7 @@ def render_enforcement(result: Dict, check_mode: bool, apply_hint: str = "Run wi
     if check_mode and summary["users_affected"] and not restoring:
         lines.append("IMPACT ASSESSMENT:")
         impact = [
-            f"{plural(losing, 'user')} will lose AWS access until they set up MFA",
+            f"{plural(losing, 'user')} {'would lose AWS access, once enforced,' if warn_only else 'will lose AWS access'} until they set up MFA",
             "Applications using the disabled access keys will fail",
             "For users who set up MFA, the keys can be re-enabled and the policy detached: "
             "ansible-playbook awssec.mfa.enforce -e mfa_enforce_state=restored",
@@ -517,6 +527,10 @@ def render_enforcement(result: Dict, check_mode: bool, apply_hint: str = "Run wi
                           "a deleted password cannot be restored, an administrator must set a new one")
         lines += _bullets(impact)
         lines += ["", apply_hint]
+    if check_mode and result.get("over_max_affected"):
+        count = len(result["over_max_affected"])
+        lines += ["", f"Applying this plan would be refused: {count} users would be acted on, more than max_affected; raise it to at "
+                      f"least {count} to apply it (or narrow the users)."]
     elif not check_mode and summary["users_affected"] and not restoring:
         lines.append("NEXT STEPS:")
         lines += _bullets([

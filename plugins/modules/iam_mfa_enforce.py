@@ -105,6 +105,8 @@ options:
   max_affected:
     description:
       - If more users than this would be acted on, fail before changing anything and list them.
+      - In check mode the whole plan is shown instead, with a warning that applying it would be refused (and
+        RV(over_max_affected)).
       - Counted twice before any change - on the gathered data (a user already enforced with nothing left to change is
         not counted), then on the plans made from the live reads, which stop as soon as the count is exceeded.
     type: int
@@ -280,6 +282,13 @@ summary:
       description: Users in their grace period, with C(username) and C(days_remaining).
       type: list
       elements: dict
+over_max_affected:
+  description:
+    - In check mode, the users the plan would act on when they are more than O(max_affected) - applying this plan would be
+      refused (a warning says so and how to raise the limit). The preview still shows the whole plan.
+  returned: in check mode, when more users than O(max_affected) would be acted on
+  type: list
+  elements: str
 api_calls:
   description: How many AWS calls the module made, gathering included.
   returned: always

@@ -140,6 +140,40 @@ def test_the_calling_identity_is_never_touched(moto_server, iam, env):
     assert admin["SecretAccessKey"] not in process.stdout + process.stderr
 
 
+def test_the_readme_preview_over_max_affected_shows_the_whole_plan_and_says_applying_would_be_refused(demo, env):
+    """The README's preview, with the default max_affected (10), on the demo account: a preview changes nothing, so it
+    is not refused; it shows every user it would act on, and says that applying it would be, why, and the limit to set."""
+    before = account_state(demo.iam)
+    preview, text, process = enforce(demo.server, env, "--check", "--diff", mfa_enforce_exclude_users=["svc-*"])
+    assert process.returncode == 0 and not preview.get("failed") and account_state(demo.iam) == before
+    acted = sorted(planned(preview))
+    assert len(acted) > 10 and preview["over_max_affected"] == acted and sorted(preview["diff"]["after"]) == acted
+    refusal = (f"Applying this plan would be refused: {len(acted)} users would be acted on, more than max_affected=10. To apply it, "
+               f"raise the limit to at least {len(acted)}")
+    assert any(w.startswith(refusal) for w in preview["warnings"])
+    assert f"Would attach the MFA-required policy to {len(acted)} users" in text
+    assert f"Applying this plan would be refused: {len(acted)} users would be acted on, more than max_affected; raise it to at least {len(acted)}" in text
+
+
+def test_a_misspelt_role_variable_is_warned_about_with_the_nearest_known_name(demo, env):
+    """-e mfa_enforce_exclude_user (for ..._users) used to plan on svc-backup without a word: the role now says so first."""
+    extra = {"mfa_enforce_aws_endpoint_url": demo.server.url, "mfa_enforce_exclude_user": ["svc-*"], "mfa_enforce_max_affected": 50}
+    process = run(["ansible-playbook", "awssec.mfa.enforce", "--check", "-e", json.dumps(extra)], env)
+    warning = ("mfa_enforce_exclude_user is not a variable of the role awssec.mfa.mfa_enforce and is ignored: "
+               "did you mean mfa_enforce_exclude_users?")
+    assert warning in " ".join(process.stderr.split()) and process.stderr.count("mfa_enforce_exclude_user is not") == 1
+    assert "mfa_enforce_max_affected is not" not in process.stderr
+
+
+def test_a_warning_run_speaks_of_a_warning_not_of_check_mode(demo, env):
+    """As the MFA guard runs the role without mfa_guard_enforce: no --check was given, and a warning takes no access."""
+    before = account_state(demo.iam)
+    result, text, dummy = enforce(demo.server, env, mfa_enforce_notify_warn_only=True, **DEMO)
+    assert account_state(demo.iam) == before and all(e["result"] == "planned" for e in result["actions"])
+    assert "[WARNING ONLY] Nothing was changed" in text and "would lose AWS access, once enforced," in text
+    assert "CHECK MODE" not in text and "--check" not in text and "will lose" not in text
+
+
 def test_more_targets_than_max_affected_fails_and_changes_nothing(demo, env):
     before = account_state(demo.iam)
     result, dummy, process = enforce(demo.server, env, check=False, mfa_enforce_exclude_users=EXCLUDE_USERS, mfa_enforce_max_affected=3)

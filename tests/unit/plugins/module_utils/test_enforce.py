@@ -24,6 +24,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     EnforceOptions,
     LiveState,
     act_on_user,
+    answer,
     apply_user,
     plan_user,
     state_after,
@@ -376,6 +377,28 @@ def test_max_affected_counts_the_live_plans_before_any_change(aws):
     assert stopped["too_many"] == ["alice", "bob"] and stopped["too_many_read_live"] and stopped["actions"] == []
     assert counter.count == 2 * 5  # carol was not even read
     assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
+
+
+def test_a_preview_over_max_affected_shows_the_whole_plan_and_says_applying_would_be_refused(aws):
+    """Check mode changes nothing: it plans every target, and the answer warns (not fails) with the limit to raise."""
+    iam, sts = aws
+    for name in ("alice", "bob", "carol"):
+        iam.create_user(UserName=name)
+        iam.create_access_key(UserName=name)
+    now = datetime.now(timezone.utc)
+    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
+    preview = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), True, now)
+    assert [(e["username"], e["result"]) for e in preview["actions"]] == [("alice", "planned"), ("bob", "planned"), ("carol", "planned")]
+    assert preview["over_max_affected"] == ["alice", "bob", "carol"] and "too_many" not in preview
+    result, failure, warnings = answer(preview, [], 1, diff=True)
+    assert failure is None and result["over_max_affected"] == ["alice", "bob", "carol"] and set(result["diff"]["before"]) == {"alice", "bob", "carol"}
+    assert warnings == ["Applying this plan would be refused: 3 users would be acted on, more than max_affected=1. To apply it, raise the "
+                        "limit to at least 3 (max_affected, the role's mfa_enforce_max_affected, awssec's --max-affected), or narrow the "
+                        "users (exclude_users, include_users)."]
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
+    within = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), True, now)
+    assert "over_max_affected" not in within and answer(within, [], 3, diff=False)[2] == []
 
 
 # --- targets keys_not_mfa_protected: the policy makes the keys of users with MFA need MFA -------------------------------

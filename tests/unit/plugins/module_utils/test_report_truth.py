@@ -157,3 +157,22 @@ def test_results_say_what_was_done_in_the_past_tense():
                                "policy_arn": "arn:aws:iam::1:policy/RequireMFA"}, False)
     assert "Disabled 1 access key of 1 user" in text and "Created the policy arn:aws:iam::1:policy/RequireMFA" in text
     assert "Did " not in text
+
+
+def test_a_warning_run_says_it_only_warns_not_check_mode_words():
+    """The MFA guard's warn mode (mfa_enforce_notify_warn_only) printed "[CHECK MODE] ... Run without --check" and
+    "1 user will lose AWS access": nobody ran --check, and no one loses access from a warning."""
+    entry = {"username": "bo", "access": "keys", "actions": ["disable_key:AKIA1", "attach_policy"], "result": "planned",
+             "justification": "Active access keys without MFA", "after": None}
+    summary = {"users_affected": 1, "keys_disabled": 1, "policies_attached": 1, "consoles_disabled": 0, "skipped": 0, "failed": 0,
+               "exempted": [], "grace_period": []}
+    result = {"state": "enforced", "actions": [entry], "summary": summary, "policy_change": "none"}
+    warning = render_enforcement(result, False, warn_only=True)
+    assert "[CHECK MODE]" not in warning and "--check" not in warning and "will lose" not in warning
+    assert "[WARNING ONLY] Nothing was changed; the users are warned of what enforcement would do." in warning
+    assert "1 user would lose AWS access, once enforced, until they set up MFA" in warning
+    assert warning.rstrip().endswith("Only a warning: nothing is enforced. To enforce, run without mfa_enforce_notify_warn_only "
+                                     "(the MFA guard: mfa_guard_enforce=true).")
+    preview = render_enforcement(dict(result, over_max_affected=["bo"]), True)
+    assert "[CHECK MODE]" in preview and "1 user will lose AWS access until they set up MFA" in preview
+    assert "Applying this plan would be refused: 1 users would be acted on, more than max_affected; raise it to at least 1" in preview
