@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
+from jinja2 import Environment, TemplateSyntaxError, meta
 
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import verdict
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, host_accounts
@@ -99,6 +100,16 @@ def user_path(path):
     return os.path.abspath(os.path.expanduser(str(path)))
 
 
+def template_variables(text):
+    """The names a Jinja template reads and does not set itself, sorted (the template is parsed, not rendered)."""
+    if not isinstance(text, str):
+        raise AnsibleFilterError("template_variables expects the text of a template")
+    try:
+        return sorted(meta.find_undeclared_variables(Environment().parse(text)))
+    except TemplateSyntaxError as e:
+        raise AnsibleFilterError(f"template_variables: the template is not valid Jinja (line {e.lineno}: {e.message})")
+
+
 def mfa_guard_verdict(change, facts=None):
     """What the MFA guard does about one IAM change of the awssec.mfa.iam_changes event source, from the iam_mfa facts of
     its user read again live (none when the change needs no reading)."""
@@ -115,4 +126,5 @@ class FilterModule:
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
                 "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
                 "mfa_org_accounts": mfa_org_accounts, "user_path": user_path, "mfa_previous_report": mfa_previous_report,
+                "template_variables": template_variables,
                 "mfa_guard_verdict": mfa_guard_verdict}

@@ -428,6 +428,35 @@ def test_email_notifications_reach_each_user_through_smtp(demo, env):
         assert "Assign MFA device" in message.get_body(preferencelist=("plain",)).get_content()
 
 
+def test_a_custom_template_gets_documented_names_and_an_undefined_one_fails_naming_the_template(demo, env, tmp_path):
+    """{{ username }} used to render "?" with no error: a template gets documented names (the role's argument specs), and
+    a name that is none of them, nor a variable of the play, fails before any message is sent."""
+    from tests.support.smtp_sink import SMTPSink
+
+    good, bad = tmp_path / "good.txt.j2", tmp_path / "bad.txt.j2"
+    good.write_text("Dear {{ username }} of {{ account_id }}: by {{ deadline }} ({{ justification }}; {{ actions | join(',') }}; "
+                    "warning={{ warning }}; {{ consequences }}).\n")
+    bad.write_text("Dear {{ username }}, {{ user_name }}\n")
+    mail = dict(DEMO, mfa_enforce_notify_warn_only=True, mfa_enforce_notify_channels=["email"], mfa_enforce_notify_smtp_host="127.0.0.1",
+                mfa_enforce_notify_email_from="security@example.com", mfa_enforce_notify_email_domain="example.com")
+    with SMTPSink() as sink:
+        warned, dummy, dummy = enforce(demo.server, env, **mail, mfa_enforce_notify_smtp_port=sink.port,
+                                       mfa_enforce_notify_warning_template=str(good))
+        bodies = {m["To"]: m.get_body(preferencelist=("plain",)).get_content() for m in sink.messages}
+    assert len(bodies) == len(planned(warned)) > 0
+    for name, actions in planned(warned).items():
+        body = bodies[f"{name}@example.com"]
+        assert body.startswith(f"Dear {name} of 123456789012: by 20") and f"{','.join(actions)}; warning=True; its active" in body
+    with SMTPSink() as sink:
+        env_json = dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        extra = dict(mail, mfa_enforce_aws_endpoint_url=demo.server.url, mfa_enforce_notify_smtp_port=sink.port,
+                     mfa_enforce_notify_warning_template=str(bad))
+        process = run(["ansible-playbook", "awssec.mfa.enforce", "-e", json.dumps(extra)], env_json, check=False)
+        assert process.returncode != 0 and sink.messages == []
+    assert (f"The notification template {bad} uses user_name, which is not defined: a template gets username, account_id, justification, actions, "
+            "warning, deadline, consequences, setup_url, support_contact") in process.stdout
+
+
 @pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
 def test_enforcement_in_another_partition_is_applied_once_and_restored(moto_server, env, region, partition):
     """GovCloud and China: the policy is found again by its ARN in that partition (an arn:aws: ARN made the second run
