@@ -75,6 +75,15 @@ def with_organization_answer(root: Optional[Dict], answer: Optional[str]) -> Opt
     return root
 
 
+def _seconds(value) -> Optional[float]:
+    """An account's seconds, from the module (a number) or from a host of the org_report playbook (its text, on older
+    ansible-core)."""
+    try:
+        return None if value in (None, "") else round(float(value), 3)
+    except (TypeError, ValueError):
+        return None
+
+
 def aggregate(results: List[Dict], generated_at: str, credentials_management: Optional[str] = None) -> Dict:
     """One set of facts for many accounts.
 
@@ -94,7 +103,7 @@ def aggregate(results: List[Dict], generated_at: str, credentials_management: Op
             facts = dict(facts, root=with_organization_answer(facts["root"], answer))
         calls = result.get("api_calls")
         row = {"account_id": result.get("account_id"), "account_name": result.get("account_name") or result.get("account_id"),
-               "api_calls": (facts or {}).get("api_calls") if calls is None else calls, "seconds": result.get("seconds")}
+               "api_calls": (facts or {}).get("api_calls") if calls is None else calls, "seconds": _seconds(result.get("seconds"))}
         if not facts or "users" not in facts:
             accounts.append(dict(row, status="failed", error=result.get("error") or "no facts were gathered", summary=None, root=None))
             continue

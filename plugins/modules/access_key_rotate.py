@@ -11,8 +11,8 @@ version_added: 0.1.0
 description:
   - Rotates an access key that is older than O(max_age_days) (or any key with O(force)), in this order - make room
     (IAM allows two keys per user, inactive ones included), create the new key, store it, wait until it works
-    (sts:GetCallerIdentity with it, 3 successes in a row, retried with backoff until O(verify_timeout)), retire the old
-    key (O(old_key)), back the old key up.
+    (sts:GetCallerIdentity with it, 3 successes in a row, retried with backoff until O(verify_timeout)), back the old
+    key up (workstation mode), retire the old key (O(old_key)).
   - When a step fails, what can be undone is undone - a new key never put in use is deleted, the old key goes back into
     the file - and RV(steps) and RV(state) say exactly what was left. At every moment the credentials file holds a key
     that works, and the user has at most two keys.

@@ -89,7 +89,7 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
         assert all(row["api_calls"] > 1 for name, row in rows.items() if name != broken.name)
     else:
         assert ran_on(plays[0]) == set(rows) and rows[broken.name]["api_calls"] is None
-        assert all(row["seconds"] is None for row in rows.values())
+        assert all(0 < float(row["seconds"]) < 600 for row in rows.values())  # as the README says: every row has its seconds
     total = 0
     for member in members:
         if member is broken:

@@ -4,7 +4,7 @@
 
 """A workstation with a temporary HOME: long-term profiles whose keys belong to the IAM user ``moto``.
 
-moto maps every GetSessionToken session to the IAM user ``moto`` (see DESIGN.md), so the long-term
+moto maps every GetSessionToken session to the IAM user ``moto`` (see the README's demo server section), so the long-term
 keys here are that user's: the post-login checks (user, key age, extra keys) then see real data.
 """
 

@@ -45,7 +45,7 @@ class DemoUser:
     tags: Dict[str, str] = field(default_factory=dict)
 
     def expected_status(self, today, exclude=tuple(EXCLUDE_USERS)) -> str:
-        """What the demo expects, from what it created: the rules of DESIGN.md, written out plainly."""
+        """What the demo expects, from what it created: the rules of the README's Statuses table, written out plainly."""
         tag = self.tags.get(EXEMPT_TAG)
         tag_valid = tag is not None and not ("until=" in tag and tag.split("until=")[1][:10] < today.isoformat())
         if any(fnmatch.fnmatchcase(self.name, p) for p in exclude) or tag_valid:
