@@ -82,9 +82,9 @@ demo: setup
 	$(BIN)/python -m tests.support.demo
 
 # The demo account on a moto server that keeps running (Ctrl-C stops it); prints the exports that point
-# the aws CLI, boto3, ansible-playbook, awssec and aws-mfa-login at it.
+# the aws CLI, boto3, ansible-playbook, awssec and aws-mfa-login at it. PORT=N: on port N (default: a free one).
 demo-server: setup
-	$(BIN)/python -m tests.support.demo --serve
+	$(BIN)/python -m tests.support.demo --serve $(if $(PORT),--port $(PORT))
 
 # Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
 # integration tests run on both ends; the newest runs without facts injected as variables (where

@@ -16,16 +16,20 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import TARGETS,
 from ansible_collections.awssec.mfa.plugins.module_utils.report import FORMATS, render_enforcement
 
 MAX_AFFECTED = EnforceOptions.max_affected
+# enforce prints its preview or results as a table; --save-report writes that table, or the result as JSON.
+ENFORCE_FORMATS = ("table", "json")
+APPLY_HINT = "Run with --apply to make these changes."
 
 REFUSAL = "Refusing to change anything: add --dry-run to preview the enforcement, or --apply to carry it out."
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """The options that select users and reach AWS (report and enforce)."""
+def add_common_options(parser: argparse.ArgumentParser, formats=FORMATS) -> None:
+    """The options that select users and reach AWS (report and enforce); ``formats``: what --output takes."""
     parser.add_argument("--exclude-users", metavar="USERS", help="comma-separated users (shell globs such as svc-*) to exclude")
     parser.add_argument("--include-users", metavar="USERS", help="comma-separated users to include (overrides exclude)")
     parser.add_argument("--grace-period-days", metavar="DAYS", type=int, default=7, help="grace period for new users (default: 7)")
-    parser.add_argument("--output", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--output", choices=formats, default="table", help="output format (default: table; enforcement takes table or json)"
+                        if formats != ENFORCE_FORMATS else "the format --save-report saves: the printed table, or the result as JSON (default: table)")
     parser.add_argument("--save-report", metavar="PATH", help="save the report to a file")
     parser.add_argument("--profile", help="AWS profile (default: the usual AWS configuration)")
     parser.add_argument("--region", help="AWS region")
@@ -43,6 +47,13 @@ def add_enforce_options(parser: argparse.ArgumentParser, required: bool = False)
     parser.add_argument("--targets", metavar="TARGETS", default=",".join(EnforceOptions.targets),
                         help=f"comma-separated, among {', '.join(TARGETS)}: keys_not_mfa_protected also makes the access keys of "
                              "users with MFA need MFA, keys left active (default: non-compliant)")
+
+
+def check_enforce_output(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str = "enforce") -> None:
+    """Refuse (argparse's error, exit 2) an --output that enforcement does not write, rather than ignore it."""
+    if args.output not in ENFORCE_FORMATS:
+        parser.error(f"argument --output: {command} takes {' or '.join(ENFORCE_FORMATS)}, not {args.output!r} "
+                     f"({', '.join(f for f in FORMATS if f not in ENFORCE_FORMATS)}: report only)")
 
 
 def run(command: str, args: argparse.Namespace) -> int:
@@ -66,11 +77,14 @@ def run(command: str, args: argparse.Namespace) -> int:
     except (iam_mfa.AWSFailure, OSError) as e:  # what failed and why, without a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1
-    text = render_enforcement(result, not args.apply)
+    text = render_enforcement(result, not args.apply, APPLY_HINT)
     sys.stdout.write(text)
     if args.save_report:
-        with open(args.save_report, "w", encoding="utf-8") as f:
-            f.write(json.dumps(result, indent=2) + "\n" if args.output == "json" else text)
+        try:
+            iam_mfa.save_text(args.save_report, json.dumps(result, indent=2) + "\n" if args.output == "json" else text)
+        except OSError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     failed = [a for a in result["actions"] if a["result"] == "failed"]
     return 1 if failed else 0
 
@@ -83,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = commands.add_parser("report", help="generate the MFA compliance report")
     enforce = commands.add_parser("enforce", help="enforce MFA on non-compliant users (--dry-run or --apply)")
     add_common_options(report)
-    add_common_options(enforce)
+    add_common_options(enforce, ENFORCE_FORMATS)
     add_enforce_options(enforce)
     args = parser.parse_args(argv)
     return run(args.command, args)

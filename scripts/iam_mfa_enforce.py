@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from awssec.cli import add_common_options, add_enforce_options, run  # noqa: E402
+from awssec.cli import add_common_options, add_enforce_options, check_enforce_output, run  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -21,6 +21,8 @@ def main(argv=None) -> int:
     add_common_options(parser)
     add_enforce_options(parser)
     args = parser.parse_args(argv)
+    if args.enforce:
+        check_enforce_output(parser, args, "--enforce")
     return run("report" if args.report else "enforce", args)
 
 

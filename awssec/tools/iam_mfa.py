@@ -10,6 +10,8 @@ Gathering, classification, planning and rendering are the same code that ``iam_m
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import datetime, timezone
 from typing import Dict, Iterable, Optional, Sequence, Union
 
@@ -23,6 +25,23 @@ from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGS
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
+
+
+# The mode of a saved report, as role mfa_report saves it (roles/mfa_report/tasks/report.yml): user and group.
+REPORT_MODE = 0o640
+
+
+def save_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` (relative to the current folder), mode REPORT_MODE.
+
+    A new file is created with that mode (never wider, whatever the umask); an existing regular file is set
+    to it before anything is written (as the role's copy does), so the report is never readable wider.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), REPORT_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, REPORT_MODE)
+        f.write(text)
 
 
 class TooManyUsers(RuntimeError):
@@ -78,13 +97,12 @@ def mfa_facts(exclude_users=None, include_users=None, grace_period_days: int = 7
 def generate_mfa_report(output_format: str = "table", exclude_users=None, include_users=None, grace_period_days: int = 7,
                         save_report: Optional[str] = None, **connection) -> Union[Dict, str]:
     """The compliance report: a dict for ``json`` (the report's fields: users[].username, users[].status...),
-    else the text in ``output_format`` (table, csv, markdown, html). ``save_report`` also writes the text to a file.
+    else the text in ``output_format`` (table, csv, markdown, html). ``save_report`` also writes the text to a file (mode 0640).
     Raises AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause)."""
     facts = mfa_facts(exclude_users, include_users, grace_period_days, **connection)
     text = render(facts, output_format)
     if save_report:
-        with open(save_report, "w", encoding="utf-8") as f:
-            f.write(text)
+        save_text(save_report, text)
     return facts if output_format == "json" else text
 
 

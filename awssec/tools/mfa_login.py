@@ -29,14 +29,16 @@ from ansible_collections.awssec.mfa.plugins.module_utils.login import login, rea
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import DEFAULT_DURATION, LoginOptions, WorkstationError, discover, plan
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_duration, profile_listing, render_login
 
+# The name of the console script (pyproject.toml); scripts/aws_mfa_login.py passes the seed's, its own file name.
+PROG = "aws-mfa-login"
 EPILOG = """Examples:
-  aws_mfa_login.py --list                    List all profiles and their MFA status
-  aws_mfa_login.py --profile prod            Authenticate single profile
-  aws_mfa_login.py --profile dev,prod        Authenticate multiple profiles
-  aws_mfa_login.py --all                     Authenticate all long-term profiles
-  aws_mfa_login.py --all --force             Force re-authentication even if valid
-  aws_mfa_login.py --profile prod --duration 3600  1-hour session
-  aws_mfa_login.py --profile prod --debug    Authenticate with debug output
+  %(prog)s --list                    List all profiles and their MFA status
+  %(prog)s --profile prod            Authenticate single profile
+  %(prog)s --profile dev,prod        Authenticate multiple profiles
+  %(prog)s --all                     Authenticate all long-term profiles
+  %(prog)s --all --force             Force re-authentication even if valid
+  %(prog)s --profile prod --duration 3600  1-hour session
+  %(prog)s --profile prod --debug    Authenticate with debug output
 """
 COLOURS = {"\u2713": "32", "\u2717": "31", "\u26a0": "33", "\u2139": "36", "\u2192": "36"}
 log = logging.getLogger("aws_mfa_login")
@@ -57,15 +59,18 @@ class Console:
         print(f"\033[{code}m{text}\033[0m" if code and self.colour else text)
 
 
-def setup_logging(debug: bool) -> Path:
-    folder = Path("output")
-    folder.mkdir(exist_ok=True)
-    path = folder / f"aws_mfa_{datetime.now():%Y%m%d}.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
+def setup_logging(debug: bool, to_file: bool = True) -> Optional[Path]:
+    """Logs to output/aws_mfa_YYYYMMDD.log in the current folder (made if missing) unless ``to_file`` is false."""
     log.setLevel(logging.DEBUG if debug else logging.INFO)
-    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    path = None
+    if to_file:
+        folder = Path("output")
+        folder.mkdir(exist_ok=True)
+        path = folder / f"aws_mfa_{datetime.now():%Y%m%d}.log"
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setLevel(logging.DEBUG if debug else logging.INFO)
+        log.addHandler(handler)
     if debug:  # the debug records only: Console prints the others already
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.DEBUG)
@@ -74,8 +79,8 @@ def setup_logging(debug: bool) -> Path:
     return path
 
 
-def parser() -> argparse.ArgumentParser:
-    parse = argparse.ArgumentParser(prog="aws_mfa_login.py", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+def parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(prog=prog, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                                     description="AWS MFA Authentication Manager - Authenticate AWS profiles with MFA tokens")
     which = parse.add_mutually_exclusive_group()
     which.add_argument("-p", "--profile", help="Profile name(s) to authenticate (comma-separated)")
@@ -131,28 +136,52 @@ def run_rotation(out: Console, name: str, options: RotateOptions, endpoint_url: 
         out.line(text, True)
 
 
-def list_profiles(out: Console) -> int:
+def list_profiles(out: Console, prog: str = PROG) -> int:
     credentials, config = default_paths()
     files = read_files(credentials, config, ".env" if os.path.isfile(".env") else None)
     now = utcnow()
     print("Available Profiles:")
     print("-" * 50)
-    for entry in profile_listing(discover(files, now), now):
+    entries = profile_listing(discover(files, now), now)
+    for entry in entries:
         out.line(f"  \u2022 {entry['label']}", True)
+    if not entries:
+        for text in no_profiles_hint(credentials, config, prog):
+            out.line(text, True)
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parser().parse_args(argv)
-    setup_logging(args.debug)
+def no_profiles_hint(credentials: str, config: str, prog: str = PROG) -> List[str]:
+    """Where --list looked, and how to add a long-term profile, when it found none."""
+    def place(path: str, variable: str) -> str:
+        source = f"from {variable}" if os.environ.get(variable) else f"set {variable} to read another"
+        return f"{path} ({'' if os.path.isfile(path) else 'missing; '}{source})"
+    return [
+        "\u2139 No long-term profiles (sections named NAME-long-term with both keys) found. Looked in:",
+        f"    credentials: {place(credentials, 'AWS_SHARED_CREDENTIALS_FILE')}",
+        f"    config:      {place(config, 'AWS_CONFIG_FILE')}",
+        "  To add a profile NAME, put its long-term key and MFA device in the credentials file:",
+        "    [NAME-long-term]",
+        "    aws_access_key_id = AKIA...",
+        "    aws_secret_access_key = ...",
+        "    mfa_serial = arn:aws:iam::ACCOUNT_ID:mfa/DEVICE_NAME",
+        "  (mfa_serial may be in the config file instead, under [profile NAME-long-term]);",
+        f"  then {prog} -p NAME writes its MFA session to [NAME] (aws --profile NAME).",
+    ]
+
+
+def main(argv: Optional[List[str]] = None, prog: str = PROG) -> int:
+    parse = parser(prog)
+    args = parse.parse_args(argv)
+    if not (args.list or args.profile or args.all):
+        parse.print_help()
+        return 2
+    setup_logging(args.debug, to_file=not args.list)  # --list only reads: no log folder, no log file
     out = Console(args.quiet)
     log.debug("arguments: %s", vars(args))
     try:
         if args.list:
-            return list_profiles(out)
-        if not (args.profile or args.all):
-            parser().print_help()
-            return 2
+            return list_profiles(out, prog)
         return authenticate(out, args)
     except (WorkstationError, FileError) as e:
         out.line(f"\u2717 {e}", True)

@@ -62,8 +62,11 @@ def test_enforce_needs_dry_run_or_apply_and_dry_run_changes_nothing(demo, env):
     before = key_statuses(demo.iam)
     refused = awssec(env, "iam-mfa", "enforce", check=False)
     assert refused.returncode == 2 and "Refusing to change anything: add --dry-run" in refused.stderr
-    # The seed's "awssec iam-mfa enforce --dry-run"; the demo has 16 non-compliant users, more than the default max_affected (10).
-    too_many = awssec(env, "iam-mfa", "enforce", "--dry-run", check=False)
+    # The seed's "awssec iam-mfa enforce --dry-run"; the demo has 16 non-compliant users, more than the default max_affected (10):
+    # the preview shows them all and says that applying would be refused; --apply is refused before any change.
+    over = awssec(env, "iam-mfa", "enforce", "--dry-run")
+    assert "Applying this plan would be refused: 16 users would be acted on, more than max_affected" in over.stdout
+    too_many = awssec(env, "iam-mfa", "enforce", "--apply", check=False)
     assert too_many.returncode == 2 and "more than max_affected=10; nothing was changed" in too_many.stderr
     preview = awssec(env, "iam-mfa", "enforce", "--dry-run", "--max-affected", "20")
     assert "IAM MFA ENFORCEMENT PREVIEW" in preview.stdout
@@ -110,7 +113,9 @@ def test_the_python_api(demo, env, monkeypatch):
     before = key_statuses(demo.iam)
     from awssec.tools.iam_mfa import TooManyUsers
     with pytest.raises(TooManyUsers, match=r"more than max_affected=10; nothing was changed"):
-        enforce_mfa_compliance(dry_run=True, exclude_users=EXCLUDE_USERS)  # the default, 10, as the module's
+        enforce_mfa_compliance(dry_run=False, exclude_users=EXCLUDE_USERS)  # the default, 10, as the module's
+    over = enforce_mfa_compliance(dry_run=True, exclude_users=EXCLUDE_USERS)  # a preview plans them all, and says so
+    assert len(over["over_max_affected"]) > 10 and any("Applying this plan would be refused" in w for w in over["warnings"])
     results = enforce_mfa_compliance(dry_run=True, grace_period_days=30, exclude_users=EXCLUDE_USERS, max_affected=20)
     assert results["summary"] and all(a["result"] in ("planned", "skipped") for a in results["actions"])
     assert key_statuses(demo.iam) == before

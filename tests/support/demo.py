@@ -5,11 +5,13 @@
 """``make demo``: a moto server with the demo account, ``ansible-playbook awssec.mfa.report`` against it.
 
 Prints the report, then checks that its counts are those of the users the demo created.
-``make demo-server`` (``--serve``) keeps the server running instead and prints the exports that reach it.
+``make demo-server`` (``--serve``) keeps the server running instead and prints the exports that reach it;
+``make demo-server PORT=N`` (``--port N``) serves on port N of 127.0.0.1 rather than on a free one.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -40,8 +42,33 @@ def _seed(server: MotoServer) -> list:
     return users
 
 
-def serve() -> int:
-    with MotoServer() as server:
+class DemoServer(MotoServer):
+    """The moto server on ``port`` (0: a free one); a port it cannot listen on is an error, not a wait for ever."""
+
+    def __init__(self, port: int = 0):
+        super().__init__()
+        self._port = port
+        self.error = None
+
+    def _server_entry(self):
+        try:
+            super()._server_entry()
+        except (OSError, SystemExit) as e:  # werkzeug says why (a port in use) and exits; start() waits for the event below
+            self.error = e
+            self._server_ready_event.set()
+
+    def refused(self) -> bool:
+        """Whether the port was refused (said on stderr)."""
+        if self.error:
+            why = f": {self.error.strerror}" if isinstance(self.error, OSError) and self.error.strerror else ""
+            print(f"error: the demo server could not listen on 127.0.0.1:{self._port}{why}", file=sys.stderr)
+        return self.error is not None
+
+
+def serve(port: int = 0) -> int:
+    with DemoServer(port) as server:
+        if server.refused():
+            return 1
         _seed(server)
         print("In another shell, run these, then any command of the README (Ctrl-C here stops the server):\n", flush=True)
         print(exports(server.url) + "\n", flush=True)
@@ -52,10 +79,18 @@ def serve() -> int:
     return 0
 
 
-def main() -> int:
-    if sys.argv[1:] == ["--serve"]:
-        return serve()
-    with MotoServer() as server, tempfile.TemporaryDirectory() as tmp:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.demo", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--serve", action="store_true", help="keep the server running (Ctrl-C stops it) and print the exports that reach it")
+    parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"argument --port: {args.port} is not a port (0 to 65535)")
+    if args.serve:
+        return serve(args.port)
+    with DemoServer(args.port) as server, tempfile.TemporaryDirectory() as tmp:
+        if server.refused():
+            return 1
         users = _seed(server)
         saved = os.path.join(tmp, "mfa-report.json")
         extra = {"mfa_report_exclude_users": EXCLUDE_USERS, "mfa_report_save_path": saved}
