@@ -79,6 +79,8 @@ def run(command: str, args: argparse.Namespace) -> int:
         return 1
     text = render_enforcement(result, not args.apply, APPLY_HINT)
     sys.stdout.write(text)
+    for warning in result.get("warnings") or []:  # as Ansible shows a module's warnings
+        print(f"warning: {warning}", file=sys.stderr)
     if args.save_report:
         try:
             iam_mfa.save_text(args.save_report, json.dumps(result, indent=2) + "\n" if args.output == "json" else text)

@@ -106,3 +106,26 @@ def test_no_file_names_a_document_that_does_not_exist():
             if not any((base / doc).exists() for base in (ROOT, ROOT / "docs", path.parent)):
                 missing.append(f"{name}: {doc}")
     assert missing == []
+
+
+def test_an_endpoint_option_wins_over_aws_endpoint_url_as_the_readme_says(demo, env):
+    """The README called AWS_ENDPOINT_URL "the one way to reach a custom endpoint"; the options exist, and win."""
+    assert "and win over it" in flat(README)
+    nowhere = dict(env, AWS_ENDPOINT_URL="http://127.0.0.1:9")  # nothing listens there
+    module = run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts", "-a", json.dumps({"endpoint_url": demo.server.url})], nowhere)
+    assert adhoc_result(module.stdout)["ansible_facts"]["iam_mfa"]["summary"]["total"] == len(demo.users)
+    cli = run(["awssec", "iam-mfa", "report", "--output", "json", "--endpoint-url", demo.server.url], nowhere)
+    assert json.loads(cli.stdout)["summary"]["total"] == len(demo.users)
+
+
+def test_the_exit_statuses_the_readme_gives_for_enforce(demo, env):
+    """"exits 1 (2 for bad options)": an --apply refused by --max-affected exits 2 as well; a --dry-run over it shows the
+    plan, exits 0 and warns that applying would be refused."""
+    assert "exits 1 (2 for bad options, and for an `--apply` refused by `--max-affected`)" in flat(README)
+    before = demo.iam.get_account_summary()["SummaryMap"]
+    refused = run(["awssec", "iam-mfa", "enforce", "--apply", "--max-affected", "1"], env, check=False)
+    assert refused.returncode == 2 and "more than max_affected=1; nothing was changed" in refused.stderr
+    preview = run(["awssec", "iam-mfa", "enforce", "--dry-run", "--max-affected", "1"], env, check=False)
+    assert preview.returncode == 0 and "Applying this plan would be refused" in preview.stdout
+    assert "warning: Applying this plan would be refused" in preview.stderr and "--max-affected" in preview.stderr
+    assert demo.iam.get_account_summary()["SummaryMap"] == before
