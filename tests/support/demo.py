@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 import boto3
 
 from tests.support.demo_account import EXCLUDE_USERS, expected_counts, seed_demo_account
-from tests.support.moto_server import CREDENTIALS, MotoServer, aws_env
+from tests.support.moto_server import ACCOUNT_ID, CREDENTIALS, MotoServer, aws_env
 
 
 def exports(url: str) -> str:
@@ -33,12 +33,18 @@ def exports(url: str) -> str:
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
 
 
-def _seed(server: MotoServer) -> list:
-    server.aws_like.reset(paging=True, report=True, report_polls=0)  # pages and a dated credential report, as on AWS
-    iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
-                       aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    users = seed_demo_account(iam)
-    print(f"Demo account: {len(users)} users on a moto server at {server.url}", flush=True)
+def _seed(server: MotoServer, organization: bool = False) -> list:
+    """The demo account; with ``organization``, as the management account of an Organization of its own, so that the
+    README's Organization commands (the aws_accounts inventory with organization: true, org_report) work against it."""
+    settings = {"organizations_management": ACCOUNT_ID} if organization else {}
+    server.aws_like.reset(paging=True, report=True, report_polls=0, **settings)  # pages and a dated credential report, as on AWS
+    keys = {"region_name": "us-east-1", "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+    users = seed_demo_account(boto3.client("iam", endpoint_url=server.url, **keys))
+    if organization:
+        boto3.client("organizations", endpoint_url=server.url, **keys).create_organization(FeatureSet="ALL")
+    print(f"Demo account: {len(users)} users on a moto server at {server.url}" + (", the management account of an Organization of its own"
+                                                                                   if organization else ""), flush=True)
     return users
 
 
@@ -69,7 +75,7 @@ def serve(port: int = 0) -> int:
     with DemoServer(port) as server:
         if server.refused():
             return 1
-        _seed(server)
+        _seed(server, organization=True)
         print("In another shell, run these, then any command of the README (Ctrl-C here stops the server):\n", flush=True)
         print(exports(server.url) + "\n", flush=True)
         try:
