@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Every command of the README, in order, as a newcomer runs them: ``make demo-server`` in the checkout, its exports
-(in place of the README's PORT) in a shell with nothing else of this project's, ``make`` commands in the checkout and the
-others from a folder of the user's, with a terminal for the prompts (each MFA code answered: moto takes any). What the
-README tells the user to do by hand is done by hand here: the inventory file it shows, the keys it says to store."""
+(in place of the README's PORT) in a shell with nothing else of this project's, ``make`` and ``python scripts/`` in the
+checkout, the others from a folder of the user's, with a terminal for the prompts (each MFA code answered: moto takes
+any). What the README tells the user to do by hand is done by hand here: the inventory file it shows, the keys it says
+to store."""
 
 import json
 import os
@@ -117,12 +118,12 @@ def test_the_readme_commands_run_in_order_against_make_demo_server(demo_server, 
             assert shell[name] == (demo_server.get(name) or value.replace("PORT", demo_server["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])), command
             ran.append(command)
             continue
-        cwd = ROOT if command.startswith("make ") else folder
+        cwd = ROOT if command.startswith(("make ", "python scripts/")) else folder  # the README runs those in the checkout
         transcript.append(f"\n$ {command}\n")
-        script = f"{command}\npwd > {tmp_path / 'pwd'}"
+        script = f"set -e\n{command}\npwd > {tmp_path / 'pwd'}"  # the command's status, not pwd's
         assert run_in_terminal(script, shell, cwd, transcript) == 0, f"{command} failed:\n" + "".join(transcript[-6:])
         ran.append(command)
-        if not command.startswith("make "):
+        if cwd == folder:
             folder = Path((tmp_path / "pwd").read_text().strip())  # cd ~/mfa-reports moves the user there
         if command == "aws iam create-access-key --user-name moto":  # "under [demo-long-term] ..., with mfa_serial = ..."
             key = json.loads(re.search(r"\{.*\}", transcript[-1], re.S)[0])["AccessKey"]
