@@ -47,7 +47,8 @@ options:
         keys of the users with a key finding (C(active_keys_without_mfa), C(key_older_than_max_age), C(unused_credentials),
         C(multiple_active_keys), C(keys_not_mfa_protected)) are read with iam:ListAccessKeys, one call per such user
         (counted in C(api_calls)), so that the report says which key is old or unused. With V(false) (the default, a
-        report of a few calls), C(access_key_id) stays null for the keys of users read from the credential report; the report says C(key 1 created <date>) either way.
+        report of a few calls), C(access_key_id) stays null for the keys of users read from the credential report; the
+        report says C(key 1 created <date>) either way.
     type: bool
     default: false
 extends_documentation_fragment:
