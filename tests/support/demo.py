@@ -43,8 +43,8 @@ def _seed(server: MotoServer, organization: bool = False) -> list:
     users = seed_demo_account(boto3.client("iam", endpoint_url=server.url, **keys))
     if organization:
         boto3.client("organizations", endpoint_url=server.url, **keys).create_organization(FeatureSet="ALL")
-    print(f"Demo account: {len(users)} users on a moto server at {server.url}" + (", the management account of an Organization of its own"
-                                                                                   if organization else ""), flush=True)
+    owner = ", the management account of an Organization of its own" if organization else ""
+    print(f"Demo account: {len(users)} users on a moto server at {server.url}{owner}", flush=True)
     return users
 
 
