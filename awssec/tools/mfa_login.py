@@ -164,7 +164,7 @@ def no_profiles_hint(credentials: str, config: str, prog: str = PROG) -> List[st
         "    [NAME-long-term]",
         "    aws_access_key_id = AKIA...",
         "    aws_secret_access_key = ...",
-        "    mfa_serial = arn:aws:iam::ACCOUNT_ID:mfa/DEVICE_NAME",
+        "    mfa_serial = arn:PARTITION:iam::ACCOUNT_ID:mfa/DEVICE_NAME    (PARTITION: aws, aws-us-gov or aws-cn)",
         "  (mfa_serial may be in the config file instead, under [profile NAME-long-term]);",
         f"  then {prog} -p NAME writes its MFA session to [NAME] (aws --profile NAME).",
     ]
