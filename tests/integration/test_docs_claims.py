@@ -9,6 +9,8 @@ import pathlib
 import re
 import subprocess
 
+import pytest
+
 from tests.integration.conftest import adhoc_result, run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -130,3 +132,26 @@ def test_the_exit_statuses_the_readme_gives_for_enforce(demo, env):
     assert preview.returncode == 0 and "Applying this plan would be refused" in preview.stdout
     assert "warning: Applying this plan would be refused" in preview.stderr and "--max-affected" in preview.stderr
     assert demo.iam.get_account_summary()["SummaryMap"] == before
+
+
+@pytest.mark.ansible_independent  # the aws CLI alone
+def test_aws_sqs_of_aws_cli_v1_ignores_aws_endpoint_url_so_the_guard_set_up_gives_it_the_endpoint(moto_server, env):
+    """The README and docs/event-driven.md say so: every aws sqs line of the set-up passes the endpoint itself."""
+    import boto3
+
+    from tests.support.moto_server import CREDENTIALS
+
+    sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    quick = ["--cli-connect-timeout", "2", "--cli-read-timeout", "2", "--query", "QueueUrl", "--output", "text"]
+    subprocess.run(["aws", "sqs", "create-queue", "--queue-name", "ignored", *quick], env=dict(env, AWS_MAX_ATTEMPTS="1"), capture_output=True,
+                   text=True, timeout=120, check=False)
+    given = subprocess.run(["aws", "sqs", "--endpoint-url", env["AWS_ENDPOINT_URL"], "create-queue", "--queue-name", "given", *quick], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    queues = sqs.list_queues().get("QueueUrls", [])
+    assert given.returncode == 0 and given.stdout.strip() in queues, given.stderr
+    assert not [q for q in queues if q.endswith("/ignored")]  # it went elsewhere (AWS), not to AWS_ENDPOINT_URL
+    guide = (ROOT / "docs" / "event-driven.md").read_text()
+    set_up = [line for line in guide.splitlines() if re.search(r"\baws sqs ", line) and not line.lstrip().startswith("#")]
+    assert set_up and all("aws sqs $SQS_ENDPOINT " in line for line in set_up), set_up
+    assert "ignores it and reaches AWS, so give it `--endpoint-url" in flat(README)
