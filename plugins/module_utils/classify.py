@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import USER_NAME_RULE, is_user_name
-from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between
+from ansible_collections.awssec.mfa.plugins.module_utils.records import REASONS, UserRecord, as_utc, days_between, key_too_old
 
 MAX_EVIDENCE_DAYS = 90  # CloudTrail's event history keeps 90 days
 EVIDENCE_NEEDS_REGION = ("evidence_days needs a region: CloudTrail keeps the events of each Region apart "
@@ -167,7 +167,7 @@ def _reasons(user: UserRecord, options: Selection, now: datetime) -> List[str]:
         found.add("console_without_mfa")
     if active and not user.mfa_enabled:
         found.add("active_keys_without_mfa")
-    if any((days_between(key.created, now) or 0) > options.max_key_age_days for key in active):
+    if any(key_too_old(days_between(key.created, now), options.max_key_age_days) for key in active):
         found.add("key_older_than_max_age")
     if _has_unused_credentials(user, options.unused_credentials_days, now):
         found.add("unused_credentials")

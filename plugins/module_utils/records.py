@@ -222,6 +222,12 @@ def days_between(earlier: Optional[datetime], later: datetime) -> Optional[int]:
     return (as_utc(later) - as_utc(earlier)).days
 
 
+def key_too_old(age_days: Optional[int], limit_days: int) -> bool:
+    """The one rule for "key too old", everywhere (the report's key_older_than_max_age, rotation being due and required at
+    login): older than the limit, in whole days (pure). A key exactly ``limit_days`` old is not yet; unknown age is not."""
+    return age_days is not None and age_days > limit_days
+
+
 def isoformat(when: Optional[datetime]) -> Optional[str]:
     return as_utc(when).isoformat() if when is not None else None
 

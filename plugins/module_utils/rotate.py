@@ -25,7 +25,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
-from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, user_name_from_arn
+from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, key_too_old, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, profile_region, session_state
 
 try:
@@ -56,7 +56,7 @@ def age_days(key: dict, now: datetime) -> int:
 
 
 def is_due(age: int, options: RotateOptions) -> bool:
-    return options.force or (options.rotate and age >= options.max_age_days)
+    return options.force or (options.rotate and key_too_old(age, options.max_age_days))
 
 
 def plan_room(keys: List[dict], old_id: str, backed_up: List[str], extra_keys: str, hint: str = "") -> Optional[Dict[str, str]]:
@@ -130,7 +130,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
     steps = _Steps()
     result["steps"] = steps.items
     if not is_due(age, options):
-        steps.add("rotate", "skipped", f"the key is {age} days old, under max_age_days={options.max_age_days} (force rotates anyway)"
+        steps.add("rotate", "skipped", f"the key is {age} days old, not older than max_age_days={options.max_age_days} (force rotates anyway)"
                   if options.rotate else "only the second key was to be handled")
         _extra_keys(iam, user, old_id, keys, options, steps, check_mode, result, lambda key_id: _forget(hooks, key_id, backed_up, steps))
         result["state"] = "unchanged: the key in use was not rotated"

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between
+from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, key_too_old
 
 LONG_TERM_SUFFIX = "-long-term"
 EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S"  # broamski/aws-mfa's, in UTC
@@ -109,7 +109,7 @@ def key_rotation(age_days: Optional[int], expiration_days: int) -> Tuple[str, Op
     if age_days is None:
         return "ok", None
     left = expiration_days - age_days
-    if left < 0:
+    if key_too_old(age_days, expiration_days):
         return "required", left
     if left <= ROTATION_WARNING_DAYS:
         return "recommended", left

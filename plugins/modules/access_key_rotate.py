@@ -60,7 +60,8 @@ options:
     default: -long-term
   max_age_days:
     description:
-      - Rotate keys at least this old. Defaults to E(AWS_KEY_EXPIRATION_DAYS), else 365.
+      - Rotate keys older than this many whole days (a key exactly this old is not yet due, as the report's
+        C(key_older_than_max_age) and the login's "rotation required" count). Defaults to E(AWS_KEY_EXPIRATION_DAYS), else 365.
     type: int
   force:
     description: Rotate whatever the key's age.

@@ -37,10 +37,28 @@ def test_any_other_second_key_needs_extra_keys_delete(status, backed_up):
     assert r.plan_room(keys, "OLD", backed_up, "delete") == {"access_key_id": "X", "why": "extra_keys=delete"}
 
 
-def test_due_at_max_age_or_forced():
+def test_due_past_max_age_or_forced():
     options = r.RotateOptions(max_age_days=365)
-    assert not r.is_due(364, options) and r.is_due(365, options)
+    assert not r.is_due(365, options) and r.is_due(366, options)
     assert r.is_due(1, r.RotateOptions(force=True))
+
+
+@pytest.mark.parametrize("limit", [1, 90, 365])
+def test_one_rule_for_key_too_old_at_the_boundary(limit):
+    """A key exactly as old as the limit was rotated by rotate_keys, yet neither flagged by the report nor "required" at
+    login; one day older, all three agree (records.key_too_old)."""
+    from ansible_collections.awssec.mfa.plugins.module_utils import workstation as ws
+    from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify
+    from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord
+
+    for age, too_old in ((limit, False), (limit + 1, True)):
+        created = NOW - timedelta(days=age, hours=1)
+        user = UserRecord(username="u", arn="arn:aws:iam::123456789012:user/u", created=created, mfa_devices=[MFADevice("s", "virtual")],
+                          access_keys=[AccessKey("Active", created, NOW)])
+        report = "key_older_than_max_age" in classify(user, Selection(max_key_age_days=limit), NOW).reasons
+        rotation = r.is_due(r.age_days({"CreateDate": created}, NOW), r.RotateOptions(max_age_days=limit))
+        login = ws.key_findings([{"AccessKeyId": "AKIA1", "CreateDate": created, "Status": "Active"}], "AKIA1", limit, NOW)["key_rotation"]
+        assert (report, rotation, login == "required") == (too_old, too_old, too_old), (age, limit)
 
 
 def test_backup_names_and_values_are_the_seeds():
