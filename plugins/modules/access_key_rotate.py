@@ -41,10 +41,8 @@ options:
   workstation_profile:
     description:
       - Workstation mode - the profile whose key to rotate, stored in C([NAME-long-term]); its MFA session is in C([NAME]).
-      - Naming it with O(profile) is deprecated and will be removed in 1.0.0 - O(profile) is the AWS connection's, which
-        C(module_defaults) may set for every AWS module.
+      - O(profile) does not name it - O(profile) is the AWS connection's, which C(module_defaults) may set for every AWS module.
     type: str
-    version_added: 0.2.0
   access_key_id:
     description: Admin mode - the key to rotate. Defaults to the user's oldest active key.
     type: str
@@ -139,7 +137,6 @@ old_key_status:
   description: What became of the old key - C(Active) (still, whatever the reason), C(Inactive) or C(deleted).
   returned: always
   type: str
-  version_added: 0.2.0
 key_age_days:
   description: Age of the old key in days.
   returned: always
@@ -169,7 +166,6 @@ key_in_file:
   description: Workstation mode - the access key ID that the long-term profile holds after the run.
   returned: in workstation mode, unless in check mode
   type: str
-  version_added: 0.2.0
 other_active_key:
   description:
     - Workstation mode - when a failed rotation left the user with a second active key besides O(workstation_profile)'s
@@ -177,13 +173,11 @@ other_active_key:
       start until it is gone.
   returned: in workstation mode, unless in check mode
   type: str
-  version_added: 0.2.0
 next_command:
   description: Workstation mode - with RV(other_active_key), the command that deletes that key and keeps the file's.
   returned: in workstation mode, unless in check mode
   type: str
   sample: ansible-playbook awssec.mfa.rotate_keys -e profiles=prod -e extra_keys=delete
-  version_added: 0.2.0
 secret_access_key:
   description: Admin mode - the new secret. Only returned when the task has C(no_log), which hides it from every output.
   returned: when rotated in admin mode
@@ -224,16 +218,6 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def workstation_profile(module):
-    """The workstation profile to rotate: O(workstation_profile), or (deprecated) O(profile) without O(user_name)."""
-    p = module.params
-    if p["workstation_profile"] or p["user_name"] or not p["profile"]:
-        return p["workstation_profile"]
-    module.deprecate("access_key_rotate: name the workstation profile with workstation_profile, not profile (the AWS connection's "
-                     "profile, which module_defaults may set for every AWS module)", version="1.0.0", collection_name="awssec.mfa")
-    return p["profile"]
-
-
 def rotation(module, counter):
     """The rotation the parameters ask for: admin mode with user_name, else workstation mode."""
     p = module.params
@@ -244,7 +228,7 @@ def rotation(module, counter):
         once = counter.watch(module.client("iam", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})))  # CreateAccessKey
         return rotate_user(iam, p["user_name"], p["access_key_id"], options, module.check_mode, utcnow(), Sessions(p["endpoint_url"], counter),
                            module.region, iam_once=once)
-    return rotate_profile(workstation_profile(module), options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],
+    return rotate_profile(p["workstation_profile"], options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
                           region=module.region, endpoint_url=p["endpoint_url"], counter=counter)
 
@@ -252,8 +236,9 @@ def rotation(module, counter):
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    if not p["user_name"] and not (p["workstation_profile"] or p["profile"]):
-        module.fail_json(msg="name the workstation profile (workstation_profile) or, in admin mode, the IAM user (user_name)")
+    if not p["user_name"] and not p["workstation_profile"]:
+        module.fail_json(msg="name the workstation profile (workstation_profile) or, in admin mode, the IAM user (user_name); profile is "
+                             "the AWS connection's, not the workstation profile to rotate")
     # amazon.aws 8's AnsibleAWSModule does not pass no_log through (later ones do): ask the AnsibleModule it wraps.
     if p["user_name"] and not getattr(module, "_module", module).no_log and not module.check_mode:
         module.fail_json(msg="admin mode returns the new secret key: set no_log: true on the task. Nothing was changed.")

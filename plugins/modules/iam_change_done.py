@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: iam_change_done
 short_description: Mark an IAM change event handled - record its finding, delete its SQS message
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - >-
     The event source C(awssec.mfa.iam_changes) leaves each event's SQS message in the queue for its handler to delete

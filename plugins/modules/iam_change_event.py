@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: iam_change_event
 short_description: Take the IAM change event a rulebook passed as checked data, never as a template
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - >-
     ansible-rulebook passes the event that triggered a playbook as the variable C(ansible_eda.event). Its strings come

@@ -323,15 +323,12 @@ ansible_facts:
             password_never_used:
               description: The credential report's C(<root_account>) row names no use of the password; null without a report row.
               type: bool
-              version_added: 0.2.0
             password_present:
               description: Whether the root user has a password (iam:GetAccountSummary C(AccountPasswordPresent)); null when not told.
               type: bool
-              version_added: 0.2.0
             signing_certificates_present:
               description: Whether the root user has signing certificates (C(AccountSigningCertificatesPresent)); null when not told.
               type: bool
-              version_added: 0.2.0
             credentials:
               description:
                 - What the root user holds - V(none) (no password, access key or signing certificate, the best state, which a
@@ -339,13 +336,11 @@ ansible_facts:
                   commas (V(password), V(access_keys), V(signing_certificates)), or V(unknown).
               type: str
               sample: none
-              version_added: 0.2.0
             organization_member:
               description:
                 - True for a member account of an Organization (it is refused iam:ListOrganizationsFeatures), false for an
                   account that could read it (the management account or a delegated administrator), null when not known.
               type: bool
-              version_added: 0.2.0
             credentials_management:
               description:
                 - Whether the Organization manages member accounts' root credentials centrally (iam:ListOrganizationsFeatures)

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: iam_mfa_org_facts
 short_description: MFA compliance facts for many AWS accounts, from one process
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reports on many accounts - those of O(accounts), those of the AWS Organization with O(organization), or both - in
     one process, O(concurrency) accounts at a time, so that one account's credential report or throttling does not hold

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: mfa_guard_breaker
 short_description: The MFA guard's circuit breaker - at most so many users acted on in a window
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Before the MFA guard enforces on a user, it asks this module whether it may. At most O(max_actions) users are acted
     on in any O(window_minutes); past that the breaker is open and the guard only reports (warns), and says so, until

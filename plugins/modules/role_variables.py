@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: role_variables
 short_description: Warn about variables that carry a role's prefix but that the role does not know
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - >-
     A variable Ansible does not use is ignored without a word, so a misspelt one (C(mfa_enforce_exclude_user) for

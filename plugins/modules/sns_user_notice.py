@@ -41,7 +41,6 @@ options:
       - Every topic is checked before anything is published.
     type: list
     elements: dict
-    version_added: 0.2.0
     suboptions:
       user:
         description: The IAM user the notice is for.

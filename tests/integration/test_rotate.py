@@ -273,13 +273,13 @@ def test_the_profile_to_rotate_has_its_own_option_which_module_defaults_for_aws_
     assert station.stored_key()[0] != station.key and len(station.keys()) == 2  # [prod-long-term] rotated, not [audit-long-term]
 
 
-def test_naming_the_profile_to_rotate_with_profile_still_works_and_is_deprecated(logged_in):
+def test_profile_alone_does_not_name_the_profile_to_rotate(logged_in):
+    """profile is the AWS connection's (module_defaults may set it for every AWS module), never the workstation profile."""
     station = logged_in
     arguments = {"profile": "prod", "force": True, "endpoint_url": station.server.url}
-    process = run(["ansible", "localhost", "-m", "awssec.mfa.access_key_rotate", "-a", json.dumps(arguments)], station.env,
-                  deprecated="name the workstation profile with workstation_profile")
-    result = adhoc_result(process.stdout)
-    assert result["rotated"] is True and station.stored_key()[0] == result["new_access_key_id"]
+    process = run(["ansible", "localhost", "-m", "awssec.mfa.access_key_rotate", "-a", json.dumps(arguments)], station.env, check=False)
+    assert process.returncode != 0 and "name the workstation profile (workstation_profile)" in process.stdout
+    assert station.stored_key()[0] == station.key and len(station.keys()) == 1
 
 
 ADMIN_PLAYBOOK = """

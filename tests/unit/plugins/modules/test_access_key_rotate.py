@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.awssec.mfa.plugins.modules.access_key_rotate import main
 
 # Without a known access key, moto's sts:GetCallerIdentity answers as IAM user "moto": the MFA session below is that user's.
@@ -51,22 +50,12 @@ def test_workstation_rotation_stores_the_new_key_and_deactivates_the_old(run_mod
     assert [s["aws_access_key_id"] for s in backed_up.values()] == [old_id]
 
 
-def test_deprecated_profile_alias_in_check_mode_changes_nothing(run_module, workstation, monkeypatch):
+def test_profile_does_not_name_the_workstation_profile(run_module, workstation):
+    """The alias of an option never released is gone: profile is the AWS connection's (module_defaults may set it)."""
     iam, credentials, old_id = workstation
-    # Where a deprecation ends up (the result, or the controller's display once its code is loaded) differs between
-    # ansible-core versions: record the call itself.
-    deprecations = []
-    deprecate = basic.AnsibleModule.deprecate
-
-    def recorded(self, msg, *args, **kwargs):
-        deprecations.append(msg)
-        return deprecate(self, msg, *args, **kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "deprecate", recorded)
     before = credentials.read_text()
-    result = run_module(main, dict(profile="dev", force=True), check_mode=True)
-    assert result["rc"] == 0 and result["changed"] is True
-    assert len(deprecations) == 1 and "name the workstation profile with workstation_profile" in deprecations[0]
+    result = run_module(main, dict(profile="dev", force=True))
+    assert result["failed"] and "name the workstation profile (workstation_profile)" in result["msg"]
     assert credentials.read_text() == before and key_states(iam, USER) == {old_id: "Active"}
 
 
@@ -89,4 +78,5 @@ def test_admin_mode_with_no_log_rotates_the_users_key(run_module, workstation):
 def test_neither_profile_nor_user_fails_clearly(run_module, aws_env):
     result = run_module(main, dict())
     assert result["rc"] == 1
-    assert result["msg"] == "name the workstation profile (workstation_profile) or, in admin mode, the IAM user (user_name)"
+    assert result["msg"] == ("name the workstation profile (workstation_profile) or, in admin mode, the IAM user (user_name); profile is "
+                             "the AWS connection's, not the workstation profile to rotate")
