@@ -19,7 +19,10 @@ from typing import Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
-RETRY = AWSRetry.jittered_backoff()  # throttling and AWS's transient errors; never LimitExceeded (see gather.py)
+# Throttling and AWS's transient errors (CloudTrail's ThrottlingException too, which AWSRetry's list lacks); never
+# LimitExceeded (see gather.py).
+THROTTLING_CODES = ["ThrottlingException"]
+RETRY = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_CODES)
 
 
 class CallCounter:

@@ -33,7 +33,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify, is_selected
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, THROTTLING_CODES
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import keys_protection
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
@@ -61,7 +61,7 @@ NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts keys without a creati
 retry = RETRY
 # LimitExceeded is temporary for GenerateCredentialReport only (asked again too soon); elsewhere, such as
 # AttachUserPolicy at a user's quota of ten policies, it is final and must fail at once.
-report_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"])
+report_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"] + THROTTLING_CODES)
 
 
 class IAMError(AnsibleAWSError):

@@ -120,8 +120,9 @@ iam_events = _load_events()
 ACTIONS = iam_events.ACTIONS
 iam_change = iam_events.iam_change
 BadMessage = iam_events.BadMessage
-# The source keeps its own short list of passing AWS errors (the module_utils' retries are built on Ansible's AWSRetry,
-# which is not importable here).
+# The source keeps its own short list of passing AWS errors, the one copy of a retry rule in the collection: ansible-rulebook
+# loads this file by path, outside Ansible, where the module_utils' retries (Ansible's AWSRetry, clients.RETRY) cannot be
+# imported.
 RETRYABLE = ("Throttling", "ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError",
              "AWS.SimpleQueueService.ServiceUnavailable", "RequestLimitExceeded")
 MAX_BACKOFF = 60.0

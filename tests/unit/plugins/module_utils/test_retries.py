@@ -109,3 +109,22 @@ def test_get_session_token_is_sent_once_even_on_a_retryable_error(aws):
     with pytest.raises(Exception, match="InternalError"):
         sts.get_session_token(SerialNumber="arn:aws:iam::123456789012:mfa/alice", TokenCode="123456")
     assert server.actions["GetSessionToken"] == 1
+
+
+def test_cloudtrail_throttling_exception_is_retried(monkeypatch):
+    """CloudTrail says ThrottlingException (not Throttling, the code AWSRetry knew): LookupEvents, paced at 2 a second,
+    was not retried when CloudTrail asked to slow down. botocore's own retries are off here, so only ours count."""
+    from botocore.config import Config
+    from botocore.stub import Stubber
+
+    from ansible_collections.amazon.aws.plugins.module_utils import cloud
+
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)
+    cloudtrail = boto3.client("cloudtrail", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}), **KEYS)
+    with Stubber(cloudtrail) as stub:
+        for dummy in range(2):
+            stub.add_client_error("lookup_events", service_error_code="ThrottlingException", service_message="Rate exceeded",
+                                 http_status_code=400)
+        stub.add_response("lookup_events", {"Events": []})
+        assert gather._lookup_events(cloudtrail, MaxResults=50) == {"Events": []}
+        stub.assert_no_pending_responses()
