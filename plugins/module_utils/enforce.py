@@ -394,14 +394,6 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         raise failure  # the action's failure is the one to report
 
 
-def act_on_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], check_mode: bool, now: datetime) -> Dict:
-    """Re-read one user, plan and (unless check mode) act. Raises IAMError; partial work is in the error's ``done``."""
-    state, entry = plan_user(iam, username, options, policy_arn, now)
-    if not check_mode:
-        apply_user(iam, username, state, entry, options, policy_arn)
-    return entry
-
-
 # --- the whole run -----------------------------------------------------------------------------
 
 

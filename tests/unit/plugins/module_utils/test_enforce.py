@@ -23,7 +23,6 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     TAG_PROTECTS_KEYS,
     EnforceOptions,
     LiveState,
-    act_on_user,
     answer,
     apply_user,
     plan_user,
@@ -180,6 +179,14 @@ def _stub_reads(stub, keys):
 POLICY_ARN = "arn:aws:iam::123456789012:policy/RequireMFA"
 
 
+def _act(iam, check_mode: bool) -> dict:
+    """What enforce_users does for one target: read bob live and plan (plan_user), then, unless check mode, act (apply_user)."""
+    state, entry = plan_user(iam, "bob", ENFORCE, POLICY_ARN, NOW)
+    if not check_mode:
+        apply_user(iam, "bob", state, entry, ENFORCE, POLICY_ARN)
+    return entry
+
+
 def test_throttling_is_retried_with_jittered_backoff(monkeypatch):
     slept = []
     monkeypatch.setattr("time.sleep", slept.append)  # AWSRetry.jittered_backoff sleeps through time.sleep
@@ -192,7 +199,7 @@ def test_throttling_is_retried_with_jittered_backoff(monkeypatch):
     stub.add_response("attach_user_policy", {}, {"UserName": "bob", "PolicyArn": POLICY_ARN})
     stub.add_response("tag_user", {})
     with stub:
-        entry = act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+        entry = _act(iam, check_mode=False)
         stub.assert_no_pending_responses()
     assert entry["done"] == ["disable_key:AKIAEXAMPLE000000001", "attach_policy"]
     assert len(slept) == 2 and all(0 <= s <= 60 for s in slept)
@@ -211,7 +218,7 @@ def test_the_record_is_dated_when_it_is_written_not_when_the_run_began():
     stub.add_response("tag_user", {})
     before = datetime.now(timezone.utc)
     with stub:
-        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+        _act(iam, check_mode=False)
     tags = {t["Key"]: t["Value"] for t in written[0]["Tags"]}
     assert tags[TAG_ENFORCED_AT] == tags[TAG_CHANGED_AT] and datetime.fromisoformat(tags[TAG_CHANGED_AT]) >= before
     # Written down as pending before acting, recorded as done after.
@@ -261,7 +268,7 @@ def test_check_mode_only_reads():
     iam, stub = _stubbed_iam()
     _stub_reads(stub, ["AKIAEXAMPLE000000001"])
     with stub:
-        entry = act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=True, now=NOW)
+        entry = _act(iam, check_mode=True)
         stub.assert_no_pending_responses()
     assert entry["actions"] == ["disable_key:AKIAEXAMPLE000000001", "attach_policy"] and entry["done"] == []
 
@@ -462,6 +469,6 @@ def test_when_the_record_cannot_be_written_after_a_failed_action_the_actions_fai
     stub.add_client_error("update_access_key", "AccessDenied", http_status_code=403)
     stub.add_client_error("tag_user", "AccessDenied", http_status_code=403)
     with stub, pytest.raises(IAMError) as caught:
-        act_on_user(iam, "bob", ENFORCE, POLICY_ARN, check_mode=False, now=NOW)
+        _act(iam, check_mode=False)
         stub.assert_no_pending_responses()
     assert caught.value.message == "Failed to disable access key AKIAEXAMPLE000000001 of bob"  # the pending record stays
