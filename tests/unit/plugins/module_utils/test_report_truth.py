@@ -145,7 +145,9 @@ def test_the_preview_never_says_a_deleted_password_can_be_restored():
                "exempted": [], "grace_period": []}
     preview = render_enforcement({"state": "enforced", "actions": [entry], "summary": summary, "policy_change": "none"}, True)
     assert "The console passwords of 1 user will be deleted: a deleted password cannot be restored" in preview
-    assert "Users who set up MFA can be restored" not in preview
+    # What restoring gives back is named, and the password is not among it.
+    restore = next(line for line in preview.splitlines() if "re-enabled" in line or "mfa_enforce_state=restored" in line)
+    assert "password" not in restore and "console" not in restore.lower()
 
 
 def test_results_say_what_was_done_in_the_past_tense():
@@ -156,7 +158,7 @@ def test_results_say_what_was_done_in_the_past_tense():
     text = render_enforcement({"state": "enforced", "actions": [entry], "summary": summary, "policy_change": "create",
                                "policy_arn": "arn:aws:iam::1:policy/RequireMFA"}, False)
     assert "Disabled 1 access key of 1 user" in text and "Created the policy arn:aws:iam::1:policy/RequireMFA" in text
-    assert "Did " not in text
+    assert "Would " not in text and "PLANNED" not in text and "COMPLETE" in text
 
 
 def test_a_warning_run_says_it_only_warns_not_check_mode_words():
