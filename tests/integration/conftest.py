@@ -60,8 +60,9 @@ def iam(moto_server):
 
 @pytest.fixture
 def demo(moto_server, iam):
-    users = seed_demo_account(iam)
-    return Demo(moto_server, users, iam, datetime.now(timezone.utc).date())
+    now = datetime.now(timezone.utc)  # one instant for the ages seeded and the day expected (not a later one: midnight)
+    users = seed_demo_account(iam, now)
+    return Demo(moto_server, users, iam, now.date())
 
 
 @pytest.fixture
