@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional
 
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import summarize, user_label
 from ansible_collections.awssec.mfa.plugins.module_utils.records import ROOT_REASONS, root_reasons, root_record_of
 
 
@@ -142,13 +142,14 @@ def trends(facts: Dict, previous: Optional[Dict]) -> Optional[Dict]:
     """The seed's trends against a previous report: newly non-compliant users, fixed ones, compliance change."""
     if not previous or "users" not in previous or "summary" not in previous:
         return None
-    before = {_key(u): u["status"] for u in previous["users"]}
-    now = {_key(u): u["status"] for u in facts["users"]}
-
-    def label(key):
-        return f"{key[0]}/{key[1]}" if key[0] else key[1]
-    newly = sorted(label(k) for k, s in now.items() if s == "non-compliant" and before.get(k) != "non-compliant")
-    fixed = sorted(label(k) for k, s in before.items() if s == "non-compliant" and now.get(k, "compliant") != "non-compliant")
+    # Users are matched by account id (names of accounts may change) and named as every list names them (prod/alice).
+    before_users = {_key(u): u for u in previous["users"]}
+    now_users = {_key(u): u for u in facts["users"]}
+    before = {k: u["status"] for k, u in before_users.items()}
+    now = {k: u["status"] for k, u in now_users.items()}
+    newly = sorted(user_label(now_users[k]) for k, s in now.items() if s == "non-compliant" and before.get(k) != "non-compliant")
+    fixed = sorted(user_label(now_users.get(k) or before_users[k]) for k, s in before.items()
+                   if s == "non-compliant" and now.get(k, "compliant") != "non-compliant")
     old_pct, new_pct = previous["summary"].get("compliance_pct"), facts["summary"].get("compliance_pct")
     return {
         "previous_generated_at": previous.get("generated_at"),

@@ -77,6 +77,19 @@ def test_an_account_with_no_users_is_n_a_in_the_chart_as_in_the_tables():
     assert chart.count("<rect") == 1 and "| empty | 444444444444 | ok | 0 | 0 | 0 | n/a |" in render(org, "markdown")
 
 
+def test_org_trends_name_users_as_every_list_does(org):
+    """Trends said 111111111111/bob.wilson where every other list says prod/bob.wilson."""
+    now = copy.deepcopy(org)
+    for user in now["users"]:
+        if user["account_name"] == "prod" and user["username"] == "bob.wilson":
+            user["status"] = "compliant"
+        if user["account_name"] == "dev":
+            user["status"] = "compliant"
+    trend = trends(now, org)
+    assert trend["fixed"] == ["dev/dev.one", "prod/bob.wilson"] and trend["newly_non_compliant"] == []
+    assert trends(org, now)["newly_non_compliant"] == ["dev/dev.one", "prod/bob.wilson"]
+
+
 def test_key_age_histogram_counts_active_keys_by_age():
     users = [{"access_keys": [{"status": "Active", "age_days": a} for a in (0, 30, 31, 400, 2000)] + [{"status": "Inactive", "age_days": 5}]}]
     assert dict(key_age_histogram(users)) == {"0-30": 2, "31-90": 1, "91-180": 0, "181-365": 0, "366-730": 1, ">730": 1}
