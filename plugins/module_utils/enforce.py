@@ -280,7 +280,7 @@ def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
     aws_call(f"tag {username}", retried, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
-def policy_arn(gathered: Gathered, name: str) -> str:
+def mfa_policy_arn(gathered: Gathered, name: str) -> str:
     """The ARN of the customer managed policy ``name`` in the caller's account and partition (aws-us-gov, aws-cn ...)."""
     return f"arn:{partition_of(gathered.caller_arn)}:iam::{gathered.account_id}:policy/{name}"
 
@@ -488,7 +488,7 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
         result["summary"] = summarize_actions([], selected)
         return result
 
-    arn = policy_arn(gathered, options.policy_name) if options.attach_policy else None
+    arn = mfa_policy_arn(gathered, options.policy_name) if options.attach_policy else None
     result["policy_arn"] = arn
     # Every target is read and planned before anything changes: max_affected counts what the live plans would do.
     plans, acting = [], []
