@@ -48,7 +48,7 @@ def test_both_sources_agree_on_every_demo_user(demo, env):
     # The findings are spread over every reason, so the comparison covers them all.
     assert {r for v in verdicts["live"].values() for r in v[2]} == {
         "console_without_mfa", "active_keys_without_mfa", "key_older_than_max_age",
-        "unused_credentials", "multiple_active_keys", "virtual_mfa_only", "keys_not_mfa_protected",
+        "unused_credentials", "multiple_active_keys", "virtual_mfa_only", "keys_not_mfa_protected", "exemption_expired",
     }
     # API calls grow with pages for the report, with users when live; with require_hardware_mfa the report reads the devices of
     # the users with MFA (one call each: it does not show a hardware device next to a virtual one), and it reads live the

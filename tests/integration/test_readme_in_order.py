@@ -15,6 +15,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pexpect
@@ -56,19 +57,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def demo_server(tmp_path):
-    """``make demo-server PORT=N``, as the README runs it: its exports, then Ctrl-C."""
-    server = subprocess.Popen(["make", "demo-server", f"PORT={free_port()}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
-    exports, lines = {}, []
+    """``make demo-server PORT=N``, as the README runs it: its exports, then Ctrl-C. Its output goes to a file: a pipe
+    nobody reads fills up with the server's request log, and the server then blocks on its next line."""
+    log = tmp_path / "demo-server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(["make", "demo-server", f"PORT={free_port()}"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                  text=True, start_new_session=True)
     try:
-        for line in server.stdout:
-            lines.append(line)
-            found = re.match(r"export (AWS_\w+)=(\S+)", line)
-            if found:
-                exports[found[1]] = found[2]
-            if "AWS_ENDPOINT_URL" in exports:
-                break
-        assert "AWS_ENDPOINT_URL" in exports, "".join(lines)
+        deadline = time.monotonic() + 240
+        while "export AWS_ENDPOINT_URL=" not in log.read_text() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        exports = dict(re.findall(r"^export (AWS_\w+)=(\S+)$", log.read_text(), re.M))
+        assert "AWS_ENDPOINT_URL" in exports, log.read_text()
         yield exports
     finally:
         os.killpg(server.pid, signal.SIGINT)
