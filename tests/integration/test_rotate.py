@@ -15,7 +15,7 @@ import stat
 
 import pytest
 
-from tests.integration.conftest import BIN, adhoc_result, run
+from tests.integration.conftest import BIN, run
 from tests.integration.workstation import CODES, age_key, task
 
 PROFILE = "prod-long-term"

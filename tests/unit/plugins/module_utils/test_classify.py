@@ -52,8 +52,11 @@ STATUS_CASES = [
     ("age 0", user(age=0, keys=[key(age=0)]), Selection(), "grace-period", "medium", 7),
     ("last day of grace", user(age=6, console=True), Selection(), "grace-period", "medium", 1),
     ("age equal to the grace period", user(age=7, console=True), Selection(), "non-compliant", "high", None),
-    ("6 days and 23 hours old", UserRecord(username="alice", arn="arn:aws:iam::123456789012:user/alice", created=days_ago(6, hours=23),
-                                            console_access=True), Selection(grace_period_days=7), "grace-period", "medium", 1),
+    (
+        "6 days and 23 hours old",
+        UserRecord(username="alice", arn="arn:aws:iam::123456789012:user/alice", created=days_ago(6, hours=23), console_access=True),
+        Selection(grace_period_days=7), "grace-period", "medium", 1,
+    ),
     ("grace period of 0", user(age=0, console=True), Selection(grace_period_days=0), "non-compliant", "high", None),
     ("longer grace period", user(age=20, console=True), Selection(grace_period_days=30), "grace-period", "medium", 10),
     ("young but with mfa", user(age=1, console=True, mfa=["hardware"]), Selection(), "compliant", "low", None),

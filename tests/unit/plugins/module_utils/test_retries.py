@@ -123,8 +123,7 @@ def test_cloudtrail_throttling_exception_is_retried(monkeypatch):
     cloudtrail = boto3.client("cloudtrail", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}), **KEYS)
     with Stubber(cloudtrail) as stub:
         for dummy in range(2):
-            stub.add_client_error("lookup_events", service_error_code="ThrottlingException", service_message="Rate exceeded",
-                                 http_status_code=400)
+            stub.add_client_error("lookup_events", service_error_code="ThrottlingException", service_message="Rate exceeded", http_status_code=400)
         stub.add_response("lookup_events", {"Events": []})
         assert gather._lookup_events(cloudtrail, MaxResults=50) == {"Events": []}
         stub.assert_no_pending_responses()
