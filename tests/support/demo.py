@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,9 @@ class DemoServer(MotoServer):
 
 
 def serve(port: int = 0) -> int:
+    # Ctrl-C stops it even when it was started with SIGINT ignored (a background job of a script, make under CI, a test
+    # runner's worker): Python installs its KeyboardInterrupt handler only over the default disposition.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with DemoServer(port) as server:
         if server.refused():
             return 1
