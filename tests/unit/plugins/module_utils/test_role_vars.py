@@ -45,3 +45,13 @@ def test_no_variable_the_collection_itself_sets_or_documents_is_warned_about(rol
     assert used and unknown_variables(used, role, role_known(role)) == {}
     defaults = ROOT / "roles" / role / "defaults" / "main.yml"
     assert set(yaml.safe_load(defaults.read_text())) <= role_known(role)
+
+
+def test_the_template_names_checked_are_the_names_a_template_gets():
+    """mfa_enforce__template_var_names is written out beside mfa_enforce__template_vars (templating the latter outside the
+    loop over users fails on item): the two must name the same variables, in the same order as the docs give them."""
+    role_vars = yaml.safe_load((ROOT / "roles" / "mfa_enforce" / "vars" / "main.yml").read_text())
+    assert role_vars["mfa_enforce__template_var_names"] == list(role_vars["mfa_enforce__template_vars"])
+    spec = yaml.safe_load((ROOT / "roles" / "mfa_enforce" / "meta" / "argument_specs.yml").read_text())
+    documented = " ".join(spec["argument_specs"]["main"]["options"]["mfa_enforce_notify_warning_template"]["description"])
+    assert all(f"C({name})" in documented for name in role_vars["mfa_enforce__template_var_names"])
