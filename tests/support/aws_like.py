@@ -57,7 +57,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
 
 ACCOUNT_ID = "123456789012"
@@ -137,6 +137,8 @@ class AwsLike:
             self.settings = Settings()
             self.configure(**settings)
             self.offset = 0.0
+            # The clock of rates and delays (throttling, LookupEvents' 2 a second, a new key's refusal): tests may set one they move.
+            self.clock: Callable[[], float] = time.monotonic
             self.reports: Dict[Tuple[str, str], Tuple[str, float]] = {}  # (partition, account) -> (CSV, generated at)
             self.generating: Dict[Tuple[str, str], int] = {}  # (partition, account) -> INPROGRESS answers left
             self.buckets: Dict[str, Tuple[float, float]] = {}
@@ -193,13 +195,13 @@ class AwsLike:
         if action == "CreateAccessKey" and status.startswith("200"):
             found = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", answer)
             if found:
-                self.new_keys[found.group(1).decode()] = time.monotonic()
+                self.new_keys[found.group(1).decode()] = self.clock()
         start_response(status, headers)
         return [answer]
 
     def _refusal(self, action: str, key_id: str, service: str, json_protocol: bool):
         delay = self.settings.new_key_delay
-        if delay and service in ("iam", "sts") and time.monotonic() - self.new_keys.get(key_id, -delay) < delay:
+        if delay and service in ("iam", "sts") and self.clock() - self.new_keys.get(key_id, -delay) < delay:
             return self._error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
         throttled = self.settings.throttle and (self.settings.throttle_actions is None or action in self.settings.throttle_actions)
         if throttled and not self._take(action, *self.settings.throttle):
@@ -224,7 +226,7 @@ class AwsLike:
 
     def _take(self, bucket: str, rate: float, burst: float) -> bool:
         """A token bucket that starts with ``burst`` tokens and holds at least one."""
-        now = time.monotonic()
+        now = self.clock()
         tokens, last = self.buckets.get(bucket, (burst, now))
         tokens = min(max(burst, 1), tokens + (now - last) * rate)
         allowed = tokens >= 1

@@ -34,6 +34,19 @@ def aws(server):
     server.aws_like.reset()
 
 
+class MovedClock:
+    """The server's clock of rates and delays, moved by the test alone: no sleeping, no luck."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def move(self, seconds):
+        self.now += seconds
+
+
 def client(server, service, region="us-east-1", **keys):
     return boto3.client(service, endpoint_url=server.url, region_name=region, config=ONCE, **(keys or KEYS))
 
@@ -137,6 +150,7 @@ def test_throttling_past_the_rate_and_limit_exceeded_for_the_report(aws):
     iam.create_user(UserName="alice")
     for dummy in range(5):
         iam.get_user(UserName="alice")  # off: never throttled
+    aws.aws_like.clock = MovedClock()  # still: the bucket never refills
     aws.aws_like.configure(throttle=(0.01, 2))
     iam.get_user(UserName="alice")
     iam.get_user(UserName="alice")
@@ -153,12 +167,14 @@ def test_throttling_past_the_rate_and_limit_exceeded_for_the_report(aws):
 def test_a_new_key_is_refused_for_a_while(aws):
     iam = client(aws, "iam")
     iam.create_user(UserName="alice")
+    clock = aws.aws_like.clock = MovedClock()
     aws.aws_like.configure(new_key_delay=0.5)
     key = iam.create_access_key(UserName="alice")["AccessKey"]
     sts = client(aws, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    clock.move(0.49)
     with pytest.raises(ClientError, match="InvalidClientTokenId"):
         sts.get_caller_identity()
-    time.sleep(0.6)
+    clock.move(0.01)
     assert sts.get_caller_identity()["Arn"].endswith(":user/alice")
     aws.aws_like.configure(new_key_delay=0)
     key = iam.create_access_key(UserName="alice")["AccessKey"]
@@ -198,6 +214,7 @@ def test_organizations_features_are_answered_as_configured(aws):
 
 
 def test_console_logins_are_looked_up_newest_first_50_a_page_2_a_second(aws):
+    clock = aws.aws_like.clock = MovedClock()
     now = time.time()
     logins = tuple({"user": f"u{n}", "mfa": n % 2 == 0, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 * n))}
                    for n in range(120))
@@ -212,13 +229,17 @@ def test_console_logins_are_looked_up_newest_first_50_a_page_2_a_second(aws):
         token = page.get("NextToken")
         if not token:
             break
-        time.sleep(0.5)
+        clock.move(0.5)
     assert seen == [f"u{n}" for n in range(100)]  # the window, newest first, in pages of 50
     assert aws.aws_like.throttled["LookupEvents"] == 0
+    clock.move(1)  # the bucket full again: 2
+    trail.lookup_events(**ask)
+    trail.lookup_events(**ask)
     with pytest.raises(ClientError, match="ThrottlingException"):
-        for dummy in range(4):  # faster than 2 a second
-            trail.lookup_events(**ask)
+        trail.lookup_events(**ask)  # a third in the same instant
     assert aws.aws_like.throttled["LookupEvents"] == 1
+    clock.move(0.5)
+    trail.lookup_events(**ask)  # one more half a second later
     with pytest.raises(ClientError, match="InvalidMaxResultsException"):
-        time.sleep(1)
+        clock.move(1)
         trail.lookup_events(**ask, MaxResults=51)
