@@ -6,7 +6,6 @@
 
 import collections
 import threading
-import time
 from datetime import datetime, timezone
 
 import boto3
@@ -167,21 +166,22 @@ def test_each_account_counts_its_own_calls_and_a_failing_account_does_not_stop_t
 
 def test_no_more_accounts_than_the_concurrency_are_read_at_once():
     lock, running, most = threading.Lock(), [0], [0]
+    first_three = threading.Barrier(3, timeout=10)  # broken (and the test failed) unless 3 accounts are read at once
 
     def report_one(account):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.05)
+        if int(account["account_id"]) < 3:
+            first_three.wait()
         with lock:
             running[0] -= 1
         return {"account_id": account["account_id"]}
 
     accounts = [{"account_id": str(n)} for n in range(12)]
-    started = time.monotonic()
     assert report_accounts(accounts, report_one, 3) == accounts  # in the accounts' order
-    assert most[0] == 3 and time.monotonic() - started < 12 * 0.05  # overlapped, never more than 3
-    most[0] = 0
+    assert most[0] == 3  # overlapped, never more than 3
+    most[0], first_three = 0, threading.Barrier(1)
     report_accounts(accounts, report_one, 1)
     assert most[0] == 1
     with pytest.raises(ValueError, match="concurrency must be from 1 to 64, not 0"):
@@ -189,11 +189,14 @@ def test_no_more_accounts_than_the_concurrency_are_read_at_once():
 
 
 def test_one_slow_account_does_not_hold_the_others():
-    done = []
+    done, others_done = [], threading.Event()
 
     def report_one(account):
-        time.sleep(0.5 if account["account_id"] == "slow" else 0.01)
+        if account["account_id"] == "slow":
+            assert others_done.wait(timeout=10)  # the slow one ends only once the 8 others ended meanwhile
         done.append(account["account_id"])
+        if len(done) == 8:
+            others_done.set()
         return account
 
     report_accounts([{"account_id": "slow"}] + [{"account_id": str(n)} for n in range(8)], report_one, 2)
