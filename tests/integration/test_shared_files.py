@@ -136,9 +136,13 @@ print(json.dumps({"last": last, "rounds": rounds}))
 """
 
 
+CLI_WRITES = 20
+
+
 @pytest.mark.ansible_independent
 def test_aws_cli_writes_racing_the_projects_writes_lose_nothing(station, tmp_path):
-    # The aws CLI rewrites the file in place, without a lock; this project's writer races 100 of its writes.
+    # The aws CLI rewrites the file in place, without a lock; this project's writer races its writes (each round, 100 of them)
+    # against 20 of the aws CLI's: the writer's rounds span the CLI's writes, so the race happened.
     import subprocess
     import sys
     import threading
@@ -160,7 +164,7 @@ def test_aws_cli_writes_racing_the_projects_writes_lose_nothing(station, tmp_pat
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        for i in range(100):
+        for i in range(CLI_WRITES):
             run([str(BIN / "aws"), "configure", "set", "aws_access_key_id", f"AKIACLI{i:05d}", "--profile", f"cli-{i}"], station.env)
     finally:
         stop.touch()
@@ -169,7 +173,7 @@ def test_aws_cli_writes_racing_the_projects_writes_lose_nothing(station, tmp_pat
         sampler.join()
     written = json.loads(out)
     sections = raw_config_parse(str(station.credentials))
-    lost_cli = [i for i in range(100) if sections.get(f"cli-{i}", {}).get("aws_access_key_id") != f"AKIACLI{i:05d}"]
+    lost_cli = [i for i in range(CLI_WRITES) if sections.get(f"cli-{i}", {}).get("aws_access_key_id") != f"AKIACLI{i:05d}"]
     lost_project = [n for n, v in written["last"].items() if sections.get(n, {}).get("aws_session_token") != v]
     assert written["rounds"] >= 2 and (lost_cli, lost_project, unreadable) == ([], [], [])
     assert sections["prod-long-term"]["aws_access_key_id"] == station.key  # what was there before is still there
