@@ -60,6 +60,7 @@ def planned(result) -> dict:
 DEMO = {"mfa_enforce_exclude_users": EXCLUDE_USERS, "mfa_enforce_max_affected": 20}
 
 
+@pytest.mark.both_ends("playbook:enforce.yml", "role:mfa_enforce", "module:iam_mfa_enforce")
 def test_check_then_apply_then_nothing_left(demo, env):
     before = account_state(demo.iam)
     preview, text, dummy = enforce(demo.server, env, "--check", "--diff", **DEMO)
@@ -384,6 +385,7 @@ def test_notifications_warn_before_and_notify_after_enforcement_through_sns(demo
     assert subject == "MFA is now enforced on your AWS user" and "attach_policy" in text
 
 
+@pytest.mark.both_ends("module:sns_user_notice")
 def test_each_users_sns_notice_reaches_only_that_users_subscription(demo, env):
     notify = dict(DEMO, mfa_enforce_notify_channels=["sns"], mfa_enforce_notify_warn_only=True)
     targets = sorted(planned(enforce(demo.server, env, "--check", **DEMO)[0]))

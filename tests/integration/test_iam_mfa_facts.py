@@ -96,6 +96,7 @@ def test_unreachable_endpoint_fails_clearly(env):
     assert secret not in result.stdout and secret not in result.stderr
 
 
+@pytest.mark.both_ends("module:iam_mfa_facts")
 def test_facts_are_returned_once_as_ansible_facts(demo, env):
     result = adhoc_result(run(["ansible", "localhost", "-m", "awssec.mfa.iam_mfa_facts"], env).stdout)
     assert "iam_mfa" not in result

@@ -135,6 +135,7 @@ def test_by_hand_a_burst_past_the_breaker_enforces_only_up_to_it_and_reports_the
     assert queue_counts(sqs, url) == (0, 0)  # every change handled, the one past the breaker too (reported)
 
 
+@pytest.mark.both_ends("playbook:mfa_guard.yml", "module:iam_change_event", "module:mfa_guard_breaker")
 def test_by_hand_two_copies_of_one_change_handled_at_once_change_iam_once(account, env, iam, tmp_path, moto_server):
     """Each enforcement's first write takes seconds (as a slow IAM would), so the two handlings overlap: unless they take
     turns, both read the user before either has acted, and both act."""

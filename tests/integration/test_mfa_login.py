@@ -101,6 +101,7 @@ def test_check_mode_lists_who_would_be_refreshed_and_changes_nothing(station):
     assert not list(station.credentials.parent.glob("credentials.lock"))
 
 
+@pytest.mark.both_ends("lookup:aws_profiles")
 def test_list_shows_the_seed_labels(station):
     station.login(profiles="dev", mfa_workstation_token_codes={"dev": CODES["dev"]})
     process = station.login(list_profiles=True)
@@ -224,6 +225,7 @@ def test_aws_profile_refuses_a_name_that_could_break_out_of_its_header(station, 
     assert station.credentials.read_bytes() == before and not list(station.credentials.parent.glob("*.lock"))
 
 
+@pytest.mark.both_ends("module:aws_profile")
 def test_aws_profile_check_diff_then_write(station):
     args = json.dumps({"name": "qa-long-term", "values": {"aws_access_key_id": "AKIAQA", "aws_secret_access_key": "qa-secret-value",
                                                           "mfa_serial": MFA_SERIAL}})

@@ -32,6 +32,7 @@ def org(moto_server, iam, tmp_path):
     moto_server.clear_hooks()
 
 
+@pytest.mark.both_ends("inventory:aws_accounts")
 def test_inventory_lists_the_members_and_a_cached_run_makes_no_call(org, env, moto_server):
     members, inventory = org
     graph = run(["ansible-inventory", "-i", str(inventory), "--graph"], env).stdout
@@ -109,7 +110,7 @@ def test_org_report_counts_every_account_and_reports_the_one_that_failed(org, en
         assert member.name in page
 
 
-@pytest.mark.parametrize("fanout", ["module", "hosts"])
+@pytest.mark.parametrize("fanout", [pytest.param("module", marks=pytest.mark.both_ends("playbook:org_report.yml", "module:iam_mfa_org_facts")), "hosts"])
 def test_the_management_account_is_reported_and_every_mfa_report_variable_applies(org, env, moto_server, iam, fanout):
     """Many Organizations keep their IAM users in the management account; the gathering is the role's, so its variables apply."""
     members, inventory = org

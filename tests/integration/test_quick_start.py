@@ -14,7 +14,10 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.integration.conftest import ROOT
+import pytest
+
+from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+from tests.integration.conftest import ROOT, adhoc_result, run
 from tests.support.demo_account import expected_counts
 
 README = ROOT / "README.md"
@@ -116,3 +119,13 @@ def test_the_built_collection_holds_no_report_or_log(tmp_path):
         names = set(tarball.getnames())
     assert not names & set(left)
     assert {"README.md", "playbooks/report.yml", "roles/mfa_report/tasks/main.yml", "docs/performance.md"} <= names
+
+
+@pytest.mark.both_ends("lookup:mfa_policy")
+def test_the_readme_policy_lookup_gives_the_document_enforcement_attaches_in_the_partition_asked(env):
+    """The README's lookup, and with a partition: the document iam_mfa_enforce attaches (module_utils/policy.py), as JSON."""
+    for options, partition in (("", "aws"), (", partition='aws-us-gov', allow_password_change=false", "aws-us-gov")):
+        shown = adhoc_result(run(["ansible", "localhost", "-m", "debug", "-a", f"msg={{{{ lookup('awssec.mfa.mfa_policy'{options}) }}}}"],
+                                 env).stdout)["msg"]
+        assert shown == mfa_policy(partition=partition, allow_password_change=partition == "aws")
+        assert f"arn:{partition}:iam::*:mfa/" in json.dumps(shown) and (partition == "aws" or ":aws:" not in json.dumps(shown))

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration.conftest import run
 from tests.support.demo_account import EXCLUDE_USERS, expected_counts
 
@@ -35,6 +37,7 @@ def test_table_report_prints_the_seed_sections(demo, env):
         assert text in out
 
 
+@pytest.mark.both_ends("playbook:report.yml", "role:mfa_report", "filter:mfa_report", "module:role_variables", "facts:injected")
 def test_json_report_saved_for_the_seed_script(demo, env, tmp_path):
     saved = tmp_path / "mfa-report.json"
     _report(demo, env, mfa_report_formats=[], mfa_report_save_path=str(saved))

@@ -39,6 +39,7 @@ def assert_safe(station):
     assert len(station.keys()) <= 2
 
 
+@pytest.mark.both_ends("module:access_key_rotate", "playbook:rotate_keys.yml", "role:mfa_workstation", "playbook:mfa_login.yml", "module:aws_mfa_session")
 def test_rotation_keeps_the_profile_and_backs_the_old_key_up(logged_in):
     station = logged_in
     before = station.credentials.read_text()

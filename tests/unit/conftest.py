@@ -12,7 +12,16 @@ plain package, which any test module importing the collection at collection time
 import pytest
 from ansible.plugins.loader import init_plugin_loader
 
+from tests.support.ansible_free import runs_ansible
+
 init_plugin_loader()
+
+
+def pytest_collection_modifyitems(items):
+    """A test file that runs no Ansible code (tests/support/ansible_free.py reads its imports) is marked ansible_independent."""
+    for item in items:
+        if not runs_ansible(item.path.resolve()):
+            item.add_marker(pytest.mark.ansible_independent)
 
 
 @pytest.fixture
