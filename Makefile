@@ -1,5 +1,5 @@
-# awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs (and Java 17 or later, for
-# the MFA guard's ansible-rulebook tests).
+# awssec.mfa: everything a fresh machine with Python 3.13 and 3.11, pip and make needs (the tests' Chromium and Java 17,
+# for the MFA guard's ansible-rulebook, are installed with apt-get when missing: make browser java).
 #   make demo   report on a demo account served by a local moto server (make demo-server keeps it running)
 #   make test   lint, sanity, and the unit and integration tests on both ends of the matrix (what CI runs)
 #   make bench  benchmarks (not part of the tests)
@@ -42,7 +42,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-oldest matrix demo demo-server test lint doc-lint sanity ee browser unit integration unit-oldest integration-oldest bench clean
+.PHONY: setup setup-oldest matrix demo demo-server test lint doc-lint sanity ee browser java unit integration unit-oldest integration-oldest bench clean
 
 setup: $(VENV)/.installed $(LINK)
 	@$(call link_into_venv,$(VENV))
@@ -88,10 +88,11 @@ demo-server: setup
 
 # Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
 # integration tests run on both ends; the newest runs without facts injected as variables (where
-# ansible-core is going), the oldest with its default (injected).
-test: matrix lint doc-lint sanity ee unit integration unit-oldest integration-oldest
-	@echo "make test passed on both ends:"
-	@$(BIN)/python tests/support/versions.py --check $(BIN)/python $(OLDEST_BIN)/python
+# ansible-core is going), the oldest with its default (injected). On 2 cores, single-process steps run
+# two at a time (lanes split by |); each step's time is printed (tests/support/steps.py). The doc
+# lint's commands run in make unit (tests/unit/test_doc_lint.py).
+test:
+	@$(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee | unit unit-oldest" integration integration-oldest
 
 # Both ends' versions, and whether the collection claims exactly what they test.
 matrix: setup setup-oldest
@@ -138,25 +139,30 @@ ee: setup
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The MFA guard's tests run the real ansible-rulebook, whose rules engine needs Java 17 or later (JAVA_HOME's, or java on
+# PATH): Debian's JRE 17, installed when neither has one.
+java:
+	@v=$$("$${JAVA_HOME:+$$JAVA_HOME/bin/}java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'); \
+	[ "$${v:-0}" -ge 17 ] 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+
 unit: setup
 	$(BIN)/python -m pytest tests/unit
 
 # The integration tests, one worker per core (each worker has its own moto server): most of their time is
 # ansible-playbook and moto on one core each. TEST_WORKERS=0 runs them in this process, one after the other.
 TEST_WORKERS ?= auto
-integration: setup browser
+integration: setup browser java
 	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration
 
-# The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own.
-# The doc lint's test is the same on any Ansible (the newest's tools): it is not run twice.
+# The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own. Unit tests that run
+# no Ansible code (marked by their imports: tests/support/ansible_free.py) are the same on any end: not run twice.
 unit-oldest: setup-oldest
-	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit --deselect tests/unit/test_doc_lint.py
+	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit -m "not ansible_independent"
 
-# Tests that run no Ansible code (a race of file writers, about 100 s) need not run twice, nor the README's commands
-# in order (they activate .venv, the newest end, as the README says: the run would be the same).
-integration-oldest: setup-oldest browser
-	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration -m "not ansible_independent" \
-	  --deselect tests/integration/test_readme_in_order.py::test_the_readme_commands_run_in_order_against_make_demo_server
+# On the oldest end, what may differ there: each module, plugin, role and playbook once, by the test marked both_ends
+# that names it (tests/unit/test_both_ends.py checks that each is named), with facts injected as variables.
+integration-oldest: setup-oldest java
+	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration -m both_ends
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
