@@ -150,9 +150,11 @@ unit: setup
 
 # The integration tests, one worker per core (each worker has its own moto server): most of their time is
 # ansible-playbook and moto on one core each. TEST_WORKERS=0 runs them in this process, one after the other.
+# A worker that is done takes tests from the other's share (worksteal): the long ones do not end the run alone.
 TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist worksteal
 integration: setup browser java
-	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration
+	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest $(XDIST) tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own. Unit tests that run
 # no Ansible code (marked by their imports: tests/support/ansible_free.py) are the same on any end: not run twice.
@@ -162,7 +164,7 @@ unit-oldest: setup-oldest
 # On the oldest end, what may differ there: each module, plugin, role and playbook once, by the test marked both_ends
 # that names it (tests/unit/test_both_ends.py checks that each is named), with facts injected as variables.
 integration-oldest: setup-oldest java
-	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest -n $(TEST_WORKERS) tests/integration -m both_ends
+	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest $(XDIST) tests/integration -m both_ends
 
 bench: setup
 	$(BIN)/python bench/report_scale.py
