@@ -118,12 +118,12 @@ def justification(reasons: Sequence[str]) -> str:
     return JUSTIFICATIONS.get(key, "No MFA")
 
 
-def protects_keys(user: UserRecord, verdict: Classification, options: EnforceOptions) -> bool:
+def protects_keys(user: UserRecord, classified: Classification, options: EnforceOptions) -> bool:
     """Is this user a target for protecting their keys: MFA set up, keys that work without it, and either that target
     asked for, or the user non-compliant for it (require_mfa_policy_for_keys) with non-compliant users asked for?"""
-    if not (user.mfa_enabled and "keys_not_mfa_protected" in verdict.reasons):
+    if not (user.mfa_enabled and "keys_not_mfa_protected" in classified.reasons):
         return False
-    return "keys_not_mfa_protected" in options.targets or (verdict.status == "non-compliant" and "non-compliant" in options.targets)
+    return "keys_not_mfa_protected" in options.targets or (classified.status == "non-compliant" and "non-compliant" in options.targets)
 
 
 def plan_protect_keys(state: LiveState, options: EnforceOptions) -> List[str]:
@@ -402,20 +402,20 @@ def select_targets(gathered: Gathered, selection: Selection, options: EnforceOpt
     caller = user_name_from_arn(gathered.caller_arn)
     out = {"targets": [], "caller": [], "exempted": [], "grace_period": [], "would_act": [], "warnings": []}
     for user in sorted(gathered.users, key=lambda u: u.username):
-        verdict = classify(user, selection, now)
-        out["warnings"] += verdict.warnings
+        classified = classify(user, selection, now)
+        out["warnings"] += classified.warnings
         # Exemptions and grace periods decide what enforcement leaves alone; restoring goes by the records only.
-        if options.state == "enforced" and verdict.status == "exempted":
-            out["exempted"].append({"username": user.username, "reason": verdict.exemption["reason"], "until": verdict.exemption["until"]})
-        elif options.state == "enforced" and verdict.status == "grace-period":
-            out["grace_period"].append({"username": user.username, "days_remaining": verdict.grace_days_remaining})
+        if options.state == "enforced" and classified.status == "exempted":
+            out["exempted"].append({"username": user.username, "reason": classified.exemption["reason"], "until": classified.exemption["until"]})
+        elif options.state == "enforced" and classified.status == "grace-period":
+            out["grace_period"].append({"username": user.username, "days_remaining": classified.grace_days_remaining})
         keys = False
         if options.state == "enforced":
-            keys = verdict.status not in ("exempted", "grace-period") and protects_keys(user, verdict, options)
-            if not keys and not (verdict.status == "non-compliant" and "non-compliant" in options.targets):
+            keys = classified.status not in ("exempted", "grace-period") and protects_keys(user, classified, options)
+            if not keys and not (classified.status == "non-compliant" and "non-compliant" in options.targets):
                 continue
             acts = keys or would_act(user, options)
-            why = KEYS_JUSTIFICATION if keys else justification(verdict.reasons)
+            why = KEYS_JUSTIFICATION if keys else justification(classified.reasons)
         else:
             # Undo wherever an enforcement was recorded, whatever the user's status is now.
             if not any(tag in user.tags for tag in RECORD_TAGS):
@@ -424,7 +424,7 @@ def select_targets(gathered: Gathered, selection: Selection, options: EnforceOpt
             why = restore_justification(user.mfa_enabled)
         target = {
             "username": user.username,
-            "previous_status": verdict.status,
+            "previous_status": classified.status,
             "access": access(user.console_access, len(user.active_keys)),
             "justification": why,
             "target": "keys_not_mfa_protected" if keys else "non-compliant",

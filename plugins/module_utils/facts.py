@@ -33,13 +33,13 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
 )
 
 
-def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
+def user_fact(user: UserRecord, classified: Classification, now: datetime) -> Dict:
     """One entry of ``users``: what was read, then what it means."""
     return {
         "username": user.username,
         "arn": user.arn,
         "created": isoformat(user.created),
-        "days_since_creation": verdict.days_since_creation,
+        "days_since_creation": classified.days_since_creation,
         "mfa_enabled": user.mfa_enabled,
         "mfa_devices": [{"serial": d.serial, "type": d.type} for d in user.mfa_devices],
         "console_access": user.console_access,
@@ -58,11 +58,11 @@ def user_fact(user: UserRecord, verdict: Classification, now: datetime) -> Dict:
         "keys_mfa_protected": user.keys_mfa_protected if user.active_keys else None,
         "sign_ins_without_mfa": sign_ins_fact(user.sign_ins),
         "last_activity": isoformat(user.last_activity),
-        "status": verdict.status,
-        "risk": verdict.risk,
-        "reasons": verdict.reasons,
-        "grace_days_remaining": verdict.grace_days_remaining,
-        "exemption": verdict.exemption,
+        "status": classified.status,
+        "risk": classified.risk,
+        "reasons": classified.reasons,
+        "grace_days_remaining": classified.grace_days_remaining,
+        "exemption": classified.exemption,
     }
 
 
@@ -107,9 +107,9 @@ def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls
     users = []
     warnings = list(gathered.warnings)
     for user in sorted(gathered.users, key=lambda u: u.username):
-        verdict = classify(user, options, now)
-        warnings.extend(verdict.warnings)
-        users.append(user_fact(user, verdict, now))
+        classified = classify(user, options, now)
+        warnings.extend(classified.warnings)
+        users.append(user_fact(user, classified, now))
     return {
         "account_id": gathered.account_id,
         "partition": partition_of(gathered.caller_arn) if gathered.caller_arn else None,
