@@ -92,7 +92,7 @@ demo-server: setup
 # two at a time (lanes split by |); each step's time is printed (tests/support/steps.py). The doc
 # lint's commands run in make unit (tests/unit/test_doc_lint.py).
 test:
-	@$(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee | unit unit-oldest" integration integration-oldest
+	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee | unit unit-oldest" integration integration-oldest
 
 # Both ends' versions, and whether the collection claims exactly what they test.
 matrix: setup setup-oldest

@@ -7,11 +7,12 @@
 Each STAGE is one or more lanes separated by ``|``, each lane make targets run one after the other; the lanes of a
 stage run side by side (on 2 cores, a single-process lane beside another), each step's output printed whole when it
 ends. The first failing step stops the run, after the other lanes of its stage, with its make's exit status. At the
-end, each step's time and the total.
+end, each step's time and the total. The make is $MAKE's (the Makefile passes its own), else make.
 
     python tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee | unit unit-oldest" integration
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -44,7 +45,7 @@ def run_lane(make: str, targets: List[str], alone: bool, results: List[Tuple[str
             return
 
 
-def main(argv: List[str], make: str = "make") -> int:
+def main(argv: List[str], make: str = os.environ.get("MAKE") or "make") -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
