@@ -98,14 +98,6 @@ def test_counts_of_one_are_singular():
     assert format_duration(3600) == "1 hour, 0 minutes" and format_duration(7260) == "2 hours, 1 minute"
 
 
-def test_no_task_name_is_left_with_an_empty_value():
-    from pathlib import Path
-    root = Path(__file__).resolve().parents[4]
-    for tasks in (root / "roles").glob("*/tasks/*.yml"):
-        for name in re.findall(r"- name: (.*)", tasks.read_text()):
-            assert not re.search(r"(to|from|in|for) \{\{", name), f"{tasks}: {name}"
-
-
 def _restore_gathered():
     """After enforcement (tags recorded) of two users created 3 days ago: ana has set up MFA since, bo has not."""
     tags = {TAG_ENFORCED_AT: "2024-01-14T00:00:00+00:00", TAG_DISABLED_KEYS: "AKIAANA0"}
