@@ -23,7 +23,7 @@ import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account, spec_defaults
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
 

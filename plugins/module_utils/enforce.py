@@ -22,18 +22,10 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, Selection, check_options, classify
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    IAMError,
-    access_keys,
-    aws_call,
-    error_code,
-    gather,
-    login_profile,
-    mfa_devices,
-    paginate,
-    retried,
-    user_tags,
-)
+from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, aws_call, error_code
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
+from ansible_collections.awssec.mfa.plugins.module_utils.live import access_keys, login_profile, mfa_devices, user_tags
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_CHANGED_AT,
     TAG_ENFORCED_AT,

@@ -26,10 +26,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, credentials_management, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat, partition_of
+from ansible_collections.awssec.mfa.plugins.module_utils.root import credentials_management
 
 ROLE_SESSION_NAME = "awssec-mfa-org-report"
 ROLE_SECONDS = 900  # the shortest session AssumeRole grants; an account's report takes seconds

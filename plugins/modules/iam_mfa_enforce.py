@@ -302,7 +302,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
 
 

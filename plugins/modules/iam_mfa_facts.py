@@ -370,8 +370,8 @@ ansible_facts:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
 
 
 def main():

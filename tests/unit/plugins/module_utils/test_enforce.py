@@ -40,7 +40,8 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     would_act,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, access
