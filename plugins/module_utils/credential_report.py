@@ -18,7 +18,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, THROTTLING_CODES
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, aws_call, error_code
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, as_utc
 
 
@@ -68,8 +68,8 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[I
         if state == "COMPLETE":
             try:
                 response = aws_call("get the credential report (iam:GetCredentialReport)", _get_credential_report, iam)
-            except IAMError as e:
-                if error_code(e.exception) not in REPORT_NOT_READY:
+            except AWSError as e:
+                if e.code not in REPORT_NOT_READY:
                     raise
             else:
                 content = response["Content"]
@@ -80,7 +80,7 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[I
             break
         sleep(wait)
         waited += wait
-    raise IAMError(message=f"The credential report was not ready after {waited:g} s of polling; try again later or use source=live")
+    raise AWSError(message=f"The credential report was not ready after {waited:g} s of polling; try again later or use source=live")
 
 
 def report_time(value: Optional[str]) -> Optional[datetime]:

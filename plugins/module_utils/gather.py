@@ -31,7 +31,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.credential_report impor
     record_from_report_row,
     report_time,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, aws_call, error_code, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, Gone, aws_call, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.live import (
     access_keys,
     authorization_details,
@@ -78,11 +78,14 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
     authorization details are not listed.
 
     ``identity`` (``Account``, ``Arn``) is who the clients act as when that is known (an assumed role's, from
-    sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity)."""
+    sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity).
+
+    Raises AWSError when the account cannot be read; ValueError for a ``source`` not in SOURCES, or evidence_days
+    without ``cloudtrail`` (the caller's mistakes)."""
     if source not in SOURCES:
-        raise IAMError(message=f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     if options.evidence_days and cloudtrail is None:
-        raise IAMError(message="evidence_days needs a CloudTrail client")
+        raise ValueError("evidence_days needs a CloudTrail client")
     now = now or datetime.now(timezone.utc)
     warnings: List[str] = []
     identity = identity or _identity(sts)
@@ -104,7 +107,7 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
     if options.evidence_days:  # enrichment: its failure leaves the sign-ins unknown, with a warning
         try:
             evidence, sign_ins = console_evidence(cloudtrail, options.evidence_days, now, sleep)
-        except IAMError as e:
+        except AWSError as e:
             warnings.append(f"console sign-ins without MFA are reported as unknown: {error_text(e)}")
     users = [replace(u, keys_mfa_protected=protection.get(u.username),
                      sign_ins=None if evidence is None else sign_ins.get(u.username, SignIns())) for u in users]
@@ -165,9 +168,10 @@ def _with_key_ids(iam, users: List[UserRecord], options: Selection, now: datetim
     def read(user: UserRecord) -> UserRecord:
         try:
             return replace(user, access_keys=with_listed_ids(user.access_keys, access_keys(iam, user.username)))
-        except IAMError as e:
-            if error_code(e.exception) != "NoSuchEntity":
-                warnings.append(f"the key ids of {user.username} are unknown: {error_text(e)}")
+        except Gone:
+            return user
+        except AWSError as e:
+            warnings.append(f"the key ids of {user.username} are unknown: {error_text(e)}")
             return user
 
     read_back = dict(zip((u.username for u in wanted), bounded_map(read, wanted, concurrency)))
@@ -192,9 +196,9 @@ def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnin
     def read(user: UserRecord) -> Tuple[Optional[UserRecord], Optional[str]]:
         try:
             return replace(user, mfa_devices=devices_of(mfa_devices(iam, user.username))), None
-        except IAMError as e:
-            if error_code(e.exception) == "NoSuchEntity":
-                return None, None
+        except Gone:
+            return None, None
+        except AWSError as e:
             return replace(user, mfa_devices=[MFADevice(serial=None, type="unknown")]), f"{user.username} ({error_text(e)})"
 
     wanted = [user for user in users if needs_device_read(user, options)]

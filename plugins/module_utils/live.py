@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-
 from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, aws_call, error_code
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import Gone, aws_call, unless_gone
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, as_utc, mfa_device_type
 
@@ -25,11 +23,8 @@ NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts keys without a creati
 
 
 @RETRY
-def _get_login_profile(iam, username: str) -> Optional[Dict]:
-    try:
-        return iam.get_login_profile(UserName=username)["LoginProfile"]
-    except is_boto3_error_code("NoSuchEntity"):
-        return None
+def _get_login_profile(iam, username: str) -> Dict:
+    return iam.get_login_profile(UserName=username)["LoginProfile"]
 
 
 @RETRY
@@ -57,7 +52,8 @@ def devices_of(listed: List[Dict]) -> List[MFADevice]:
 
 
 def login_profile(iam, name: str) -> Optional[Dict]:
-    return aws_call(f"get the login profile of {name}", _get_login_profile, iam, name)
+    """The user's console password (its LoginProfile); None when it has none."""
+    return unless_gone(f"get the login profile of {name}", _get_login_profile, iam, name)
 
 
 def mfa_devices(iam, name: str) -> List[Dict]:
@@ -157,9 +153,7 @@ def _read_unless_deleted(iam, user: Dict, warnings: List[str]) -> Optional[UserR
     # A user deleted while the account is being read is left out, not a failure.
     try:
         return read_user_live(iam, user)
-    except IAMError as e:
-        if error_code(e.exception) != "NoSuchEntity":
-            raise
+    except Gone:
         warnings.append(f"user {user['UserName']} was deleted while it was being read; it is left out")
         return None
 
@@ -171,10 +165,5 @@ def read_names(iam, names: List[str], warnings: List[str], concurrency: int) -> 
 
 def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
     """A user read live by name; None when it no longer exists."""
-    try:
-        user = aws_call(f"get user {name}", _get_user, iam, name)
-    except IAMError as e:
-        if error_code(e.exception) != "NoSuchEntity":
-            raise
-        return None
-    return _read_unless_deleted(iam, user, warnings)
+    user = unless_gone(f"get user {name}", _get_user, iam, name)
+    return None if user is None else _read_unless_deleted(iam, user, warnings)

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import report_time
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError, aws_call, error_code, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.records import RootRecord
 
 
@@ -34,8 +34,8 @@ def virtual_devices(iam, warnings: List[str]) -> Optional[List[Dict]]:
             "list virtual MFA devices (iam:ListVirtualMFADevices)",
             paginate, iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned",
         )
-    except IAMError as e:
-        if error_code(e.exception) != "AccessDenied":
+    except AWSError as e:
+        if e.code != "AccessDenied":
             raise
         warnings.append("iam:ListVirtualMFADevices was denied: every user with MFA is read with iam:ListMFADevices")
         return None
@@ -82,8 +82,8 @@ def credentials_management(iam, warnings: List[str]) -> Tuple[str, Optional[bool
     in an Organization report (org.aggregate)."""
     try:
         features = aws_call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
-    except IAMError as e:
-        code = error_code(e.exception)
+    except AWSError as e:
+        code = e.code
         if code in CREDENTIALS_MANAGEMENT_ERRORS:
             return CREDENTIALS_MANAGEMENT_ERRORS[code], None
         if code == "AccountNotManagementOrDelegatedAdministratorException":

@@ -17,7 +17,6 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selecti
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.cloudtrail import sign_ins_without_mfa
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
@@ -196,7 +195,7 @@ def test_live_reads_tell_the_kinds_with_no_extra_call(aws):
 
 def test_evidence_needs_a_cloudtrail_client(aws):
     iam, sts = aws
-    with pytest.raises(IAMError, match="evidence_days needs a CloudTrail client"):
+    with pytest.raises(ValueError, match="evidence_days needs a CloudTrail client"):
         gather(iam, sts, "live", Selection(evidence_days=7))
 
 

@@ -23,7 +23,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.credential_report impor
     record_from_report_row,
     report_waits,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.errors import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather, with_listed_ids
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice
@@ -172,14 +172,14 @@ def test_fetch_gives_up_with_a_clear_error():
     iam, stub = _stubbed_iam()
     for dummy in range(3):
         stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
-    with stub, pytest.raises(IAMError, match="not ready after 2 s of polling"):
+    with stub, pytest.raises(AWSError, match="not ready after 2 s of polling"):
         fetch_credential_report(iam, sleep=lambda s: None, waits=[1, 1])
 
 
 def test_access_denied_names_the_call():
     iam, stub = _stubbed_iam()
     stub.add_client_error("generate_credential_report", service_error_code="AccessDenied", http_status_code=403)
-    with stub, pytest.raises(IAMError) as failure:
+    with stub, pytest.raises(AWSError) as failure:
         fetch_credential_report(iam, sleep=lambda s: None)
     assert "iam:GenerateCredentialReport" in failure.value.message
 
@@ -356,7 +356,7 @@ def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
 
 def test_unknown_source_is_refused(aws):
     iam, sts = aws
-    with pytest.raises(IAMError, match="source must be one of credential_report, live, not 'cache'"):
+    with pytest.raises(ValueError, match="source must be one of credential_report, live, not 'cache'"):
         gather(iam, sts, "cache", Selection())
 
 

@@ -59,7 +59,7 @@ def test_limit_exceeded_on_a_change_fails_at_once(aws):
     server, iam = aws
     server.before("AttachUserPolicy", answer_first(100, "LimitExceeded", 409))
     arn = "arn:aws:iam::123456789012:policy/RequireMFA"
-    with pytest.raises(errors.IAMError) as raised:
+    with pytest.raises(errors.AWSError) as raised:
         enforce.call_action(iam, "alice", "attach_policy", arn)
     assert errors.error_code(raised.value.exception) == "LimitExceeded"
     assert server.actions["AttachUserPolicy"] == 1
