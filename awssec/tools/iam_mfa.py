@@ -23,7 +23,7 @@ import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account, spec_defaults
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
 
@@ -53,10 +53,10 @@ class AWSFailure(RuntimeError):
 
 
 def _aws(function, *args, **kwargs):
-    """Run a gathering or enforcement step; SDK and IAM errors become AWSFailure with their cause."""
+    """Run a gathering or enforcement step; SDK and AWS errors become AWSFailure with their cause."""
     try:
         return function(*args, **kwargs)
-    except (IAMError, BotoCoreError, ClientError) as e:
+    except (AWSError, BotoCoreError, ClientError) as e:
         raise AWSFailure(error_text(e)) from e
 
 

@@ -515,14 +515,14 @@ def _read_bytes(path: str) -> Optional[bytes]:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise FileError(path, f"cannot read: {e.strerror}")
+        raise FileError(path, f"cannot read: {e.strerror}") from e
 
 
 def _decode(data: Optional[bytes], path: str) -> str:
     try:
         return (data or b"").decode("utf-8")
     except UnicodeDecodeError as e:
-        raise FileError(path, f"not UTF-8 text (byte {e.start})")
+        raise FileError(path, f"not UTF-8 text (byte {e.start})") from e
 
 
 def read(path: str) -> IniFile:
@@ -710,7 +710,7 @@ def update(path: str, edit: Callable[[IniFile], bool], check_mode: bool = False,
             raise FileError(path, f"another program changed the file during each of {EDIT_ATTEMPTS} attempts to edit it; "
                                   "check that it holds this edit")
     except OSError as e:
-        raise FileError(path, f"cannot write: {e.strerror or e}")
+        raise FileError(path, f"cannot write: {e.strerror or e}") from e
 
 
 def check_writable(path: str) -> None:
@@ -754,7 +754,7 @@ def check_replaceable(path: str) -> None:
         for name in made:
             with contextlib.suppress(OSError):
                 os.unlink(name)
-        raise FileError(path, f"a file cannot be created and renamed in its folder {folder} ({e.strerror or e}): nothing was written")
+        raise FileError(path, f"a file cannot be created and renamed in its folder {folder} ({e.strerror or e}): nothing was written") from e
 
 
 # --- one profile, as the aws_profile module sets it ----------------------------------------------

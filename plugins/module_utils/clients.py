@@ -115,13 +115,6 @@ def fast_timestamps(client):
     return client
 
 
-def error_reason(exception) -> str:
-    """``Code: Message`` of an AWS error answer; the exception's text for anything else (no connection, bad endpoint)."""
-    error = getattr(exception, "response", None) or {}
-    error = error.get("Error", {}) if isinstance(error, dict) else {}
-    return f"{error.get('Code')}: {error.get('Message')}" if error else str(exception)
-
-
 def warn(module, message: str) -> None:
     """Warn through the AnsibleModule that an AnsibleAWSModule wraps.
 

@@ -22,18 +22,10 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, Selection, check_options, classify
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    IAMError,
-    access_keys,
-    aws_call,
-    error_code,
-    gather,
-    login_profile,
-    mfa_devices,
-    paginate,
-    retried,
-    user_tags,
-)
+from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call, error_text, unless_gone
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
+from ansible_collections.awssec.mfa.plugins.module_utils.live import access_keys, login_profile, mfa_devices, user_tags
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     TAG_CHANGED_AT,
     TAG_ENFORCED_AT,
@@ -301,14 +293,11 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
     that name at another path is refused by name, in check mode too (AWS would refuse to create ``arn``).
     """
     name = arn.rsplit("/", 1)[1]
-    try:
-        policy = aws_call(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)["Policy"]
-    except IAMError as e:
-        if error_code(e.exception) != "NoSuchEntity":
-            raise
+    found = unless_gone(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)
+    if found is None:
         elsewhere = same_name_elsewhere(iam, arn)
         if elsewhere is not None:
-            raise IAMError(message=f"A policy named {name} exists at another path ({elsewhere}), and IAM allows one policy of a name: "
+            raise AWSError(message=f"A policy named {name} exists at another path ({elsewhere}), and IAM allows one policy of a name: "
                                    f"{arn} cannot be created and nothing was changed. Name another policy with policy_name")
         if not check_mode:
             try:
@@ -318,19 +307,20 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
                     Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
                     Tags=[{"Key": POLICY_TAG, "Value": "true"}],
                 )
-            except IAMError as e:
-                if error_code(e.exception) != "EntityAlreadyExists" or again:
+            except AWSError as e:
+                if e.code != "EntityAlreadyExists" or again:
                     raise
                 # Created meanwhile by a run beside this one (the MFA guard handles changes at once): read it as it is, once.
                 return ensure_policy(iam, arn, document, check_mode, again=True)
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
+    policy = found["Policy"]
     version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
     current = decode_document(version["PolicyVersion"]["Document"])
     if policy_json(current) == policy_json(document):
         return {"arn": arn, "change": "none"}
     if not any(tag["Key"] == POLICY_TAG for tag in policy.get("Tags") or []):
-        raise IAMError(message=f"{arn} exists with another document and is not this collection's (it has no {POLICY_TAG} tag): "
+        raise AWSError(message=f"{arn} exists with another document and is not this collection's (it has no {POLICY_TAG} tag): "
                                "it is left as it is and nothing was changed. Name another policy with policy_name, or tag this one "
                                f"{POLICY_TAG}=true to let awssec.mfa replace its document")
     if not check_mode:
@@ -347,7 +337,7 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
 
 def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[str], now: datetime,
               keys: bool = False) -> Tuple[LiveState, Dict]:
-    """Re-read one user and plan, changing nothing (``keys``: protect the user's keys). Raises IAMError."""
+    """Re-read one user and plan, changing nothing (``keys``: protect the user's keys). Raises AWSError."""
     state = read_state(iam, username, policy_arn if options.attach_policy else None)
     planner = plan_restore if options.state == "restored" else plan_protect_keys if keys else plan_enforce
     actions = planner(state, options)
@@ -366,7 +356,7 @@ def plan_user(iam, username: str, options: EnforceOptions, policy_arn: Optional[
 
 def apply_user(iam, username: str, state: LiveState, entry: Dict, options: EnforceOptions, policy_arn: Optional[str]) -> None:
     """Do the planned actions: written down first as pending, then recorded as done once their calls were made (a failed
-    call's action, and those after it, are not). Raises IAMError; the work done is in ``entry["done"]`` and the record."""
+    call's action, and those after it, are not). Raises AWSError; the work done is in ``entry["done"]`` and the record."""
     actions = entry["actions"]
     if not actions:
         return
@@ -382,12 +372,12 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
         for action in actions:
             call_action(iam, username, action, policy_arn)
             entry["done"].append(action)
-    except IAMError as e:
+    except AWSError as e:
         failure = e
     if record:  # what was done, and only that (if this write fails, the pending record stays: restoring undoes none of it)
         try:
             tag_user(iam, username, record_tags(state, entry["done"], datetime.now(timezone.utc)))
-        except IAMError:
+        except AWSError:
             if failure is None:
                 raise
     if failure is not None:
@@ -519,9 +509,9 @@ def enforce_users(iam, gathered: Gathered, selection: Selection, options: Enforc
     return result
 
 
-def _failed(entry: Dict, e: IAMError) -> None:
+def _failed(entry: Dict, e: AWSError) -> None:
     done = entry.get("done", [])
-    entry.update(actions=done, done=done, result="failed", error=f"{e.message}: {error_code(e.exception) or e.exception}")
+    entry.update(actions=done, done=done, result="failed", error=error_text(e))
 
 
 def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str], now: datetime) -> Tuple[Dict, Optional[LiveState]]:
@@ -529,7 +519,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
     entry = dict(target, error=None)
     try:
         state, found = plan_user(iam, target["username"], options, policy_arn, now, keys=target["target"] == "keys_not_mfa_protected")
-    except IAMError as e:
+    except AWSError as e:
         _failed(entry, e)
         return entry, None
     entry.update(found)
@@ -542,7 +532,7 @@ def _plan(iam, target: Dict, options: EnforceOptions, policy_arn: Optional[str],
 def _apply(iam, entry: Dict, state: LiveState, options: EnforceOptions, policy_arn: Optional[str]) -> None:
     try:
         apply_user(iam, entry["username"], state, entry, options, policy_arn)
-    except IAMError as e:
+    except AWSError as e:
         _failed(entry, e)
 
 
@@ -599,7 +589,7 @@ def enforce_options(params: Dict) -> EnforceOptions:
 
 def enforce_account(iam, sts, params: Dict, check_mode: bool, diff: bool, now: datetime) -> Tuple[Dict, Optional[str], List[str]]:
     """iam_mfa_enforce on the account of ``iam``: its result, the message it fails with (None: it does not) and the
-    warnings to show. Raises IAMError when the account cannot be read or the policy cannot be made, before any change."""
+    warnings to show. Raises AWSError when the account cannot be read or the policy cannot be made, before any change."""
     selection, options = Selection.from_params(params), enforce_options(params)
     gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
     document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))

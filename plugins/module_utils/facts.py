@@ -174,7 +174,7 @@ def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:
 
 
 def account_facts(client: Callable[[str], object], params: Dict) -> Dict:
-    """iam_mfa_facts' facts of the account that ``client(service)``'s clients reach. Raises IAMError."""
+    """iam_mfa_facts' facts of the account that ``client(service)``'s clients reach. Raises AWSError."""
     options = Selection.from_params(params)
     counter = CallCounter()
     # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).

@@ -26,10 +26,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, credentials_management, error_text, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat, partition_of
+from ansible_collections.awssec.mfa.plugins.module_utils.root import credentials_management
 
 ROLE_SESSION_NAME = "awssec-mfa-org-report"
 ROLE_SECONDS = 900  # the shortest session AssumeRole grants; an account's report takes seconds
@@ -101,7 +103,7 @@ class Connector:
             answer = thread.sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=ROLE_SECONDS,
                                             aws_retry=True)
         except (BotoCoreError, ClientError) as e:
-            raise IAMError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e)
+            raise AWSError(message=f"Failed to assume {role_arn} (sts:AssumeRole)", exception=e) from e
         credentials, arn = answer["Credentials"], answer["AssumedRoleUser"]["Arn"]
         keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
                 "aws_session_token": credentials["SessionToken"]}
@@ -129,7 +131,7 @@ def report_account(account: Dict, connector: Connector, source: str, options: Se
         gathered = gather(fast_timestamps(client("iam")), None if identity else client("sts"), source, options, cloudtrail=cloudtrail,
                           identity=identity)
         result["facts"] = build_facts(gathered, options, datetime.now(timezone.utc), counter.count)
-    except (IAMError, BotoCoreError, ClientError) as e:
+    except (AWSError, BotoCoreError, ClientError) as e:
         result["error"] = error_text(e)
     result.update(api_calls=counter.count, seconds=round(clock() - started, 3))
     return result
@@ -156,15 +158,16 @@ def check_org_params(params: Dict, region: Optional[str]) -> List[str]:
 
 def org_facts(params: Dict, client: Callable[[str], object], connector: Callable[[], Connector]) -> Dict:
     """iam_mfa_org_facts' facts: the accounts it names and, with ``organization``, the Organization's (listed with
-    ``client(name)``), each reported through ``connector()``, at most ``concurrency`` at once. ValueError, before any
-    account is read, when the Organization cannot be listed or an account is given wrong."""
+    ``client(name)``), each reported through ``connector()``, at most ``concurrency`` at once. Before any account is read:
+    AWSError when the Organization cannot be listed (with AWS's error, its code and request id), ValueError when an account
+    is given wrong."""
     listed, management_id, partition, caller = [], None, "aws", None
     central, warnings = None, []
     if params["organization"]:
         try:
             listed, management_id, partition, caller = read_organization(client("organizations"), client("sts"))
         except (BotoCoreError, ClientError) as e:
-            raise ValueError(f"Could not list the Organization's accounts: {error_text(e)}")
+            raise AWSError(message="Could not list the Organization's accounts", exception=e) from e
         # Whether root credentials are managed centrally: only the management account (or a delegated administrator),
         # whose credentials listed the Organization, can tell; every member's root facts take its answer.
         central = credentials_management(client("iam"), warnings)[0]

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions, error_reason
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     ENV_FILE_KEYS, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, inherited_values, key_expiration_days,

@@ -17,7 +17,8 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, error_reason
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import answer_reason, error_reason
 
 MAX_ENTRIES = 10  # PublishBatch's most messages in one request
 MAX_BYTES = 262144  # and most bytes, bodies and attributes of all its messages together
@@ -88,7 +89,7 @@ def publish(client, notices: List[Dict], attribute: str):
         for ok in answer.get("Successful", []):
             outcome[int(ok["Id"])] = {"message_id": ok["MessageId"]}
         for bad in answer.get("Failed", []):
-            outcome[int(bad["Id"])] = {"reason": f"{bad.get('Code')}: {bad.get('Message')}"}
+            outcome[int(bad["Id"])] = {"reason": answer_reason(bad)}
     published, failed = [], []
     for index, notice in enumerate(notices):
         result = outcome.get(index, {"reason": "SNS did not answer for this message"})

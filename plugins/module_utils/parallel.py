@@ -6,7 +6,7 @@
 
 IAM answers each per-user call in tens of milliseconds on the network; a few calls in flight at once make
 ``source=live`` several times faster. boto3 clients are safe to share between threads for calls. Each call keeps
-its own jittered backoff on throttling (the raw calls in gather.py and enforce.py are decorated with it).
+its own jittered backoff on throttling (every raw call of module_utils is decorated with it).
 """
 
 from __future__ import annotations

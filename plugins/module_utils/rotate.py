@@ -23,7 +23,8 @@ from typing import Callable, Dict, List, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES, Sessions, error_reason
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES, Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_code, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
 from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, key_too_old, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, profile_region, session_state
@@ -263,7 +264,7 @@ def _create_once(create: Callable[[], dict], sleep: Callable[[float], None], att
         try:
             return create()
         except ClientError as e:
-            if _outcome_unknown(e) or not AWSRetry.found(e.response.get("Error", {}).get("Code"), THROTTLING_CODES):  # 4xx: throttling
+            if _outcome_unknown(e) or not AWSRetry.found(error_code(e), THROTTLING_CODES):  # 4xx: throttling
                 raise
             sleep(random.uniform(0, min(8.0, 0.5 * 2 ** attempt)))
     return create()

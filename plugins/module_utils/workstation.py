@@ -156,7 +156,7 @@ def check_names(names: Iterable[str], suffix: str) -> None:
         for name in names:
             awsfiles.check_name(name)
     except ValueError as e:
-        raise WorkstationError(str(e))
+        raise WorkstationError(str(e)) from e
 
 
 def check_duration(seconds: int) -> int:
@@ -358,7 +358,7 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
         try:
             awsfiles.check_replaceable(files.credentials_path)
         except awsfiles.FileError as e:
-            raise WorkstationError(str(e))
+            raise WorkstationError(str(e)) from e
     for profile in refresh:
         if not profile.mfa_serial:
             raise WorkstationError(f"no MFA device for profile {profile.name!r}: looked for " + "; ".join(profile.mfa_serial_places))

@@ -302,7 +302,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
 
 
@@ -316,7 +316,7 @@ def main():
     try:
         with exclusive(module.params["lock_path"]) if module.params["lock_path"] else contextlib.nullcontext():
             result, failure, warnings = enforce_account(iam, sts, module.params, module.check_mode, module._diff, datetime.now(timezone.utc))
-    except IAMError as e:
+    except AWSError as e:
         module.fail_json_aws_error(e)
     except OSError as e:
         module.fail_json(msg=f"lock_path: {e}; nothing was changed")

@@ -370,8 +370,8 @@ ansible_facts:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError
 
 
 def main():
@@ -382,7 +382,7 @@ def main():
         module.fail_json(msg="; ".join(problems))
     try:
         facts = account_facts(module.client, module.params)
-    except IAMError as e:
+    except AWSError as e:
         module.fail_json_aws_error(e)
     for warning in facts["warnings"]:
         warn(module, warning)

@@ -212,6 +212,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, warn
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, failure
 from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, check_org_params, org_facts
 
 ARGSPEC = dict(
@@ -233,6 +234,8 @@ def main():
         module.fail_json(msg="; ".join(problems))
     try:
         facts = org_facts(module.params, lambda name: module.client(name, retry_decorator=RETRY), lambda: Connector(get_aws_connection_info(module)))
+    except AWSError as e:
+        module.fail_json(**failure(e))  # the message as error_text writes it, with AWS's error code and request id
     except ValueError as e:
         module.fail_json(msg=str(e))
     for warning in facts["warnings"]:

@@ -130,6 +130,9 @@ BAD_MESSAGES = ("delete", "leave")
 
 
 def error_code(error: BaseException) -> Optional[str]:
+    """The AWS error code of a botocore ClientError, or None. A copy of module_utils/errors.py's ``error_code``, on purpose:
+    ansible-rulebook loads this file by its path, outside Ansible, where errors.py (which imports Ansible and amazon.aws)
+    cannot be imported (iam_events.py, which this file loads by its path, imports neither)."""
     response = getattr(error, "response", None) or {}
     return response.get("Error", {}).get("Code")
 

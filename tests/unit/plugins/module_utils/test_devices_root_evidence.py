@@ -12,20 +12,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
+from ansible_collections.awssec.mfa.plugins.module_utils import cloudtrail as cloudtrail_mod
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, check_options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    IAMError,
-    gather,
-    root_mfa_type,
-    sign_ins_without_mfa,
-    virtual_serials_by_user,
-)
+from ansible_collections.awssec.mfa.plugins.module_utils.cloudtrail import sign_ins_without_mfa
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.records import (
     AccessKey,
+    Gathered,
     MFADevice,
     RootRecord,
     SignIns,
@@ -35,6 +31,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import (
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render_csv, render_table, recommendations
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render_html, render_markdown
+from ansible_collections.awssec.mfa.plugins.module_utils.root import credentials_management, root_mfa_type, virtual_serials_by_user
 from tests.support.aws_like import console_login, outside_any_organization
 from tests.support.demo_account import console_users_with_devices
 
@@ -147,7 +144,7 @@ def test_centralized_root_access(answer, expected):
             stub.add_response("list_organizations_features", answer)
         else:
             stub.add_client_error("list_organizations_features", service_error_code=answer, service_message="no")
-        assert gather_mod.credentials_management(iam, warnings) == expected
+        assert credentials_management(iam, warnings) == expected
     # A member account cannot read it (expected); being denied is worth a warning.
     assert bool(warnings) is (answer == "AccessDenied")
 
@@ -198,7 +195,7 @@ def test_live_reads_tell_the_kinds_with_no_extra_call(aws):
 
 def test_evidence_needs_a_cloudtrail_client(aws):
     iam, sts = aws
-    with pytest.raises(IAMError, match="evidence_days needs a CloudTrail client"):
+    with pytest.raises(ValueError, match="evidence_days needs a CloudTrail client"):
         gather(iam, sts, "live", Selection(evidence_days=7))
 
 
@@ -249,7 +246,7 @@ def test_lookups_are_paged_and_paced_at_two_a_second():
     def sleep(seconds):
         now[0] += seconds
 
-    events, pages = gather_mod._console_logins(trail, NOW - timedelta(days=30), NOW, sleep, clock=lambda: now[0])
+    events, pages = cloudtrail_mod._console_logins(trail, NOW - timedelta(days=30), NOW, sleep, clock=lambda: now[0])
     assert len(events) == 7 and pages == 3
     times = [when for when, dummy in trail.requests]
     assert [b - a for a, b in zip(times, times[1:])] == [0.5, 0.5]
@@ -287,8 +284,8 @@ def test_evidence_reaches_the_facts_and_every_report(aws):
 
 def _root_facts(name, root):
     facts = build_facts(
-        gather_mod.Gathered(name, "live", None, [UserRecord("u", "arn:aws:iam::1:user/u", NOW, access_keys=[AccessKey("Inactive", NOW)])],
-                            root), Selection(), NOW, 1)
+        Gathered(name, "live", None, [UserRecord("u", "arn:aws:iam::1:user/u", NOW, access_keys=[AccessKey("Inactive", NOW)])],
+                 root), Selection(), NOW, 1)
     return {"account_id": name, "account_name": name, "facts": facts}
 
 
@@ -318,11 +315,11 @@ def test_root_findings_in_every_report_and_per_account_in_an_organization():
 def test_an_organizations_findings_say_how_many_accounts():
     def account(name, users):
         records = [UserRecord(u, f"arn:aws:iam::1:user/{u}", NOW - timedelta(days=100), console_access=True) for u in users]
-        gathered = gather_mod.Gathered(name, "live", None, records, RootRecord(True, False))
+        gathered = Gathered(name, "live", None, records, RootRecord(True, False))
         return {"account_id": name, "account_name": name, "facts": build_facts(gathered, Selection(), NOW, 1)}
     org = aggregate([account("a", ["x", "y"]), account("b", ["x"]), account("c", [])], NOW.isoformat())
     assert "  • console_without_mfa (3 in 2 accounts: 3 non-compliant): a/x, a/y, b/x" in render_table(org)
     new = UserRecord("new", "arn:aws:iam::1:user/new", NOW - timedelta(days=1), console_access=True)
-    gathered = gather_mod.Gathered("d", "live", None, [new], RootRecord(True, False))
+    gathered = Gathered("d", "live", None, [new], RootRecord(True, False))
     held = {"account_id": "d", "account_name": "d", "facts": build_facts(gathered, Selection(), NOW, 1)}
     assert "  • d/new: grace period, 6 days remaining" in render_table(aggregate([held], NOW.isoformat()))  # names repeat across accounts

@@ -40,7 +40,8 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     would_act,
 )
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, access
@@ -237,7 +238,7 @@ def test_a_failure_keeps_what_was_done_and_names_the_call():
     written = []
     iam.meta.events.register("provide-client-params.iam.TagUser", lambda params, **kwargs: written.append(params))
     entry = {}
-    with stub, pytest.raises(IAMError) as caught:
+    with stub, pytest.raises(AWSError) as caught:
         state, entry = plan_user(iam, "bob", ENFORCE, POLICY_ARN, NOW)
         apply_user(iam, "bob", state, entry, ENFORCE, POLICY_ARN)
     assert entry["done"] == ["disable_key:AKIAEXAMPLE000000001"]
@@ -336,7 +337,7 @@ def test_ensure_policy_never_changes_a_policy_that_is_not_ours(aws):
     iam.create_policy(PolicyName="RequireMFA", PolicyDocument=json.dumps(theirs))
     assert ensure_policy(iam, POLICY_ARN, theirs, check_mode=False)["change"] == "none"  # the same document: used as it is
     for check_mode in (True, False):
-        with pytest.raises(IAMError, match=f"{POLICY_ARN} exists with another document and is not this collection's"):
+        with pytest.raises(AWSError, match=f"{POLICY_ARN} exists with another document and is not this collection's"):
             ensure_policy(iam, POLICY_ARN, mfa_policy(), check_mode=check_mode)
     assert _document(iam, POLICY_ARN) == theirs and len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) == 1
 
@@ -362,6 +363,29 @@ def test_run_skips_the_caller_and_counts_against_max_affected(aws, concurrency):
     assert iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["Status"] == "Inactive"
     assert done["summary"]["keys_disabled"] == 2 and done["summary"]["policies_attached"] == 2 and done["changed"]
     json.dumps(done)  # plain data, as a module result must be
+
+
+def test_a_failed_user_says_why_aws_refused(aws):
+    """A user's failure carries AWS's message, not its code alone: "AccessDenied" did not say that a service control
+    policy denies it, which is where an administrator must look."""
+    from botocore.awsrequest import AWSResponse  # pylint: disable=import-outside-toplevel
+
+    iam, sts = aws
+    iam.create_user(UserName="alice")
+    key = iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+    gathered = gather(iam, sts, "live", Selection(grace_period_days=0))
+    denial = "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: iam:UpdateAccessKey with an explicit deny in a service control policy"
+
+    def deny(**kwargs):  # pylint: disable=unused-argument
+        error = {"Code": "AccessDenied", "Message": denial}
+        return AWSResponse("https://iam.amazonaws.com/", 403, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    iam.meta.events.register("before-call.iam.UpdateAccessKey", deny)
+    result = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(attach_policy=False), mfa_policy(), False,
+                           datetime.now(timezone.utc))
+    [entry] = result["actions"]
+    assert entry["result"] == "failed"
+    assert entry["error"] == f"Failed to disable access key {key} of alice: AccessDenied: {denial}"
 
 
 def test_max_affected_counts_the_live_plans_before_any_change(aws):
@@ -468,7 +492,7 @@ def test_when_the_record_cannot_be_written_after_a_failed_action_the_actions_fai
     stub.add_response("tag_user", {})
     stub.add_client_error("update_access_key", "AccessDenied", http_status_code=403)
     stub.add_client_error("tag_user", "AccessDenied", http_status_code=403)
-    with stub, pytest.raises(IAMError) as caught:
+    with stub, pytest.raises(AWSError) as caught:
         _act(iam, check_mode=False)
         stub.assert_no_pending_responses()
     assert caught.value.message == "Failed to disable access key AKIAEXAMPLE000000001 of bob"  # the pending record stays

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
@@ -18,7 +19,7 @@ from ansible_collections.awssec.mfa.plugins.filter.mfa_report import mfa_org_acc
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, read_organization, report_account, report_accounts
+from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, org_facts, read_organization, report_account, report_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate, host_accounts
 from tests.support.aws_like import outside_any_organization
@@ -209,3 +210,17 @@ def test_aggregate_rows_carry_calls_and_seconds_when_known():
                       {"account_id": "2", "account_name": "b", "facts": facts},
                       {"account_id": "3", "account_name": "c", "error": "AccessDenied"}], "now")["accounts"]
     assert [(r["api_calls"], r["seconds"]) for r in rows] == [(10, 1.5), (9, None), (None, None)]
+
+
+def test_an_organization_that_cannot_be_listed_keeps_aws_error_code_and_request_id():
+    """iam_mfa_org_facts failed with the text alone (a ValueError): the error is AWS's, with its code and request id."""
+    with mock_aws():  # an account outside any Organization
+
+        def make(service):
+            return RetryingBotoClientWrapper(client(service), RETRY)
+        with pytest.raises(Exception) as caught:
+            org_facts({"organization": True}, make, MotoConnector)
+    cause = caught.value.__cause__
+    assert isinstance(cause, ClientError) and caught.value.exception is cause
+    assert cause.response["Error"]["Code"] == "AWSOrganizationsNotInUseException" and cause.response["ResponseMetadata"]["RequestId"]
+    assert caught.value.message == "Could not list the Organization's accounts"

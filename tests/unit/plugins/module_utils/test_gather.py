@@ -13,18 +13,18 @@ from moto import mock_aws
 
 from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
+from ansible_collections.awssec.mfa.plugins.module_utils import root as root_mod
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import (
-    IAMError,
+from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import (
     fetch_credential_report,
-    gather,
     mfa_devices_from_report,
     parse_credential_report,
     record_from_report_row,
     report_waits,
-    with_listed_ids,
 )
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather, with_listed_ids
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice
 
@@ -172,14 +172,14 @@ def test_fetch_gives_up_with_a_clear_error():
     iam, stub = _stubbed_iam()
     for dummy in range(3):
         stub.add_response("generate_credential_report", {"State": "INPROGRESS"})
-    with stub, pytest.raises(IAMError, match="not ready after 2 s of polling"):
+    with stub, pytest.raises(AWSError, match="not ready after 2 s of polling"):
         fetch_credential_report(iam, sleep=lambda s: None, waits=[1, 1])
 
 
 def test_access_denied_names_the_call():
     iam, stub = _stubbed_iam()
     stub.add_client_error("generate_credential_report", service_error_code="AccessDenied", http_status_code=403)
-    with stub, pytest.raises(IAMError) as failure:
+    with stub, pytest.raises(AWSError) as failure:
         fetch_credential_report(iam, sleep=lambda s: None)
     assert "iam:GenerateCredentialReport" in failure.value.message
 
@@ -340,14 +340,14 @@ def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
 def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
     iam, sts = aws
     _make_users(iam)
-    original = gather_mod.paginate
+    original = root_mod.paginate
 
     def deny_virtual(client, operation, result_key, **kwargs):
         if operation == "list_virtual_mfa_devices":
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListVirtualMFADevices")
         return original(client, operation, result_key, **kwargs)
 
-    monkeypatch.setattr(gather_mod, "paginate", deny_virtual)
+    monkeypatch.setattr(root_mod, "paginate", deny_virtual)
     got = gather(iam, sts, "credential_report", Selection(), sleep=lambda s: None)
     assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["virtual"], "carol": ["hardware"]}
     assert got.warnings == ["iam:ListVirtualMFADevices was denied: every user with MFA is read with iam:ListMFADevices"]
@@ -356,7 +356,7 @@ def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
 
 def test_unknown_source_is_refused(aws):
     iam, sts = aws
-    with pytest.raises(IAMError, match="source must be one of credential_report, live, not 'cache'"):
+    with pytest.raises(ValueError, match="source must be one of credential_report, live, not 'cache'"):
         gather(iam, sts, "cache", Selection())
 
 

@@ -19,8 +19,10 @@ from moto import mock_aws
 
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify
-from ansible_collections.awssec.mfa.plugins.module_utils.gather import REPORT_FRESH, fetch_credential_report, gather
+from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import fetch_credential_report
+from ansible_collections.awssec.mfa.plugins.module_utils.gather import REPORT_FRESH, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
+from ansible_collections.awssec.mfa.plugins.module_utils.records import mfa_device_type
 from tests.support.aws_like import outside_any_organization
 
 NAMES = ("ann", "bo", "cy")
@@ -107,7 +109,7 @@ def _apply(iam, what, name, kind, protect_arn):
             iam.update_access_key(UserName=name, AccessKeyId=keys[0]["AccessKeyId"], Status="Inactive" if what == "key_off" else "Active")
         elif what == "key_delete" and keys:
             iam.delete_access_key(UserName=name, AccessKeyId=keys[-1]["AccessKeyId"])
-        elif what == "device_add" and not any(gather_mod.mfa_device_type(s) == kind for s in devices):
+        elif what == "device_add" and not any(mfa_device_type(s) == kind for s in devices):
             iam.enable_mfa_device(UserName=name, SerialNumber=_serial(iam, name, kind), AuthenticationCode1="123456", AuthenticationCode2="654321")
         elif what in ("device_off", "device_delete") and devices:
             iam.deactivate_mfa_device(UserName=name, SerialNumber=devices[0])

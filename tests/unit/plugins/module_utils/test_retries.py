@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils import clients, enforce, gather, rotate
+from ansible_collections.awssec.mfa.plugins.module_utils import clients, credential_report, enforce, errors, live, rotate
+from ansible_collections.awssec.mfa.plugins.module_utils import cloudtrail as cloudtrail_mod
 from tests.support.moto_server import CREDENTIALS, MotoServer, reset_moto
 
 KEYS = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
@@ -58,16 +59,16 @@ def test_limit_exceeded_on_a_change_fails_at_once(aws):
     server, iam = aws
     server.before("AttachUserPolicy", answer_first(100, "LimitExceeded", 409))
     arn = "arn:aws:iam::123456789012:policy/RequireMFA"
-    with pytest.raises(gather.IAMError) as raised:
+    with pytest.raises(errors.AWSError) as raised:
         enforce.call_action(iam, "alice", "attach_policy", arn)
-    assert gather.error_code(raised.value.exception) == "LimitExceeded"
+    assert errors.error_code(raised.value.exception) == "LimitExceeded"
     assert server.actions["AttachUserPolicy"] == 1
 
 
 def test_limit_exceeded_on_generating_the_credential_report_is_waited_out(aws):
     server, iam = aws
     server.before("GenerateCredentialReport", answer_first(2, "LimitExceeded", 409))
-    content, dummy = gather.fetch_credential_report(iam, sleep=lambda seconds: None)
+    content, dummy = credential_report.fetch_credential_report(iam, sleep=lambda seconds: None)
     assert "alice" in content
     assert server.actions["GenerateCredentialReport"] >= 3
 
@@ -77,7 +78,7 @@ def test_throttling_longer_than_botocore_waits_is_retried_on_reads_and_changes(a
     throttled = BOTOCORE_ATTEMPTS + 1
     server.before("GetUser", answer_first(throttled, "Throttling"))
     server.before("AttachUserPolicy", answer_first(throttled, "Throttling"))
-    assert gather.aws_call("get user alice", gather._get_user, iam, "alice")["UserName"] == "alice"  # pylint: disable=protected-access
+    assert errors.aws_call("get user alice", live._get_user, iam, "alice")["UserName"] == "alice"  # pylint: disable=protected-access
     enforce.call_action(iam, "alice", "attach_policy", "arn:aws:iam::123456789012:policy/RequireMFA")
     assert server.actions["GetUser"] == server.actions["AttachUserPolicy"] == throttled + 1
     assert [p["PolicyName"] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]] == ["RequireMFA"]
@@ -125,5 +126,5 @@ def test_cloudtrail_throttling_exception_is_retried(monkeypatch):
         for dummy in range(2):
             stub.add_client_error("lookup_events", service_error_code="ThrottlingException", service_message="Rate exceeded", http_status_code=400)
         stub.add_response("lookup_events", {"Events": []})
-        assert gather._lookup_events(cloudtrail, MaxResults=50) == {"Events": []}
+        assert cloudtrail_mod._lookup_events(cloudtrail, MaxResults=50) == {"Events": []}
         stub.assert_no_pending_responses()

@@ -42,3 +42,13 @@ def test_reads_a_static_account_with_the_run_credentials(run_module, account):
 def test_neither_accounts_nor_organization_fails_before_any_call(run_module, aws_env):
     result = run_module(main, dict())
     assert result["rc"] == 1 and result["msg"] == "give accounts, or organization: true, or both"
+
+
+def test_an_organization_that_cannot_be_listed_fails_with_aws_error_code_and_request_id(run_module, moto_account):
+    """The message is as it was; the failure also carries AWS's error and request id, as fail_json_aws gives them (they were
+    lost when the ClientError became a ValueError)."""
+    result = run_module(main, dict(organization=True))
+    assert result["rc"] == 1
+    assert result["msg"] == "Could not list the Organization's accounts: AWSOrganizationsNotInUseException: Your account is not a member of an organization."
+    assert result["error"]["code"] == "AWSOrganizationsNotInUseException"
+    assert result["response_metadata"]["request_id"]
