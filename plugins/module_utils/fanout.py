@@ -23,9 +23,9 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions, fast_timestamps
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import IAMError, credentials_management, error_text, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
@@ -121,13 +121,11 @@ def report_accounts(accounts: List[Dict], report_one: Callable[[Dict], Dict], co
 
 
 def check_org_params(params: Dict, region: Optional[str]) -> List[str]:
-    """What is wrong with iam_mfa_org_facts' parameters (nothing: an empty list), found before any call."""
-    options = Selection.from_params(params)
-    problems = check_options(options) + check_concurrency(params["concurrency"])
+    """What is wrong with iam_mfa_org_facts' parameters (nothing: an empty list), found before any call: those it shares
+    with iam_mfa_facts checked as iam_mfa_facts checks them, then its own."""
+    problems = check_facts_params(params, region)
     if not params["accounts"] and not params["organization"]:
         problems.append("give accounts, or organization: true, or both")
-    if options.evidence_days and not region:
-        problems.append(EVIDENCE_NEEDS_REGION)
     return problems
 
 
