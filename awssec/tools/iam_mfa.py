@@ -15,14 +15,13 @@ import stat
 from datetime import datetime, timezone
 from typing import Dict, Iterable, Optional, Sequence, Union
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 # Importing the package makes the collection importable.
 import awssec  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account, spec_defaults
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, Sessions, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.report_doc import render
 
@@ -74,13 +73,9 @@ def _selection(exclude_users=None, include_users=None, grace_period_days: int = 
 
 
 def _session(profile: Optional[str] = None, region: Optional[str] = None, endpoint_url: Optional[str] = None):
-    """``client(service)`` from the usual AWS configuration (the partition follows the region, as for the modules)."""
-    session = boto3.session.Session(profile_name=profile)
-    region = region or session.region_name
-
-    def client(service: str):
-        return session.client(service, region_name=region, endpoint_url=endpoint_url)
-    return client, region
+    """``client(service)`` from the usual AWS configuration, and its region (the partition follows the region, as for the modules)."""
+    sessions = Sessions(endpoint_url, region=region, profile=profile)
+    return sessions.client, sessions.region_name()
 
 
 def mfa_facts(exclude_users=None, include_users=None, grace_period_days: int = 7, source: str = "credential_report",

@@ -2,11 +2,12 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""boto3 sessions and clients made from explicit keys, for the workstation modules and command lines.
+"""The collection's one way to make boto3 clients (amazon.aws's ``module.client`` aside: a module's own connection).
 
-Nothing here reads a profile or the shared credentials file, or changes the process's
-environment: the keys given are the keys used. Every other client is amazon.aws's retrying
-wrapper: a call made with ``aws_retry=True`` is retried on throttling with jittered backoff. The
+``Sessions`` makes them from explicit keys for the workstation (never a profile), and from a profile, keys or the usual
+AWS configuration for the command lines, the Python API and each account of the org fan-out (an assumed role's keys, a
+profile, the run's credentials): the same region, endpoint, TLS, retry and counting rules for all. A call made with
+``aws_retry=True`` (or through a function decorated with RETRY) is retried on throttling with jittered backoff. The
 client that sends an MFA code never retries (AWS accepts a code once).
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Dict, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
@@ -23,6 +24,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 # LimitExceeded (see gather.py).
 THROTTLING_CODES = ["ThrottlingException"]
 RETRY = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_CODES)
+# botocore's retries of a request that must never be sent twice: total_max_attempts counts the first request (botocore's
+# max_attempts of 1 still allowed one retry).
+SEND_ONCE = {"total_max_attempts": 1, "mode": "standard"}
 
 
 class CallCounter:
@@ -45,15 +49,29 @@ class CallCounter:
 
 
 class Sessions:
-    """Makes boto3 sessions from explicit keys (never a profile), counting every request their clients send.
+    """Makes boto3 sessions and clients, counting every request their clients send when given a ``counter``.
 
-    ``Sessions(...)(key, secret, token, region).client("sts", once=True)`` gives a client that never retries:
-    a request carrying a TOTP code must not be sent twice (AWS rejects a reused code).
+    Every client gets ``endpoint_url`` when given (it wins); else the one botocore is configured with
+    (``AWS_ENDPOINT_URL_<SERVICE>`` before ``AWS_ENDPOINT_URL``, the profile's settings), else AWS's for its region. Its
+    region is ``region`` when given, else its session's (the profile's, the environment's); the partition follows from the
+    region. ``config`` (botocore settings) and ``verify`` (TLS) apply to all.
+
+    ``Sessions(...)(key, secret, token, region)`` is a session of explicit keys, never a profile; its
+    ``.client("sts", once=True)`` never retries: a request carrying a TOTP code must not be sent twice (AWS rejects a
+    reused code). ``Sessions(...).client(service, profile, keys)`` is a client of ``profile``, ``keys`` or the run's own
+    ``profile`` and ``keys``. A boto3 session is not thread-safe: those clients are made under one lock, from one session
+    per profile (a new session per client would load the service models again each time, a fifth of a CPU-second an
+    account).
     """
 
-    def __init__(self, endpoint_url: Optional[str] = None, counter=None) -> None:
+    def __init__(self, endpoint_url: Optional[str] = None, counter=None, region: Optional[str] = None, profile: Optional[str] = None,
+                 keys: Optional[Dict] = None, config=None, verify=None) -> None:
         self.endpoint_url = endpoint_url
         self.counter = counter
+        self.region, self.profile, self.keys = region or None, profile, keys or {}
+        self.config, self.verify = config, verify
+        self._sessions: Dict[Optional[str], object] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, access_key: str, secret_key: str, token: Optional[str], region: Optional[str]):
         import boto3
@@ -71,6 +89,45 @@ class Sessions:
                                         aws_session_token=token, region_name=region, botocore_session=core)
         return _Session(session, self)
 
+    def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
+        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials (not wrapped: its
+        callers retry through functions decorated with RETRY)."""
+        if keys:
+            profile = self.profile  # the keys win over its credentials
+        elif profile:
+            keys = {}
+        else:
+            profile, keys = self.profile, self.keys
+        with self._lock:
+            return self.make(self._session(profile), service, self.region, keys)
+
+    def region_name(self) -> Optional[str]:
+        """The clients' region: ``region``, else the run's profile's or the environment's (as amazon.aws finds a module's).
+        Raises ProfileNotFound, before any client is made, for a profile that does not exist."""
+        with self._lock:
+            session = self._session(self.profile)
+        return self.region or session.region_name
+
+    def _session(self, profile: Optional[str]):
+        import boto3
+
+        if profile not in self._sessions:
+            self._sessions[profile] = boto3.session.Session(profile_name=profile)
+        return self._sessions[profile]
+
+    def make(self, session, service: str, region: Optional[str] = None, keys: Optional[Dict] = None, once: bool = False):
+        """``session``'s client of ``service``, with these sessions' endpoint, botocore settings and TLS, counted; with
+        ``once``, one that never sends a request twice."""
+        from botocore.config import Config
+
+        config = self.config
+        if once:
+            config = Config(retries=SEND_ONCE) if config is None else config.merge(Config(retries=SEND_ONCE))
+        client = session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config, verify=self.verify, **(keys or {}))
+        if self.counter is not None:
+            self.counter.watch(client)
+        return client
+
 
 class _Session:
     def __init__(self, session, sessions: Sessions) -> None:
@@ -79,13 +136,7 @@ class _Session:
 
     def client(self, service: str, once: bool = False):
         """A client whose calls retry when given ``aws_retry=True``; with ``once``, one that never sends a request twice."""
-        from botocore.config import Config
-
-        # total_max_attempts counts the first request: botocore's max_attempts of 1 still allowed one retry.
-        config = Config(retries={"total_max_attempts": 1, "mode": "standard"}) if once else None
-        client = self._session.client(service, endpoint_url=self._sessions.endpoint_url, config=config)
-        if self._sessions.counter is not None:
-            self._sessions.counter.watch(client)
+        client = self._sessions.make(self._session, service, once=once)
         return client if once else RetryingBotoClientWrapper(client, RETRY)
 
 

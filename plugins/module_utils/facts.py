@@ -166,7 +166,8 @@ FACTS_ARGSPEC = dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"ty
 
 
 def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:
-    """What is wrong with iam_mfa_facts' parameters (nothing: an empty list), found before any call."""
+    """What is wrong with iam_mfa_facts' parameters (nothing: an empty list), found before any call. iam_mfa_org_facts
+    checks the parameters it shares with iam_mfa_facts here too."""
     problems = check_options(Selection.from_params(params)) + check_concurrency(params["concurrency"])
     if params["evidence_days"] and not region:
         problems.append(EVIDENCE_NEEDS_REGION)

@@ -23,10 +23,10 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import EVIDENCE_NEEDS_REGION, Selection, check_options
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
@@ -53,42 +53,19 @@ def read_organization(organizations, sts) -> Tuple[List[Dict], str, str, str]:
     return accounts, organization["MasterAccountId"], partition_of(organization["Arn"]), caller
 
 
-class Connector:
-    """Clients for each account, honouring the module's region, endpoint, profile, keys, TLS and botocore settings.
+class Connector(Sessions):
+    """The run's clients for each account (clients.Sessions), and the roles assumed in the accounts.
 
-    ``connection`` is amazon.aws's ``get_aws_connection_info(module)``: ``(region, endpoint_url, boto params)``.
-    A boto3 session is not thread-safe: clients are made under one lock, from one session per profile (a new
-    session per client would load the service models again each time, a fifth of a CPU-second an account).
-    Making a client still costs about 10 ms of CPU: roles are assumed with one STS client per thread, not per account.
+    ``connection`` is amazon.aws's ``get_aws_connection_info(module)``: ``(region, endpoint_url, boto params)``, with the
+    module's region, endpoint, profile, keys, TLS and botocore settings. Making a client costs about 10 ms of CPU: roles
+    are assumed with one STS client per thread, not per account.
     """
 
     def __init__(self, connection: Tuple[Optional[str], Optional[str], Dict]) -> None:
-        self.region, self.endpoint_url, params = connection
-        params = dict(params)
-        self.profile = params.pop("profile_name", None)
-        self.keys = {k: params.pop(k, None) for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")}
-        self.config = params.pop("aws_config", None)
-        self.verify = params.pop("verify", None)
-        self._sessions: Dict[Optional[str], object] = {}
-        self._lock = threading.Lock()
+        region, endpoint_url, params = connection
+        super().__init__(endpoint_url, region=region, profile=params.get("profile_name"), config=params.get("aws_config"), verify=params.get("verify"),
+                         keys={k: params.get(k) for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")})
         self._thread = threading.local()  # this thread's STS client for sts:AssumeRole, and the account it counts for
-
-    def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
-        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials."""
-        import boto3
-
-        if keys:
-            profile = self.profile  # the keys win over its credentials
-        elif profile:
-            keys = {}
-        else:
-            profile, keys = self.profile, self.keys
-        with self._lock:
-            if profile not in self._sessions:
-                self._sessions[profile] = boto3.session.Session(profile_name=profile)
-            client = self._sessions[profile].client(service, region_name=self.region, endpoint_url=self.endpoint_url,
-                                                    config=self.config, verify=self.verify, **keys)
-        return client
 
     def assume(self, role_arn: str, counter: CallCounter) -> Tuple[Dict, Dict]:
         """The keys of ``role_arn`` (sts:AssumeRole with the run's credentials) and who they act as (``Account`` and
@@ -146,13 +123,11 @@ def report_accounts(accounts: List[Dict], report_one: Callable[[Dict], Dict], co
 
 
 def check_org_params(params: Dict, region: Optional[str]) -> List[str]:
-    """What is wrong with iam_mfa_org_facts' parameters (nothing: an empty list), found before any call."""
-    options = Selection.from_params(params)
-    problems = check_options(options) + check_concurrency(params["concurrency"])
+    """What is wrong with iam_mfa_org_facts' parameters (nothing: an empty list), found before any call: those it shares
+    with iam_mfa_facts checked as iam_mfa_facts checks them, then its own."""
+    problems = check_facts_params(params, region)
     if not params["accounts"] and not params["organization"]:
         problems.append("give accounts, or organization: true, or both")
-    if options.evidence_days and not region:
-        problems.append(EVIDENCE_NEEDS_REGION)
     return problems
 
 

@@ -192,7 +192,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
 from ansible_collections.awssec.mfa.plugins.module_utils.rotate import RotateError, RotateOptions, rotate_profile, rotate_user, rotation_diff
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, SEND_ONCE, Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.login import utcnow
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, key_expiration_days
 
@@ -225,7 +225,7 @@ def rotation(module, counter):
                             extra_keys=p["extra_keys"], verify_timeout=p["verify_timeout"])
     if p["user_name"]:
         iam = counter.watch(module.client("iam", retry_decorator=RETRY))
-        once = counter.watch(module.client("iam", config=Config(retries={"total_max_attempts": 1, "mode": "standard"})))  # CreateAccessKey
+        once = counter.watch(module.client("iam", config=Config(retries=SEND_ONCE)))  # CreateAccessKey
         return rotate_user(iam, p["user_name"], p["access_key_id"], options, module.check_mode, utcnow(), Sessions(p["endpoint_url"], counter),
                            module.region, iam_once=once)
     return rotate_profile(p["workstation_profile"], options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],

@@ -149,6 +149,9 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_BACKOFF, 2.0 ** (attempt - 1)))
 
 
+# The source makes its own client instead of using the collection's one client factory (module_utils/clients.py's
+# Sessions): ansible-rulebook loads this file by its path, where the collection is not importable as ``ansible_collections``
+# and clients.py (which builds on amazon.aws's retries) cannot be loaded. It stays self-contained, retries (RETRYABLE) included.
 def client(args: Dict[str, Any]):
     import boto3
 

@@ -18,10 +18,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 from ansible_collections.awssec.mfa.plugins.filter.mfa_report import mfa_org_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
-from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, org_facts, read_organization, report_account, report_accounts
+from ansible_collections.awssec.mfa.plugins.module_utils.enforce import spec_defaults
+from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, build_facts, check_facts_params
+from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, check_org_params, org_facts, read_organization, report_account, report_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate, host_accounts
+from ansible_collections.awssec.mfa.plugins.modules.iam_mfa_org_facts import ARGSPEC as ORG_ARGSPEC
 from tests.support.aws_like import outside_any_organization
 
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": None}
@@ -224,3 +226,16 @@ def test_an_organization_that_cannot_be_listed_keeps_aws_error_code_and_request_
     assert isinstance(cause, ClientError) and caught.value.exception is cause
     assert cause.response["Error"]["Code"] == "AWSOrganizationsNotInUseException" and cause.response["ResponseMetadata"]["RequestId"]
     assert caught.value.message == "Could not list the Organization's accounts"
+
+
+@pytest.mark.parametrize("given", [{}, {"grace_period_days": -1}, {"max_report_age": -1}, {"evidence_days": 7}, {"evidence_days": 91},
+                                   {"evidence_days": -1}, {"concurrency": 0}, {"concurrency": 65}, {"exempt_tag": ""}, {"users": ["a b"]},
+                                   {"grace_period_days": -1, "evidence_days": 7, "concurrency": 0}])
+@pytest.mark.parametrize("region", [None, "eu-west-1"])
+def test_the_org_module_refuses_the_options_it_shares_with_iam_mfa_facts_as_iam_mfa_facts_does(given, region):
+    """Every door gives the same answer: what iam_mfa_facts refuses, iam_mfa_org_facts refuses with the same words, and
+    accepts what it accepts; iam_mfa_org_facts only adds its own."""
+    facts = spec_defaults(FACTS_ARGSPEC, **given)
+    assert check_org_params(spec_defaults(ORG_ARGSPEC, organization=True, **given), region) == check_facts_params(facts, region)
+    assert check_org_params(spec_defaults(ORG_ARGSPEC, **given), region) == check_facts_params(facts, region) + [
+        "give accounts, or organization: true, or both"]
