@@ -25,8 +25,8 @@ EXEMPTION_UNTIL = re.compile(r"\buntil=(\S*)")
 
 
 @dataclass(frozen=True)
-class Selection:
-    """The selection and classification options shared by the modules (see doc fragment ``selection``)."""
+class ClassifyOptions:
+    """The options of classify(): which users (the selection) and how each is judged; shared by the modules (doc fragment ``selection``)."""
 
     grace_period_days: int = 7
     exclude_users: Sequence[str] = ()
@@ -43,7 +43,7 @@ class Selection:
     max_report_age: int = 4 * 3600  # seconds; AWS serves a credential report up to 4 hours old
 
     @classmethod
-    def from_params(cls, params: Dict) -> "Selection":
+    def from_params(cls, params: Dict) -> "ClassifyOptions":
         return cls(
             grace_period_days=params["grace_period_days"],
             exclude_users=tuple(params.get("exclude_users") or ()),
@@ -61,7 +61,7 @@ class Selection:
         )
 
 
-_DEFAULTS = Selection()
+_DEFAULTS = ClassifyOptions()
 
 # The argument spec of the options above, for every module that selects users (doc fragment ``selection``).
 SELECTION_ARGSPEC = {
@@ -80,7 +80,7 @@ SELECTION_ARGSPEC = {
 }
 
 
-def check_options(options: Selection) -> List[str]:
+def check_options(options: ClassifyOptions) -> List[str]:
     """Problems with the option values, each naming the option at fault."""
     problems = []
     for name in ("grace_period_days", "max_key_age_days", "unused_credentials_days", "max_report_age"):
@@ -113,7 +113,7 @@ def first_match(name: str, patterns: Sequence[str]) -> Optional[str]:
     return None
 
 
-def is_selected(username: str, options: Selection) -> bool:
+def is_selected(username: str, options: ClassifyOptions) -> bool:
     """``users`` (exact names) and ``include_users`` (globs) limit the report to the users they name or match; without
     them, everyone is in. Neither changes a selected user's classification but for ``include_users`` overriding
     ``exclude_users``."""
@@ -140,7 +140,7 @@ def parse_exemption_tag(value: str) -> tuple:
     return reason, until
 
 
-def _exemption(user: UserRecord, options: Selection, today: date, warnings: List[str]) -> Tuple[Optional[Dict], Optional[str]]:
+def _exemption(user: UserRecord, options: ClassifyOptions, today: date, warnings: List[str]) -> Tuple[Optional[Dict], Optional[str]]:
     """The user's exemption (None: not exempted) and what the reasons should say about it: ``exemption_expired`` (the tag's
     until= has passed: not exempted any more) or ``exemption_without_reason`` (an empty tag: exempted for ever, no why)."""
     pattern = first_match(user.username, options.exclude_users)
@@ -160,7 +160,7 @@ def _exemption(user: UserRecord, options: Selection, today: date, warnings: List
     return exemption, None if reason or until else "exemption_without_reason"
 
 
-def _reasons(user: UserRecord, options: Selection, now: datetime) -> List[str]:
+def _reasons(user: UserRecord, options: ClassifyOptions, now: datetime) -> List[str]:
     active = user.active_keys
     found = set()
     if user.console_access and not user.mfa_enabled:
@@ -184,7 +184,7 @@ def _reasons(user: UserRecord, options: Selection, now: datetime) -> List[str]:
     return [reason for reason in REASONS if reason in found]
 
 
-def _required(options: Selection) -> set:
+def _required(options: ClassifyOptions) -> set:
     """The reasons that make a user with MFA non-compliant, as the options ask."""
     return {reason for reason, wanted in (("keys_not_mfa_protected", options.require_mfa_policy_for_keys),
                                           ("not_phishing_resistant", options.require_phishing_resistant_mfa)) if wanted}
@@ -216,7 +216,7 @@ def risk_of(status: str, reasons: Sequence[str]) -> str:
     return "low"
 
 
-def classify(user: UserRecord, options: Selection, now: datetime) -> Classification:
+def classify(user: UserRecord, options: ClassifyOptions, now: datetime) -> Classification:
     now = as_utc(now)
     warnings: List[str] = []
     age = days_between(user.created, now)

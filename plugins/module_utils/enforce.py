@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, Selection, check_options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, ClassifyOptions, check_options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call, error_text, unless_gone
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
@@ -387,7 +387,7 @@ def apply_user(iam, username: str, state: LiveState, entry: Dict, options: Enfor
 # --- the whole run -----------------------------------------------------------------------------
 
 
-def select_targets(gathered: Gathered, selection: Selection, options: EnforceOptions, now: datetime) -> Dict:
+def select_targets(gathered: Gathered, selection: ClassifyOptions, options: EnforceOptions, now: datetime) -> Dict:
     """Classify the gathered users and sort them into targets, the caller, exempted and grace-period users."""
     caller = user_name_from_arn(gathered.caller_arn)
     out = {"targets": [], "caller": [], "exempted": [], "grace_period": [], "would_act": [], "warnings": []}
@@ -468,7 +468,7 @@ def _effective(entry: Dict) -> List[str]:
     return entry["actions"] if entry["result"] == "planned" else entry.get("done", [])
 
 
-def enforce_users(iam, gathered: Gathered, selection: Selection, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
+def enforce_users(iam, gathered: Gathered, selection: ClassifyOptions, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
     """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
     selected = select_targets(gathered, selection, options, now)
     result = {"changed": False, "state": options.state, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
@@ -568,7 +568,7 @@ def spec_defaults(spec: Dict, **given) -> Dict:
 
 def check_params(params: Dict) -> List[str]:
     """What is wrong with iam_mfa_enforce's parameters (nothing: an empty list), found before any call."""
-    problems = check_options(Selection.from_params(params))
+    problems = check_options(ClassifyOptions.from_params(params))
     if not POLICY_NAME.match(params["policy_name"]):
         problems.append(f"policy_name {params['policy_name']!r} is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)")
     if params["max_affected"] < 0:
@@ -590,7 +590,7 @@ def enforce_options(params: Dict) -> EnforceOptions:
 def enforce_account(iam, sts, params: Dict, check_mode: bool, diff: bool, now: datetime) -> Tuple[Dict, Optional[str], List[str]]:
     """iam_mfa_enforce on the account of ``iam``: its result, the message it fails with (None: it does not) and the
     warnings to show. Raises AWSError when the account cannot be read or the policy cannot be made, before any change."""
-    selection, options = Selection.from_params(params), enforce_options(params)
+    selection, options = ClassifyOptions.from_params(params), enforce_options(params)
     gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
     document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))
     return answer(enforce_users(iam, gathered, selection, options, document, check_mode, now), gathered.warnings, options.max_affected, diff)

@@ -13,7 +13,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.classify import (
     EVIDENCE_NEEDS_REGION,
     SELECTION_ARGSPEC,
     Classification,
-    Selection,
+    ClassifyOptions,
     check_options,
     classify,
 )
@@ -102,7 +102,7 @@ def summarize(users: List[Dict]) -> Dict:
     }
 
 
-def build_facts(gathered: Gathered, options: Selection, now: datetime, api_calls: int) -> Dict:
+def build_facts(gathered: Gathered, options: ClassifyOptions, now: datetime, api_calls: int) -> Dict:
     """The ``iam_mfa`` fact for one account."""
     users = []
     warnings = list(gathered.warnings)
@@ -168,7 +168,7 @@ FACTS_ARGSPEC = dict(SELECTION_ARGSPEC, **LIVE_READS_ARGSPEC, evidence_days={"ty
 def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:
     """What is wrong with iam_mfa_facts' parameters (nothing: an empty list), found before any call. iam_mfa_org_facts
     checks the parameters it shares with iam_mfa_facts here too."""
-    problems = check_options(Selection.from_params(params)) + check_concurrency(params["concurrency"])
+    problems = check_options(ClassifyOptions.from_params(params)) + check_concurrency(params["concurrency"])
     if params["evidence_days"] and not region:
         problems.append(EVIDENCE_NEEDS_REGION)
     return problems
@@ -176,7 +176,7 @@ def check_facts_params(params: Dict, region: Optional[str]) -> List[str]:
 
 def account_facts(client: Callable[[str], object], params: Dict) -> Dict:
     """iam_mfa_facts' facts of the account that ``client(service)``'s clients reach. Raises AWSError."""
-    options = Selection.from_params(params)
+    options = ClassifyOptions.from_params(params)
     counter = CallCounter()
     # No region set: botocore picks IAM's and STS's global endpoint (of the aws partition; name a region for another).
     iam = counter.watch(fast_timestamps(client("iam")))

@@ -23,7 +23,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts, check_facts_params
@@ -87,7 +87,7 @@ class Connector(Sessions):
         return keys, {"Account": arn.split(":")[4], "Arn": arn}
 
 
-def report_account(account: Dict, connector: Connector, source: str, options: Selection, clock: Callable = time.monotonic) -> Dict:
+def report_account(account: Dict, connector: Connector, source: str, options: ClassifyOptions, clock: Callable = time.monotonic) -> Dict:
     """One account's result for ``org.aggregate``: its facts or its error, with the requests sent and the seconds taken.
 
     ``account`` is a host record of ``org.account_hosts`` (``account_id``, ``account_name``, ``role_arn``, ``aws_profile``).
@@ -149,7 +149,7 @@ def org_facts(params: Dict, client: Callable[[str], object], connector: Callable
     accounts = account_hosts(params["accounts"], listed, management_id, params["role_name"], params["include_management_account"], partition,
                              caller)
     reporter = connector()
-    options = Selection.from_params(params)
+    options = ClassifyOptions.from_params(params)
     results = report_accounts(accounts, lambda account: report_account(account, reporter, params["source"], options), params["concurrency"])
     facts = aggregate(results, isoformat(datetime.now(timezone.utc)), central)
     facts["warnings"].extend(warnings)

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, classify, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.cloudtrail import console_evidence
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import (
@@ -70,7 +70,7 @@ def _identity(sts) -> Dict:
     return aws_call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
 
 
-def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sleep, now: Optional[datetime] = None,
+def gather(iam, sts, source: str, options: ClassifyOptions, sleep: Callable = time.sleep, now: Optional[datetime] = None,
            cloudtrail=None, concurrency: int = 1, identity: Optional[Dict] = None) -> Gathered:
     """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
     users read live (every user with ``live``, a few with the report), ``concurrency`` at a time. Live, users that
@@ -130,7 +130,7 @@ def gather(iam, sts, source: str, options: Selection, sleep: Callable = time.sle
 GLOB_CHARACTERS = frozenset("*?[")  # what makes an include_users entry a pattern; IAM user names hold none of them
 
 
-def named_users(options: Selection) -> Optional[List[str]]:
+def named_users(options: ClassifyOptions) -> Optional[List[str]]:
     """The users to read by name (iam:GetUser) instead of listing the account's users: those of ``users`` that
     ``include_users`` selects (perhaps none), or else those ``include_users`` names when no entry is a glob; None when
     the account's users must be listed."""
@@ -143,7 +143,7 @@ def named_users(options: Selection) -> Optional[List[str]]:
 # --- what the credential report lacks: key ids, and which MFA device ------------------------------
 
 
-def needs_key_ids(user: UserRecord, options: Selection, now: datetime) -> bool:
+def needs_key_ids(user: UserRecord, options: ClassifyOptions, now: datetime) -> bool:
     """Does the user have a key without its id and a finding about keys (pure)?"""
     return any(key.access_key_id is None for key in user.access_keys) and bool(KEY_REASONS.intersection(classify(user, options, now).reasons))
 
@@ -160,7 +160,7 @@ def with_listed_ids(keys: List[AccessKey], listed: List[Dict]) -> List[AccessKey
             for key in keys]
 
 
-def _with_key_ids(iam, users: List[UserRecord], options: Selection, now: datetime, warnings: List[str], concurrency: int) -> List[UserRecord]:
+def _with_key_ids(iam, users: List[UserRecord], options: ClassifyOptions, now: datetime, warnings: List[str], concurrency: int) -> List[UserRecord]:
     """key_ids: the users with a key finding get their keys' ids, one ListAccessKeys each, ``concurrency`` at a time; a
     read that fails leaves that user's ids unknown, with a warning."""
     wanted = [user for user in users if needs_key_ids(user, options, now)]
@@ -178,7 +178,7 @@ def _with_key_ids(iam, users: List[UserRecord], options: Selection, now: datetim
     return [read_back.get(user.username, user) for user in users]
 
 
-def needs_device_read(user: UserRecord, options: Selection) -> bool:
+def needs_device_read(user: UserRecord, options: ClassifyOptions) -> bool:
     """Does the credential report's view of this user's MFA need ListMFADevices (pure)? Yes when MFA is on and no virtual
     device is assigned now: the device may be a TOTP token, a security key, or gone since the report (a virtual device
     deactivated or deleted, a hardware one removed: the report still says MFA is on); and, with require_hardware_mfa,
@@ -188,7 +188,7 @@ def needs_device_read(user: UserRecord, options: Selection) -> bool:
     return options.require_hardware_mfa and user.mfa_enabled and all(device.type == "virtual" for device in user.mfa_devices)
 
 
-def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnings: List[str],
+def _tell_devices_apart(iam, users: List[UserRecord], options: ClassifyOptions, warnings: List[str],
                         concurrency: int = 1) -> Tuple[List[UserRecord], int]:
     """Read with ListMFADevices the devices of the users the credential report cannot vouch for (``needs_device_read``),
     ``concurrency`` at a time; the number of reads. A read that fails leaves the user's MFA as the report has it, of type
@@ -223,7 +223,7 @@ def _tell_devices_apart(iam, users: List[UserRecord], options: Selection, warnin
 # --- a stale report's re-reads --------------------------------------------------------------------
 
 
-def suspects(users: List[UserRecord], options: Selection, now: datetime) -> List[str]:
+def suspects(users: List[UserRecord], options: ClassifyOptions, now: datetime) -> List[str]:
     """The users a stale report may wrong: those it calls non-compliant or in grace (a compliant one stays compliant
     unless a credential was added, which the next report shows)."""
     return [u.username for u in users if classify(u, options, now).status in ("non-compliant", "grace-period")]
@@ -245,7 +245,7 @@ def enforced_since(user: UserRecord, generated_at: datetime) -> bool:
         return False
 
 
-def rests_on_absence(user: UserRecord, options: Selection, now: datetime) -> bool:
+def rests_on_absence(user: UserRecord, options: ClassifyOptions, now: datetime) -> bool:
     """Is the user compliant only because the credential report shows no password or active key (pure)? Then a password
     or key added since the report would make them non-compliant unseen: such a user is read live."""
     if classify(user, options, now).status != "compliant":
@@ -258,7 +258,7 @@ def rests_on_absence(user: UserRecord, options: Selection, now: datetime) -> boo
 REPORT_FRESH = 60
 
 
-def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, now: datetime, details: Dict,
+def _gather_from_report(iam, options: ClassifyOptions, virtual, warnings: List[str], sleep: Callable, now: datetime, details: Dict,
                         protection: Dict[str, bool], concurrency: int = 1) -> Tuple[List[UserRecord], datetime, Optional[Dict], int, List[str]]:
     """The users, when the report was generated, its ``<root_account>`` row, the number of device reads and the users
     named as unverified.
@@ -297,7 +297,7 @@ def _gather_from_report(iam, options: Selection, virtual, warnings: List[str], s
     return [u for u in merged if u is not None], generated_at, root_row, device_reads, names
 
 
-def _read_report(iam, options: Selection, virtual, warnings: List[str], sleep: Callable, details: List[Dict],
+def _read_report(iam, options: ClassifyOptions, virtual, warnings: List[str], sleep: Callable, details: List[Dict],
                  concurrency: int = 1) -> Tuple[List[UserRecord], datetime, set, Optional[Dict[str, str]]]:
     """The users as the report has them (``details``: GetAccountAuthorizationDetails' users), when it was generated, the
     names of the users missing from it (read live) and its ``<root_account>`` row."""

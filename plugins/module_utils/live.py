@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, is_selected
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, is_selected
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import Gone, aws_call, unless_gone
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
@@ -125,7 +125,7 @@ def authorization_details_of(iam, names: List[str], concurrency: int = 1) -> Dic
     return {"UserDetailList": users, "GroupDetailList": groups, "Policies": policies}
 
 
-def read_selected_users(iam, options: Selection, warnings: List[str], concurrency: int) -> List[UserRecord]:
+def read_selected_users(iam, options: ClassifyOptions, warnings: List[str], concurrency: int) -> List[UserRecord]:
     listed = aws_call("list users (iam:ListUsers)", paginate, iam, "list_users", "Users")
     return _read_all(iam, [user for user in listed if is_selected(user["UserName"], options)], warnings, concurrency)
 

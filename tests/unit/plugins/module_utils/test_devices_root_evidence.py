@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from ansible_collections.awssec.mfa.plugins.module_utils import cloudtrail as cloudtrail_mod
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, check_options, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, check_options, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.cloudtrail import sign_ins_without_mfa
@@ -66,29 +66,29 @@ def _user(kinds, console=True):
     ([], False, "non-compliant"),  # no MFA at all: console_without_mfa says it
 ])
 def test_phishing_resistant_mfa_means_every_device_is_a_security_key(kinds, reason, status):
-    verdict = classify(_user(kinds), Selection(require_phishing_resistant_mfa=True), NOW)
+    verdict = classify(_user(kinds), ClassifyOptions(require_phishing_resistant_mfa=True), NOW)
     assert ("not_phishing_resistant" in verdict.reasons) is reason and verdict.status == status
-    off = classify(_user(kinds), Selection(), NOW)
+    off = classify(_user(kinds), ClassifyOptions(), NOW)
     assert "not_phishing_resistant" not in off.reasons
 
 
 def test_a_user_without_console_or_keys_stays_compliant_with_a_virtual_device():
-    verdict = classify(_user(["virtual"], console=False), Selection(require_phishing_resistant_mfa=True), NOW)
+    verdict = classify(_user(["virtual"], console=False), ClassifyOptions(require_phishing_resistant_mfa=True), NOW)
     assert verdict.status == "compliant" and verdict.reasons == ["not_phishing_resistant"]
 
 
 def test_sign_ins_without_mfa_add_a_reason_and_leave_the_status():
     user = _user(["virtual"])
     user.sign_ins = SignIns(without_mfa=2, last_without_mfa=NOW - timedelta(days=3))
-    verdict = classify(user, Selection(evidence_days=30), NOW)
+    verdict = classify(user, ClassifyOptions(evidence_days=30), NOW)
     assert verdict.reasons == ["signed_in_without_mfa"] and verdict.status == "compliant"
     user.sign_ins = SignIns()
-    assert classify(user, Selection(evidence_days=30), NOW).reasons == []
+    assert classify(user, ClassifyOptions(evidence_days=30), NOW).reasons == []
 
 
 @pytest.mark.parametrize("days, problem", [(-1, True), (0, False), (90, False), (91, True)])
 def test_evidence_days_is_within_cloudtrails_event_history(days, problem):
-    problems = check_options(Selection(evidence_days=days))
+    problems = check_options(ClassifyOptions(evidence_days=days))
     assert bool(problems) is problem
     if problem:
         assert problems == [f"evidence_days must be from 0 to 90 (CloudTrail's event history), not {days}"]
@@ -169,13 +169,13 @@ def test_the_report_reads_the_devices_of_the_users_whose_mfa_is_not_virtual(aws)
     """The report says only that MFA is on; without a virtual device assigned now, ListMFADevices says what it is (or that
     it is gone): always, not only when security keys are required."""
     iam, sts = aws
-    plain = gather(iam, sts, "credential_report", Selection(grace_period_days=0), sleep=lambda s: None)
+    plain = gather(iam, sts, "credential_report", ClassifyOptions(grace_period_days=0), sleep=lambda s: None)
     assert _kinds(plain) == {"ana": ["security_key"], "ben": ["hardware"], "cy": [], "dee": ["virtual"]} and plain.device_reads == 2
 
     counter = CallCounter()
     counter.watch(iam)
     # A report as old as moto's would have the users it calls non-compliant read live: make it fresh enough.
-    strict = Selection(grace_period_days=0, require_phishing_resistant_mfa=True, max_report_age=10 ** 10)
+    strict = ClassifyOptions(grace_period_days=0, require_phishing_resistant_mfa=True, max_report_age=10 ** 10)
     told = gather(iam, sts, "credential_report", strict, sleep=lambda s: None)
     assert _kinds(told) == {"ana": ["security_key"], "ben": ["hardware"], "cy": [], "dee": ["virtual"]}
     assert told.device_reads == 2  # ana and ben: cy has no MFA, dee's is virtual
@@ -189,14 +189,14 @@ def test_the_report_reads_the_devices_of_the_users_whose_mfa_is_not_virtual(aws)
 
 def test_live_reads_tell_the_kinds_with_no_extra_call(aws):
     iam, sts = aws
-    live = gather(iam, sts, "live", Selection(require_phishing_resistant_mfa=True))
+    live = gather(iam, sts, "live", ClassifyOptions(require_phishing_resistant_mfa=True))
     assert _kinds(live) == {"ana": ["security_key"], "ben": ["hardware"], "cy": [], "dee": ["virtual"]} and live.device_reads == 0
 
 
 def test_evidence_needs_a_cloudtrail_client(aws):
     iam, sts = aws
     with pytest.raises(ValueError, match="evidence_days needs a CloudTrail client"):
-        gather(iam, sts, "live", Selection(evidence_days=7))
+        gather(iam, sts, "live", ClassifyOptions(evidence_days=7))
 
 
 # --- console sign-ins from CloudTrail ------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_evidence_reaches_the_facts_and_every_report(aws):
     iam, sts = aws
     now = datetime.now(timezone.utc).replace(microsecond=0)  # the users were made just now
     trail = _Trail([_event(*login, now=now) for login in (("ben", False, 4), ("ben", False, 6), ("dee", True, 1), (None, False, 2))], 50, lambda: 0.0)
-    options = Selection(grace_period_days=0, evidence_days=30, max_report_age=10 ** 10)
+    options = ClassifyOptions(grace_period_days=0, evidence_days=30, max_report_age=10 ** 10)
     facts = build_facts(gather(iam, sts, "credential_report", options, sleep=lambda s: None, now=now, cloudtrail=trail), options, now, 9)
     by_name = {u["username"]: u for u in facts["users"]}
     assert by_name["ben"]["sign_ins_without_mfa"] == {"count": 2, "last": (now - timedelta(days=4)).isoformat()}
@@ -285,7 +285,7 @@ def test_evidence_reaches_the_facts_and_every_report(aws):
 def _root_facts(name, root):
     facts = build_facts(
         Gathered(name, "live", None, [UserRecord("u", "arn:aws:iam::1:user/u", NOW, access_keys=[AccessKey("Inactive", NOW)])],
-                 root), Selection(), NOW, 1)
+                 root), ClassifyOptions(), NOW, 1)
     return {"account_id": name, "account_name": name, "facts": facts}
 
 
@@ -316,10 +316,10 @@ def test_an_organizations_findings_say_how_many_accounts():
     def account(name, users):
         records = [UserRecord(u, f"arn:aws:iam::1:user/{u}", NOW - timedelta(days=100), console_access=True) for u in users]
         gathered = Gathered(name, "live", None, records, RootRecord(True, False))
-        return {"account_id": name, "account_name": name, "facts": build_facts(gathered, Selection(), NOW, 1)}
+        return {"account_id": name, "account_name": name, "facts": build_facts(gathered, ClassifyOptions(), NOW, 1)}
     org = aggregate([account("a", ["x", "y"]), account("b", ["x"]), account("c", [])], NOW.isoformat())
     assert "  • console_without_mfa (3 in 2 accounts: 3 non-compliant): a/x, a/y, b/x" in render_table(org)
     new = UserRecord("new", "arn:aws:iam::1:user/new", NOW - timedelta(days=1), console_access=True)
     gathered = Gathered("d", "live", None, [new], RootRecord(True, False))
-    held = {"account_id": "d", "account_name": "d", "facts": build_facts(gathered, Selection(), NOW, 1)}
+    held = {"account_id": "d", "account_name": "d", "facts": build_facts(gathered, ClassifyOptions(), NOW, 1)}
     assert "  • d/new: grace period, 6 days remaining" in render_table(aggregate([held], NOW.isoformat()))  # names repeat across accounts

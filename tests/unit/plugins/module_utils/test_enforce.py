@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.support.aws_like import outside_any_organization
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import Classification, ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     POLICY_TAG,
     TAG_ATTACHED_POLICY,
@@ -348,15 +348,16 @@ def test_run_skips_the_caller_and_counts_against_max_affected(aws, concurrency):
     for name in ("alice", "bob", "carol"):
         iam.create_user(UserName=name)
         iam.create_access_key(UserName=name)
-    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
+    gathered = gather(iam, sts, "live", ClassifyOptions(grace_period_days=0), sleep=lambda s: None)
     gathered.caller_arn = "arn:aws:iam::123456789012:user/bob"
     now = datetime.now(timezone.utc)
 
-    too_many = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1, concurrency=concurrency), mfa_policy(), False, now)
+    too_many = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=1, concurrency=concurrency), mfa_policy(),
+                             False, now)
     assert too_many["too_many"] == ["alice", "carol"] and too_many["actions"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
-    done = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=2, concurrency=concurrency), mfa_policy(), False, now)
+    done = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=2, concurrency=concurrency), mfa_policy(), False, now)
     results = {e["username"]: (e["result"], e.get("reason")) for e in done["actions"]}
     assert results == {"alice": ("done", None), "bob": ("skipped", "caller_identity"), "carol": ("done", None)}
     assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"][0]["Status"] == "Active"
@@ -373,7 +374,7 @@ def test_a_failed_user_says_why_aws_refused(aws):
     iam, sts = aws
     iam.create_user(UserName="alice")
     key = iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
-    gathered = gather(iam, sts, "live", Selection(grace_period_days=0))
+    gathered = gather(iam, sts, "live", ClassifyOptions(grace_period_days=0))
     denial = "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: iam:UpdateAccessKey with an explicit deny in a service control policy"
 
     def deny(**kwargs):  # pylint: disable=unused-argument
@@ -381,7 +382,7 @@ def test_a_failed_user_says_why_aws_refused(aws):
         return AWSResponse("https://iam.amazonaws.com/", 403, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
 
     iam.meta.events.register("before-call.iam.UpdateAccessKey", deny)
-    result = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(attach_policy=False), mfa_policy(), False,
+    result = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(attach_policy=False), mfa_policy(), False,
                            datetime.now(timezone.utc))
     [entry] = result["actions"]
     assert entry["result"] == "failed"
@@ -396,15 +397,15 @@ def test_max_affected_counts_the_live_plans_before_any_change(aws):
         iam.create_login_profile(UserName=name, Password="Pass-word-1!")  # still non-compliant once enforced
         iam.create_access_key(UserName=name)
     now = datetime.now(timezone.utc)
-    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
-    enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), False, now)
-    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)  # all enforced, nothing to do
+    gathered = gather(iam, sts, "live", ClassifyOptions(grace_period_days=0), sleep=lambda s: None)
+    enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), False, now)
+    gathered = gather(iam, sts, "live", ClassifyOptions(grace_period_days=0), sleep=lambda s: None)  # all enforced, nothing to do
     for name in ("alice", "bob", "carol"):
         key = iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["AccessKeyId"]
         iam.update_access_key(UserName=name, AccessKeyId=key, Status="Active")
     counter = CallCounter()
     counter.watch(iam)
-    stopped = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
+    stopped = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), False, now)
     assert stopped["too_many"] == ["alice", "bob"] and stopped["too_many_read_live"] and stopped["actions"] == []
     assert counter.count == 2 * 5  # carol was not even read
     assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
@@ -417,8 +418,8 @@ def test_a_preview_over_max_affected_shows_the_whole_plan_and_says_applying_woul
         iam.create_user(UserName=name)
         iam.create_access_key(UserName=name)
     now = datetime.now(timezone.utc)
-    gathered = gather(iam, sts, "live", Selection(grace_period_days=0), sleep=lambda s: None)
-    preview = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), True, now)
+    gathered = gather(iam, sts, "live", ClassifyOptions(grace_period_days=0), sleep=lambda s: None)
+    preview = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=1), mfa_policy(), True, now)
     assert [(e["username"], e["result"]) for e in preview["actions"]] == [("alice", "planned"), ("bob", "planned"), ("carol", "planned")]
     assert preview["over_max_affected"] == ["alice", "bob", "carol"] and "too_many" not in preview
     result, failure, warnings = answer(preview, [], 1, diff=True)
@@ -428,7 +429,7 @@ def test_a_preview_over_max_affected_shows_the_whole_plan_and_says_applying_woul
                         "users (exclude_users, include_users)."]
     assert iam.list_policies(Scope="Local")["Policies"] == []
     assert all(k["Status"] == "Active" for n in ("alice", "bob", "carol") for k in iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
-    within = enforce_users(iam, gathered, Selection(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), True, now)
+    within = enforce_users(iam, gathered, ClassifyOptions(grace_period_days=0), EnforceOptions(max_affected=3), mfa_policy(), True, now)
     assert "over_max_affected" not in within and answer(within, [], 3, diff=False)[2] == []
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts, summarize
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, Gathered, MFADevice, RootRecord, UserRecord
 from ansible_collections.awssec.mfa.plugins.module_utils.report import CSV_FIELDS, box, recommendations
@@ -46,7 +46,7 @@ SEED = [
 def facts():
     root = RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization")
     gathered = Gathered("123456789012", "credential_report", NOW - timedelta(minutes=3), SEED, root)
-    return build_facts(gathered, Selection(exclude_users=("svc-*",)), NOW, api_calls=6)
+    return build_facts(gathered, ClassifyOptions(exclude_users=("svc-*",)), NOW, api_calls=6)
 
 
 def test_facts_match_the_seed_example(facts):
@@ -130,7 +130,7 @@ def test_the_report_names_each_key_of_users_with_key_findings_with_or_without_it
                         access_keys=report_keys),
              _user("fine", 100, mfa=True)]
     root = RootRecord(True, False, "hardware", NOW - timedelta(days=200), "not_in_organization")
-    facts = build_facts(Gathered("123456789012", "credential_report", NOW, users, root), Selection(), NOW, api_calls=6)
+    facts = build_facts(Gathered("123456789012", "credential_report", NOW, users, root), ClassifyOptions(), NOW, api_calls=6)
     idle = next(u for u in facts["users"] if u["username"] == "idle")
     assert (idle["status"], idle["risk"]) == ("compliant", "medium")
     expected = "key 1 created 2022-09-02, last used 2022-12-11; key 2 created 2022-09-03, last used never"
@@ -143,7 +143,7 @@ def test_the_report_names_each_key_of_users_with_key_findings_with_or_without_it
 
 
 def test_table_with_no_users_and_no_findings():
-    empty = build_facts(Gathered("1", "live", None, [], RootRecord(True, False)), Selection(), NOW, 3)
+    empty = build_facts(Gathered("1", "live", None, [], RootRecord(True, False)), ClassifyOptions(), NOW, 3)
     table = render(empty, "table")
     assert "No users." in table and "n/a" in table
     assert "None: every user is compliant." in table

@@ -16,11 +16,12 @@ from moto import mock_aws
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.awssec.mfa.plugins.filter.mfa_report import mfa_org_accounts
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import spec_defaults
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, build_facts, check_facts_params
-from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector, check_org_params, org_facts, read_organization, report_account, report_accounts
+from ansible_collections.awssec.mfa.plugins.module_utils.fanout import (Connector, check_org_params, org_facts, read_organization, report_account,
+                                                                        report_accounts)
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts, aggregate, host_accounts
 from ansible_collections.awssec.mfa.plugins.modules.iam_mfa_org_facts import ARGSPEC as ORG_ARGSPEC
@@ -134,7 +135,7 @@ def test_roles_are_assumed_with_one_sts_client_per_thread_and_need_no_get_caller
     sts:AssumeRole's answer makes needless) cost 200 accounts seconds."""
     hosts = [h for h in organization_hosts() if h["role_arn"]]
     connector = WatchingConnector()
-    results = report_accounts(hosts, lambda account: report_account(account, connector, "credential_report", Selection()), concurrency)
+    results = report_accounts(hosts, lambda account: report_account(account, connector, "credential_report", ClassifyOptions()), concurrency)
     assert [r["facts"]["account_id"] for r in results] == [h["account_id"] for h in hosts] == list(organization.values())
     assert connector.made["iam"] == len(hosts) and 1 <= connector.made["sts"] <= concurrency < len(hosts) and len(connector.made) == 2
     assert connector.sent.count("AssumeRole") == len(hosts) and "GetCallerIdentity" not in connector.sent
@@ -145,7 +146,7 @@ def test_each_account_counts_its_own_calls_and_a_failing_account_does_not_stop_t
     hosts = organization_hosts()
     broken = next(h for h in hosts if h["account_name"] == "member-1")
     hosts.append({"account_id": "444444444444", "account_name": "elsewhere", "role_arn": "", "aws_profile": "no-such-profile"})
-    options = Selection(grace_period_days=0)
+    options = ClassifyOptions(grace_period_days=0)
     results = report_accounts(hosts, lambda account: report_account(account, MotoConnector({broken["role_arn"]}), "live", options), 4)
     facts = aggregate(results, "2026-11-30T00:00:00+00:00")
     rows = {row["account_name"]: row for row in facts["accounts"]}

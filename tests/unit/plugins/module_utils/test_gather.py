@@ -14,7 +14,7 @@ from moto import mock_aws
 from tests.support.aws_like import outside_any_organization
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
 from ansible_collections.awssec.mfa.plugins.module_utils import root as root_mod
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import (
     fetch_credential_report,
@@ -207,7 +207,7 @@ def _make_users(iam):
 def test_gather_both_sources(aws, source):
     iam, sts = aws
     serial = _make_users(iam)
-    got = gather(iam, sts, source, Selection(), sleep=lambda s: None)
+    got = gather(iam, sts, source, ClassifyOptions(), sleep=lambda s: None)
     assert got.account_id == "123456789012" and got.source == source
     by_name = {u.username: u for u in got.users}
     assert sorted(by_name) == ["alice", "bob", "carol"]
@@ -229,11 +229,11 @@ def test_key_ids_are_read_for_the_users_with_key_findings_only_and_counted(aws):
     alice = iam.list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["AccessKeyId"]
     listed = []
     iam.meta.events.register("before-parameter-build.iam.ListAccessKeys", lambda params, **kw: listed.append(params["UserName"]))
-    first = gather(iam, sts, "credential_report", Selection(), sleep=lambda s: None)
+    first = gather(iam, sts, "credential_report", ClassifyOptions(), sleep=lambda s: None)
     without = {u.username: [k.access_key_id for k in u.access_keys] for u in first.users}
     assert without["alice"] == [None] and sorted(without["dave"]) == two  # dave was read live (the report cannot vouch for him)
     live_reads, listed[:] = sorted(listed), []
-    got = gather(iam, sts, "credential_report", Selection(key_ids=True), sleep=lambda s: None)
+    got = gather(iam, sts, "credential_report", ClassifyOptions(key_ids=True), sleep=lambda s: None)
     by_name = {u.username: [k.access_key_id for k in u.access_keys] for u in got.users}
     assert sorted(listed) == sorted(live_reads + ["alice"])  # one more call: the one user with a key finding whose ids were unknown
     assert by_name["alice"] == [alice] and sorted(by_name["dave"]) == two and by_name["erin"] == []
@@ -253,7 +253,7 @@ def test_include_users_limits_what_is_read(aws):
     _make_users(iam)
     counter = CallCounter()
     counter.watch(iam)
-    got = gather(iam, sts, "live", Selection(include_users=("b*",)))
+    got = gather(iam, sts, "live", ClassifyOptions(include_users=("b*",)))
     assert [u.username for u in got.users] == ["bob"]
     # ListVirtualMFADevices, GetAccountAuthorizationDetails (the policies), ListUsers, GetAccountSummary, then 4 calls for bob alone.
     assert counter.count == 8
@@ -263,13 +263,13 @@ def test_users_are_read_by_name_and_only_those_include_users_selects(aws):
     iam, sts = aws
     _make_users(iam)
     called = _operations(iam)
-    got = gather(iam, sts, "live", Selection(users=("bob", "carol", "nobody"), include_users=("b*", "n*"), exclude_users=("bob",)))
+    got = gather(iam, sts, "live", ClassifyOptions(users=("bob", "carol", "nobody"), include_users=("b*", "n*"), exclude_users=("bob",)))
     assert [u.username for u in got.users] == ["bob"]  # carol: not among include_users; nobody: no such user
     assert "ListUsers" not in called and called.count("GetUser") == 2  # bob and nobody, by name
     called = _operations(iam)
-    assert gather(iam, sts, "live", Selection(users=("carol",), include_users=("b*",))).users == []
+    assert gather(iam, sts, "live", ClassifyOptions(users=("carol",), include_users=("b*",))).users == []
     assert "GetUser" not in called and "ListUsers" not in called  # nobody to read: nobody listed either
-    assert [u.username for u in gather(iam, sts, "credential_report", Selection(users=("carol",))).users] == ["carol"]
+    assert [u.username for u in gather(iam, sts, "credential_report", ClassifyOptions(users=("carol",))).users] == ["carol"]
 
 
 def _make_protected_users(iam):
@@ -309,16 +309,16 @@ def test_users_named_outright_are_read_by_name_with_their_own_policies_and_found
     iam, sts = aws
     _make_users(iam)
     _make_protected_users(iam)
-    everyone = {u.username: u for u in gather(iam, sts, "live", Selection()).users}
+    everyone = {u.username: u for u in gather(iam, sts, "live", ClassifyOptions()).users}
     assert {name: everyone[name].keys_mfa_protected for name in ("inline", "attached", "grouped", "group-managed", "unrelated", "bare")} == {
         "inline": True, "attached": True, "grouped": True, "group-managed": True, "unrelated": False, "bare": False}
     for names in [(name,) for name in everyone] + [("grouped", "alice", "nobody", "bare")]:
         called = _operations(iam)
-        named = gather(iam, sts, "live", Selection(include_users=names), concurrency=2)
+        named = gather(iam, sts, "live", ClassifyOptions(include_users=names), concurrency=2)
         assert named.users == [everyone[name] for name in names if name in everyone], names
         assert "ListUsers" not in called and "GetAccountAuthorizationDetails" not in called, called
     called = _operations(iam)
-    assert [u.username for u in gather(iam, sts, "live", Selection(include_users=("bob", "c*"))).users] == ["bob", "carol"]
+    assert [u.username for u in gather(iam, sts, "live", ClassifyOptions(include_users=("bob", "c*"))).users] == ["bob", "carol"]
     assert "ListUsers" in called and "GetAccountAuthorizationDetails" in called  # a glob: the account's users are listed
 
 
@@ -330,7 +330,7 @@ def test_users_missing_from_the_report_are_read_live(aws, monkeypatch):
         "true,2021-03-03T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
     )
     monkeypatch.setattr(gather_mod, "fetch_credential_report", lambda iam, sleep: (only_alice, utc(2024, 1, 1)))
-    got = gather(iam, sts, "credential_report", Selection())
+    got = gather(iam, sts, "credential_report", ClassifyOptions())
     by_name = {u.username: u for u in got.users}
     assert sorted(by_name) == ["alice", "bob", "carol"]
     assert by_name["bob"].console_access is True  # read live: the report did not have bob
@@ -348,7 +348,7 @@ def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
         return original(client, operation, result_key, **kwargs)
 
     monkeypatch.setattr(root_mod, "paginate", deny_virtual)
-    got = gather(iam, sts, "credential_report", Selection(), sleep=lambda s: None)
+    got = gather(iam, sts, "credential_report", ClassifyOptions(), sleep=lambda s: None)
     assert {u.username: [d.type for d in u.mfa_devices] for u in got.users} == {"alice": [], "bob": ["virtual"], "carol": ["hardware"]}
     assert got.warnings == ["iam:ListVirtualMFADevices was denied: every user with MFA is read with iam:ListMFADevices"]
     assert got.device_reads == 2
@@ -357,12 +357,12 @@ def test_denied_virtual_device_listing_degrades_to_unknown(aws, monkeypatch):
 def test_unknown_source_is_refused(aws):
     iam, sts = aws
     with pytest.raises(ValueError, match="source must be one of credential_report, live, not 'cache'"):
-        gather(iam, sts, "cache", Selection())
+        gather(iam, sts, "cache", ClassifyOptions())
 
 
 # --- a stale credential report (AWS serves the one it generated up to 4 hours ago) ---------------------------------------
 
-FRESH = Selection(grace_period_days=0)  # the users are made now: no grace period
+FRESH = ClassifyOptions(grace_period_days=0)  # the users are made now: no grace period
 
 
 @pytest.fixture
@@ -404,7 +404,7 @@ def test_a_report_younger_than_max_report_age_is_believed(stale):
 def test_past_max_report_age_only_the_users_it_calls_non_compliant_are_read_live(stale, max_report_age):
     iam, sts, generated, counter = stale
     now = generated + timedelta(hours=5) if max_report_age else generated + timedelta(seconds=1)
-    got = gather(iam, sts, "credential_report", Selection(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
+    got = gather(iam, sts, "credential_report", ClassifyOptions(grace_period_days=0, max_report_age=max_report_age), sleep=lambda s: None, now=now)
     assert _statuses(got, now) == {"alice": "compliant", "carol": "compliant", "dave": "non-compliant"}
     assert [d.type for d in {u.username: u for u in got.users}["carol"].mfa_devices] == ["hardware"]
     # GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys, ListUserTags for carol and dave, and for alice (compliant for

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import denies_without_mfa, keys_protection, mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord
 
@@ -90,10 +90,10 @@ def _user(mfa=True, keys=1, protected=False):
 
 
 def test_a_user_with_mfa_and_unprotected_keys_is_reported_and_non_compliant_only_when_asked():
-    reported = classify(_user(), Selection(), NOW)
+    reported = classify(_user(), ClassifyOptions(), NOW)
     assert reported.status == "compliant" and "keys_not_mfa_protected" in reported.reasons
-    required = classify(_user(), Selection(require_mfa_policy_for_keys=True), NOW)
+    required = classify(_user(), ClassifyOptions(require_mfa_policy_for_keys=True), NOW)
     assert required.status == "non-compliant" and "keys_not_mfa_protected" in required.reasons
     for user in (_user(protected=True), _user(protected=None), _user(keys=0), _user(mfa=False)):
-        assert "keys_not_mfa_protected" not in classify(user, Selection(require_mfa_policy_for_keys=True), NOW).reasons
-    assert classify(_user(protected=True), Selection(require_mfa_policy_for_keys=True), NOW).status == "compliant"
+        assert "keys_not_mfa_protected" not in classify(user, ClassifyOptions(require_mfa_policy_for_keys=True), NOW).reasons
+    assert classify(_user(protected=True), ClassifyOptions(require_mfa_policy_for_keys=True), NOW).status == "compliant"

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, trends
 from ansible_collections.awssec.mfa.plugins.module_utils.records import Gathered, RootRecord
@@ -22,7 +22,7 @@ from tests.unit.plugins.module_utils.test_facts_and_report import NOW, SEED, _us
 
 
 def account(account_id, users):
-    return build_facts(Gathered(account_id, "credential_report", NOW, users, RootRecord(True, False)), Selection(), NOW, api_calls=8)
+    return build_facts(Gathered(account_id, "credential_report", NOW, users, RootRecord(True, False)), ClassifyOptions(), NOW, api_calls=8)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
@@ -100,7 +100,7 @@ def _read(iam, sts, concurrency):
         threads.add(threading.current_thread().name)
 
     iam.meta.events.register("before-send.iam.ListAccessKeys", note)
-    gathered = gather(iam, sts, "live", Selection(), concurrency=concurrency)
+    gathered = gather(iam, sts, "live", ClassifyOptions(), concurrency=concurrency)
     iam.meta.events.unregister("before-send.iam.ListAccessKeys", note)
     return gathered, counter.count, threads
 
@@ -129,6 +129,6 @@ def test_a_user_deleted_while_read_at_once_is_left_out_with_its_warning(account)
 
     deleted = []
     iam.meta.events.register("before-call.iam.ListMFADevices", delete_once)
-    got = gather(iam, sts, "live", Selection(), concurrency=8)
+    got = gather(iam, sts, "live", ClassifyOptions(), concurrency=8)
     assert "user-05" not in [u.username for u in got.users] and len(got.users) == 23
     assert got.warnings == ["user user-05 was deleted while it was being read; it is left out"]

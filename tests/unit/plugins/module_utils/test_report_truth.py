@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import TAG_DISABLED_KEYS, TAG_ENFORCED_AT, EnforceOptions, select_targets
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import build_facts
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate
@@ -21,7 +21,7 @@ from tests.unit.plugins.module_utils.test_facts_and_report import NOW, SEED, _us
 
 
 def account(account_id, users, root=RootRecord(True, False)):
-    return build_facts(Gathered(account_id, "credential_report", NOW, users, root), Selection(exclude_users=("svc-*",)), NOW, api_calls=8)
+    return build_facts(Gathered(account_id, "credential_report", NOW, users, root), ClassifyOptions(exclude_users=("svc-*",)), NOW, api_calls=8)
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def _restore_gathered():
 
 
 def test_the_restore_preview_lists_each_user_once_with_the_right_justification():
-    selected = select_targets(_restore_gathered(), Selection(grace_period_days=7), EnforceOptions(state="restored"), NOW)
+    selected = select_targets(_restore_gathered(), ClassifyOptions(grace_period_days=7), EnforceOptions(state="restored"), NOW)
     assert [t["username"] for t in selected["targets"]] == ["ana", "bo"]
     assert selected["grace_period"] == [] and selected["exempted"] == []
     by_name = {t["username"]: t["justification"] for t in selected["targets"]}
@@ -125,7 +125,7 @@ def test_the_restore_preview_lists_each_user_once_with_the_right_justification()
 
 def test_enforcement_still_lists_grace_period_and_exempted_users():
     gathered = _restore_gathered()
-    selected = select_targets(gathered, Selection(grace_period_days=7, exclude_users=("bo",)), EnforceOptions(), NOW)
+    selected = select_targets(gathered, ClassifyOptions(grace_period_days=7, exclude_users=("bo",)), EnforceOptions(), NOW)
     assert [g["username"] for g in selected["grace_period"]] == ["new.user"]
     assert [x["username"] for x in selected["exempted"]] == ["bo"]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ansible_collections.awssec.mfa.plugins.module_utils import gather as gather_mod
-from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify
+from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, classify
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import fetch_credential_report
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import REPORT_FRESH, gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
@@ -28,11 +28,11 @@ from tests.support.aws_like import outside_any_organization
 NAMES = ("ann", "bo", "cy")
 KINDS = ("virtual", "hardware", "security_key")
 OPTIONS = (
-    Selection(grace_period_days=0),
-    Selection(grace_period_days=0, require_mfa_policy_for_keys=True),
-    Selection(grace_period_days=0, require_hardware_mfa=True),
-    Selection(grace_period_days=0, require_phishing_resistant_mfa=True),
-    Selection(),  # users made now are in their grace period
+    ClassifyOptions(grace_period_days=0),
+    ClassifyOptions(grace_period_days=0, require_mfa_policy_for_keys=True),
+    ClassifyOptions(grace_period_days=0, require_hardware_mfa=True),
+    ClassifyOptions(grace_period_days=0, require_phishing_resistant_mfa=True),
+    ClassifyOptions(),  # users made now are in their grace period
 )
 # The reasons a stale report may miss or keep for a user with MFA, whose status they do not change (docs/real-aws.md).
 KEY_REASONS = {"multiple_active_keys", "keys_not_mfa_protected", "key_older_than_max_age", "unused_credentials"}

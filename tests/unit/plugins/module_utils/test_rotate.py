@@ -48,14 +48,14 @@ def test_one_rule_for_key_too_old_at_the_boundary(limit):
     """A key exactly as old as the limit was rotated by rotate_keys, yet neither flagged by the report nor "required" at
     login; one day older, all three agree (records.key_too_old)."""
     from ansible_collections.awssec.mfa.plugins.module_utils import workstation as ws
-    from ansible_collections.awssec.mfa.plugins.module_utils.classify import Selection, classify
+    from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, classify
     from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord
 
     for age, too_old in ((limit, False), (limit + 1, True)):
         created = NOW - timedelta(days=age, hours=1)
         user = UserRecord(username="u", arn="arn:aws:iam::123456789012:user/u", created=created, mfa_devices=[MFADevice("s", "virtual")],
                           access_keys=[AccessKey("Active", created, NOW)])
-        report = "key_older_than_max_age" in classify(user, Selection(max_key_age_days=limit), NOW).reasons
+        report = "key_older_than_max_age" in classify(user, ClassifyOptions(max_key_age_days=limit), NOW).reasons
         rotation = r.is_due(r.age_days({"CreateDate": created}, NOW), r.RotateOptions(max_age_days=limit))
         login = ws.key_findings([{"AccessKeyId": "AKIA1", "CreateDate": created, "Status": "Active"}], "AKIA1", limit, NOW)["key_rotation"]
         assert (report, rotation, login == "required") == (too_old, too_old, too_old), (age, limit)
