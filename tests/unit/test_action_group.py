@@ -2,8 +2,9 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""module_defaults for group/awssec.mfa.mfa (or group/aws, which it extends) reach every module that talks to AWS:
-sns_user_notice and iam_change_done were left out, so their credentials had to be threaded through every task."""
+"""module_defaults for group/awssec.mfa.mfa reach every module that talks to AWS (and amazon.aws's: the group extends
+amazon.aws.aws; group/aws itself does not reach this collection's modules): sns_user_notice and iam_change_done were left
+out, so their credentials had to be threaded through every task."""
 
 import pathlib
 import re
