@@ -92,7 +92,7 @@ demo-server: setup
 # two at a time (lanes split by |); each step's time is printed (tests/support/steps.py). The doc
 # lint's commands run in make unit (tests/unit/test_doc_lint.py).
 test:
-	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee | unit unit-oldest" integration integration-oldest
+	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee unit-oldest | unit" integration integration-oldest
 
 # Both ends' versions, and whether the collection claims exactly what they test.
 matrix: setup setup-oldest
@@ -157,9 +157,10 @@ integration: setup browser java
 	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest $(XDIST) tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own. Unit tests that run
-# no Ansible code (marked by their imports: tests/support/ansible_free.py) are the same on any end: not run twice.
+# no Ansible code (marked by their imports: tests/support/ansible_free.py) are the same on any end: not run twice; a
+# property test tries a tenth of its examples there (tests/support/examples.py): the newest end tries them all.
 unit-oldest: setup-oldest
-	PATH=$(OLDEST_BIN):$$PATH $(OLDEST_BIN)/python -m pytest tests/unit -m "not ansible_independent"
+	PATH=$(OLDEST_BIN):$$PATH PROPERTY_EXAMPLES_SHARE=0.1 $(OLDEST_BIN)/python -m pytest tests/unit -m "not ansible_independent"
 
 # On the oldest end, what may differ there: each module, plugin, role and playbook once, by the test marked both_ends
 # that names it (tests/unit/test_both_ends.py checks that each is named), with facts injected as variables.

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from tests.support.examples import examples
 
 
 def parsed(text):
@@ -82,7 +83,7 @@ def ini_files(draw):
     return texts, names
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ini_files(), st.data())
 def test_an_edit_changes_only_its_own_section(generated, data):
     chunks, names = generated
@@ -213,7 +214,7 @@ def our_reading(text):
     return {name: ini.get(name) for name in dict.fromkeys(ini.names()) if name != "DEFAULT"}
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text())
 def test_the_reader_agrees_with_botocore_on_any_text(text):
     """Read or refused (naming the line) as botocore reads or refuses it: configparser, then its parse of nested values."""
@@ -223,7 +224,7 @@ def test_the_reader_agrees_with_botocore_on_any_text(text):
         assert list(our_reading(text)) == list(expected)  # and in the same order
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(600), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text(), st.data())
 def test_edits_of_any_readable_text_change_only_their_section_or_nothing(text, data):
     before = botocore_reading(text)

@@ -25,6 +25,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import (
     parse,
     partition_of_region,
 )
+from tests.support.examples import examples
 from tests.support.iam_events import ACCOUNT_ID, cloudtrail_event, message
 
 JINJA = "{{ lookup('ansible.builtin.pipe', 'id > PWNED') }}"
@@ -170,7 +171,7 @@ def _only_bad_or_safe(body):
         assert not any(c in str(v) for v in change.values() if v is not None for c in "{}%#\n"), change
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(PATHS, FIELD_VALUES), max_size=4), st.sampled_from(["CreateLoginProfile", "CreateAccessKey", "UpdateAccessKey",
                                                                               "DeactivateMFADevice", "DeleteVirtualMFADevice"]))
 def test_any_tampering_of_an_event_is_refused_or_yields_a_checked_change(edits, action):
@@ -185,7 +186,7 @@ def test_any_tampering_of_an_event_is_refused_or_yields_a_checked_change(edits, 
     _only_bad_or_safe(json.dumps(event))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(JSON.map(json.dumps), st.text(alphabet=string.printable + "[]{}\"\\", max_size=300)))
 def test_any_body_is_refused_or_read_never_an_other_error(body):
     _only_bad_or_safe(body)

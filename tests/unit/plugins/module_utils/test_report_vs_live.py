@@ -24,6 +24,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.gather import REPORT_FR
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
 from ansible_collections.awssec.mfa.plugins.module_utils.records import mfa_device_type
 from tests.support.aws_like import outside_any_organization
+from tests.support.examples import examples
 
 NAMES = ("ann", "bo", "cy")
 KINDS = ("virtual", "hardware", "security_key")
@@ -133,7 +134,7 @@ def _verdicts(gathered, options, now):
     return {u.username: (classify(u, options, now).status, classify(u, options, now).reasons, u.mfa_enabled) for u in gathered.users}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(
     states=st.lists(user_state, min_size=1, max_size=len(NAMES)),
     changes=st.lists(change, max_size=6),

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, clients, login as lg, rotate as r, workstation as ws
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import profile_listing
+from tests.support.examples import examples
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
 SERIAL = "arn:aws:iam::123456789012:mfa/alice"
@@ -114,7 +115,7 @@ def test_setting_a_nested_option_keeps_its_other_sub_keys_as_aws_cli_does(tmp_pa
     assert botocore_config(path)["default"]["s3"]["signature_version"] == "newval"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(["region = x", "s3 =", "  a = 1", "  b = 2", "    b = 3", "  # c", "", "s3 = plain", "[other]",
                                  "  bad"]), max_size=8),
        st.dictionaries(st.sampled_from(["a", "b", "c"]), st.sampled_from(["1", "v v", ""]), min_size=1))
@@ -215,7 +216,7 @@ def long_term_keys(path):
             if v.get("aws_access_key_id", "").startswith("AKIA") and "aws_session_token" not in v}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(credentials_files())
 def test_logging_in_every_profile_of_any_file_keeps_every_long_term_key_and_never_writes_default(tmp_path_factory, text):
     folder = tmp_path_factory.mktemp("station")
