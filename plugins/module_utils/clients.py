@@ -21,7 +21,7 @@ from typing import Dict, Optional
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 # Throttling and AWS's transient errors (CloudTrail's ThrottlingException too, which AWSRetry's list lacks); never
-# LimitExceeded (see gather.py).
+# LimitExceeded (see credential_report.py: only the report generation retries it).
 THROTTLING_CODES = ["ThrottlingException"]
 RETRY = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_CODES)
 # botocore's retries of a request that must never be sent twice: total_max_attempts counts the first request (botocore's
