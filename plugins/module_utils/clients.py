@@ -6,9 +6,12 @@
 
 ``Sessions`` makes them from explicit keys for the workstation (never a profile), and from a profile, keys or the usual
 AWS configuration for the command lines, the Python API and each account of the org fan-out (an assumed role's keys, a
-profile, the run's credentials): the same region, endpoint, TLS, retry and counting rules for all. A call made with
-``aws_retry=True`` (or through a function decorated with RETRY) is retried on throttling with jittered backoff. The
-client that sends an MFA code never retries (AWS accepts a code once).
+profile, the run's credentials): the same region, endpoint, TLS, retry and counting rules for all.
+
+One retry style: a call made with ``aws_retry=True`` on a client that ``retrying`` wrapped (amazon.aws's
+``RetryingBotoClientWrapper``, as ``module.client(service, retry_decorator=RETRY)`` makes it) is retried on throttling
+with jittered backoff. Paginators alone are retried around the whole read (calls.paginate). The client that sends an
+MFA code never retries (AWS accepts a code once).
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ RETRY = AWSRetry.jittered_backoff(catch_extra_error_codes=THROTTLING_CODES)
 # botocore's retries of a request that must never be sent twice: total_max_attempts counts the first request (botocore's
 # max_attempts of 1 still allowed one retry).
 SEND_ONCE = {"total_max_attempts": 1, "mode": "standard"}
+
+
+def retrying(client, retry=RETRY):
+    """``client``, its calls made with ``aws_retry=True`` retried by ``retry``; a client that already retries (a
+    RetryingBotoClientWrapper) as it is."""
+    return client if isinstance(client, RetryingBotoClientWrapper) else RetryingBotoClientWrapper(client, retry)
 
 
 class CallCounter:
@@ -90,8 +99,8 @@ class Sessions:
         return _Session(session, self)
 
     def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
-        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials (not wrapped: its
-        callers retry through functions decorated with RETRY)."""
+        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials, whose calls retry when
+        given ``aws_retry=True``."""
         if keys:
             profile = self.profile  # the keys win over its credentials
         elif profile:
@@ -99,7 +108,7 @@ class Sessions:
         else:
             profile, keys = self.profile, self.keys
         with self._lock:
-            return self.make(self._session(profile), service, self.region, keys)
+            return retrying(self.make(self._session(profile), service, self.region, keys))
 
     def region_name(self) -> Optional[str]:
         """The clients' region: ``region``, else the run's profile's or the environment's (as amazon.aws finds a module's).
@@ -137,7 +146,7 @@ class _Session:
     def client(self, service: str, once: bool = False):
         """A client whose calls retry when given ``aws_retry=True``; with ``once``, one that never sends a request twice."""
         client = self._sessions.make(self._session, service, once=once)
-        return client if once else RetryingBotoClientWrapper(client, RETRY)
+        return client if once else retrying(client)
 
 
 def fast_timestamps(client):

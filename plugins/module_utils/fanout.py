@@ -21,8 +21,6 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule and AWSInventoryBase report a missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
-
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, Sessions, fast_timestamps
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, error_text
@@ -72,9 +70,9 @@ class Connector(Sessions):
         ``Arn``, as sts:GetCallerIdentity would answer with them); its requests counted by ``counter``."""
         thread = self._thread
         if not hasattr(thread, "sts"):
-            sts = self.client("sts")
+            sts = self.client("sts")  # retrying, as every client of Sessions.client
             sts.meta.events.register("before-send", lambda **kwargs: thread.counter.add())  # runs in the sending thread
-            thread.sts = RetryingBotoClientWrapper(sts, RETRY)
+            thread.sts = sts
         thread.counter = counter
         try:
             answer = thread.sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=ROLE_SECONDS,

@@ -7,11 +7,12 @@
 No request is sent: a client's endpoint, region and keys are known when it is made.
 """
 
+import boto3
 import pytest
 from botocore.exceptions import ProfileNotFound
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, Sessions
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, CallCounter, Sessions, retrying
 
 GIVEN, GLOBAL, STS = "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"
 
@@ -67,5 +68,13 @@ def test_keys_win_over_the_profile_and_each_request_is_counted(aws_env):
     explicit = sessions("AKIAGIVEN", "secret", None, "eu-west-1")
     assert isinstance(explicit.client("iam"), RetryingBotoClientWrapper) and not isinstance(explicit.client("sts", once=True), RetryingBotoClientWrapper)
     client = sessions.client("sts")
+    assert isinstance(client, RetryingBotoClientWrapper)  # the run's clients retry too, when a call says aws_retry=True
     client.meta.events.emit("before-send.sts.GetCallerIdentity", request=None)
     assert counter.count == 1
+
+
+def test_retrying_wraps_a_raw_client_and_leaves_a_retrying_one_as_it_is():
+    raw = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    wrapped = retrying(raw)
+    assert isinstance(wrapped, RetryingBotoClientWrapper) and wrapped.client is raw and wrapped.retry is RETRY
+    assert retrying(wrapped) is wrapped and retrying(wrapped, retry=lambda function: function) is wrapped

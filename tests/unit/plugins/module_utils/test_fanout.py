@@ -14,10 +14,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.awssec.mfa.plugins.filter.mfa_report import mfa_org_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import spec_defaults
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, build_facts, check_facts_params
 from ansible_collections.awssec.mfa.plugins.module_utils.fanout import (Connector, check_org_params, org_facts, read_organization, report_account,
@@ -84,8 +83,7 @@ def organization():
 
 
 def organization_hosts(role_name="Audit", include_management=True):
-    listed, management_id, partition, caller = read_organization(RetryingBotoClientWrapper(client("organizations"), RETRY),
-                                                                 RetryingBotoClientWrapper(client("sts"), RETRY))
+    listed, management_id, partition, caller = read_organization(retrying(client("organizations")), retrying(client("sts")))
     return account_hosts([], listed, management_id, role_name, include_management, partition, caller)
 
 
@@ -220,7 +218,7 @@ def test_an_organization_that_cannot_be_listed_keeps_aws_error_code_and_request_
     with mock_aws():  # an account outside any Organization
 
         def make(service):
-            return RetryingBotoClientWrapper(client(service), RETRY)
+            return retrying(client(service))
         with pytest.raises(Exception) as caught:
             org_facts({"organization": True}, make, MotoConnector)
     cause = caught.value.__cause__

@@ -12,8 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.notices import MAX_BYTES, batches, publish, size, topic_arns
 
 KEYS = dict(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -93,7 +92,7 @@ def test_each_message_reaches_only_its_users_subscription_in_batches():
     calls = []
     sns.meta.events.register("before-call.sns.*", lambda model, **kw: calls.append(model.name))
     notices = [notice(f"u{i:02}", topic, body=f"Hello u{i:02}", subject="Set up MFA") for i in range(12)]
-    published, failed = publish(RetryingBotoClientWrapper(sns, RETRY), notices, "iam_user")
+    published, failed = publish(retrying(sns), notices, "iam_user")
     assert failed == [] and [p["user"] for p in published] == [n["user"] for n in notices]
     assert calls == ["PublishBatch", "PublishBatch"]
     for user, queue in queues.items():
