@@ -2,21 +2,19 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Raw AWS calls: retried with jittered backoff on throttling, and read in pages as large as IAM serves."""
+"""Paginated AWS reads, in pages as large as IAM serves, retried with jittered backoff on throttling.
+
+A single call is retried by its client instead (``client.op(..., aws_retry=True)`` on a client that clients.retrying
+wrapped); a paginator's pages are not calls of the client: the whole read is retried here.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 
 PAGE_SIZE = 1000  # the largest page IAM serves
-
-
-@RETRY
-def retried(function: Callable, **kwargs):
-    """``function(**kwargs)``, an AWS call, retried with jittered backoff."""
-    return function(**kwargs)
 
 
 @RETRY

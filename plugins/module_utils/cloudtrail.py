@@ -2,7 +2,8 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Console sign-ins without MFA, from CloudTrail's event history (LookupEvents of ConsoleLogin, in the client's Region)."""
+"""Console sign-ins without MFA, from CloudTrail's event history (LookupEvents of ConsoleLogin, in the client's Region).
+``cloudtrail`` is a retrying client (clients.retrying)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import report_time
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import aws_call
 from ansible_collections.awssec.mfa.plugins.module_utils.records import Evidence, SignIns, as_utc
-
-
-@RETRY
-def _lookup_events(cloudtrail, **kwargs) -> Dict:
-    return cloudtrail.lookup_events(**kwargs)
 
 
 LOOKUP_EVENTS_RATE = 2.0  # requests a second CloudTrail serves LookupEvents, per account and Region
@@ -38,7 +33,7 @@ def _console_logins(cloudtrail, start: datetime, end: datetime, sleep: Callable,
             if wait > 0:
                 sleep(wait)
         last = clock()
-        page = aws_call("look up console sign-ins (cloudtrail:LookupEvents)", _lookup_events, cloudtrail, **request)
+        page = aws_call("look up console sign-ins (cloudtrail:LookupEvents)", cloudtrail.lookup_events, **request, aws_retry=True)
         pages += 1
         events += page.get("Events", [])
         if not page.get("NextToken"):

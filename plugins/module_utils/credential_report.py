@@ -15,9 +15,9 @@ import time
 from datetime import datetime
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, THROTTLING_CODES
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES, retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, as_utc
 
@@ -26,18 +26,15 @@ REPORT_NOT_READY = ("ReportInProgress", "ReportNotPresent", "ReportExpired")
 # Values the credential report uses for "nothing here".
 REPORT_EMPTY = ("", "N/A", "no_information", "not_supported")
 # LimitExceeded is temporary for GenerateCredentialReport only (asked again too soon); elsewhere, such as
-# AttachUserPolicy at a user's quota of ten policies, it is final and must fail at once.
-report_retry = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"] + THROTTLING_CODES)
+# AttachUserPolicy at a user's quota of ten policies, it is final and must fail at once: only the client that
+# generates the report (report_client) retries it.
+REPORT_RETRY = AWSRetry.jittered_backoff(catch_extra_error_codes=["LimitExceeded"] + THROTTLING_CODES)
 
 
-@report_retry
-def _generate_credential_report(iam) -> str:
-    return iam.generate_credential_report()["State"]
-
-
-@RETRY
-def _get_credential_report(iam) -> Dict:
-    return iam.get_credential_report()
+def report_client(iam):
+    """``iam``'s own client, its calls made with ``aws_retry=True`` retried on LimitExceeded too (REPORT_RETRY): for
+    GenerateCredentialReport alone."""
+    return retrying(iam.client if isinstance(iam, RetryingBotoClientWrapper) else iam, REPORT_RETRY)
 
 
 REPORT_FIRST_WAIT = 0.1  # seconds before the first poll of GenerateCredentialReport; each wait doubles from there
@@ -60,14 +57,17 @@ def fetch_credential_report(iam, sleep: Callable = time.sleep, waits: Optional[I
 
     GenerateCredentialReport is polled until it says COMPLETE, after each of ``waits`` (default: ``report_waits()``);
     a GetCredentialReport that still finds the report in progress goes back to polling. Throttling, and
-    LimitExceeded of GenerateCredentialReport, are retried with jittered backoff by the raw calls.
+    LimitExceeded of GenerateCredentialReport (``report_client``), are retried with jittered backoff; ``iam``, which
+    may be a raw client, is wrapped with clients.retrying.
     """
+    generating = report_client(iam)
+    iam = retrying(iam)
     waited = 0.0
     for wait in itertools.chain(report_waits() if waits is None else waits, [None]):
-        state = aws_call("generate the credential report (iam:GenerateCredentialReport)", _generate_credential_report, iam)
+        state = aws_call("generate the credential report (iam:GenerateCredentialReport)", generating.generate_credential_report, aws_retry=True)["State"]
         if state == "COMPLETE":
             try:
-                response = aws_call("get the credential report (iam:GetCredentialReport)", _get_credential_report, iam)
+                response = aws_call("get the credential report (iam:GetCredentialReport)", iam.get_credential_report, aws_retry=True)
             except AWSError as e:
                 if e.code not in REPORT_NOT_READY:
                     raise

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import SELECTION_ARGSPEC, Classification, ClassifyOptions, check_options, classify
-from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
+from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call, error_text, unless_gone
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.live import access_keys, login_profile, mfa_devices, user_tags
@@ -254,22 +255,22 @@ def call_action(iam, username: str, action: str, policy_arn: Optional[str]) -> N
     verb, dummy, key = action.partition(":")
     if verb in ("disable_key", "enable_key"):
         what = "disable" if verb == "disable_key" else "re-activate"
-        aws_call(f"{what} access key {key} of {username}", retried, iam.update_access_key, UserName=username, AccessKeyId=key,
-                 Status="Inactive" if verb == "disable_key" else "Active")
+        aws_call(f"{what} access key {key} of {username}", iam.update_access_key, UserName=username, AccessKeyId=key,
+                 Status="Inactive" if verb == "disable_key" else "Active", aws_retry=True)
     elif verb in ("attach_policy", "protect_keys"):  # the same call; only what it is recorded as differs
-        aws_call(f"attach {policy_arn} to {username}", retried, iam.attach_user_policy, UserName=username, PolicyArn=policy_arn)
+        aws_call(f"attach {policy_arn} to {username}", iam.attach_user_policy, UserName=username, PolicyArn=policy_arn, aws_retry=True)
     elif verb == "detach_policy":
-        aws_call(f"detach {policy_arn} from {username}", retried, iam.detach_user_policy, UserName=username, PolicyArn=policy_arn)
+        aws_call(f"detach {policy_arn} from {username}", iam.detach_user_policy, UserName=username, PolicyArn=policy_arn, aws_retry=True)
     elif verb == "delete_login_profile":
-        aws_call(f"delete the login profile of {username}", retried, iam.delete_login_profile, UserName=username)
+        aws_call(f"delete the login profile of {username}", iam.delete_login_profile, UserName=username, aws_retry=True)
     elif verb == "remove_tags":
-        aws_call(f"remove the enforcement tags of {username}", retried, iam.untag_user, UserName=username, TagKeys=list(RECORD_TAGS))
+        aws_call(f"remove the enforcement tags of {username}", iam.untag_user, UserName=username, TagKeys=list(RECORD_TAGS), aws_retry=True)
     else:
         raise ValueError(f"unknown enforcement action {action!r}")
 
 
 def tag_user(iam, username: str, tags: Dict[str, str]) -> None:
-    aws_call(f"tag {username}", retried, iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    aws_call(f"tag {username}", iam.tag_user, UserName=username, Tags=[{"Key": k, "Value": v} for k, v in tags.items()], aws_retry=True)
 
 
 def mfa_policy_arn(gathered: Gathered, name: str) -> str:
@@ -293,7 +294,7 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
     that name at another path is refused by name, in check mode too (AWS would refuse to create ``arn``).
     """
     name = arn.rsplit("/", 1)[1]
-    found = unless_gone(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)
+    found = unless_gone(f"get policy {arn}", iam.get_policy, PolicyArn=arn, aws_retry=True)
     if found is None:
         elsewhere = same_name_elsewhere(iam, arn)
         if elsewhere is not None:
@@ -302,10 +303,10 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
         if not check_mode:
             try:
                 created = aws_call(
-                    f"create policy {name}", retried, iam.create_policy,
+                    f"create policy {name}", iam.create_policy,
                     PolicyName=name, PolicyDocument=policy_json(document),
                     Description="Denies everything but MFA set-up to IAM users who did not sign in with MFA (awssec.mfa)",
-                    Tags=[{"Key": POLICY_TAG, "Value": "true"}],
+                    Tags=[{"Key": POLICY_TAG, "Value": "true"}], aws_retry=True,
                 )
             except AWSError as e:
                 if e.code != "EntityAlreadyExists" or again:
@@ -315,7 +316,8 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
             arn = created["Policy"]["Arn"]
         return {"arn": arn, "change": "create"}
     policy = found["Policy"]
-    version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+    version = aws_call(f"get the default version of {arn}", iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"],
+                       aws_retry=True)
     current = decode_document(version["PolicyVersion"]["Document"])
     if policy_json(current) == policy_json(document):
         return {"arn": arn, "change": "none"}
@@ -327,8 +329,10 @@ def ensure_policy(iam, arn: str, document: Dict, check_mode: bool, again: bool =
         versions = aws_call(f"list the versions of {arn}", paginate, iam, "list_policy_versions", "Versions", PolicyArn=arn)
         if len(versions) >= MAX_POLICY_VERSIONS:
             oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
-            aws_call(f"delete version {oldest['VersionId']} of {arn}", retried, iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"])
-        aws_call(f"update policy {arn}", retried, iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True)
+            aws_call(f"delete version {oldest['VersionId']} of {arn}", iam.delete_policy_version, PolicyArn=arn, VersionId=oldest["VersionId"],
+                     aws_retry=True)
+        aws_call(f"update policy {arn}", iam.create_policy_version, PolicyArn=arn, PolicyDocument=policy_json(document), SetAsDefault=True,
+                 aws_retry=True)
     return {"arn": arn, "change": "update"}
 
 
@@ -469,7 +473,9 @@ def _effective(entry: Dict) -> List[str]:
 
 
 def enforce_users(iam, gathered: Gathered, selection: ClassifyOptions, options: EnforceOptions, document: Dict, check_mode: bool, now: datetime) -> Dict:
-    """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``."""
+    """Enforce (or restore) on the selected users. Never raises for one user's failure: see ``failed``. ``iam`` may be a
+    raw boto3 client: it is wrapped with clients.retrying (the calls of this file pass ``aws_retry=True``)."""
+    iam = retrying(iam)
     selected = select_targets(gathered, selection, options, now)
     result = {"changed": False, "state": options.state, "actions": [], "policy_arn": None, "policy_change": "none", "warnings": selected["warnings"]}
     # A preview (check mode) changes nothing: it plans every target and says that applying would be refused.
@@ -589,7 +595,9 @@ def enforce_options(params: Dict) -> EnforceOptions:
 
 def enforce_account(iam, sts, params: Dict, check_mode: bool, diff: bool, now: datetime) -> Tuple[Dict, Optional[str], List[str]]:
     """iam_mfa_enforce on the account of ``iam``: its result, the message it fails with (None: it does not) and the
-    warnings to show. Raises AWSError when the account cannot be read or the policy cannot be made, before any change."""
+    warnings to show. Raises AWSError when the account cannot be read or the policy cannot be made, before any change.
+    ``iam`` and ``sts`` may be raw boto3 clients: they are wrapped with clients.retrying."""
+    iam = retrying(iam)
     selection, options = ClassifyOptions.from_params(params), enforce_options(params)
     gathered = gather(iam, sts, params["source"], selection, concurrency=params["concurrency"])
     document = mfa_policy(partition=partition_of(gathered.caller_arn), **(params["policy_options"] or {}))

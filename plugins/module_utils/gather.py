@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, classify, is_selected
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.cloudtrail import console_evidence
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import (
     fetch_credential_report,
@@ -61,15 +61,6 @@ from ansible_collections.awssec.mfa.plugins.module_utils.root import read_root, 
 SOURCES = ("credential_report", "live")
 
 
-@RETRY
-def _get_caller_identity(sts) -> Dict:
-    return sts.get_caller_identity()
-
-
-def _identity(sts) -> Dict:
-    return aws_call("get the caller identity (sts:GetCallerIdentity)", _get_caller_identity, sts)
-
-
 def gather(iam, sts, source: str, options: ClassifyOptions, sleep: Callable = time.sleep, now: Optional[datetime] = None,
            cloudtrail=None, concurrency: int = 1, identity: Optional[Dict] = None) -> Gathered:
     """Read every selected user of the account, with the given source (``cloudtrail``: for ``options.evidence_days``);
@@ -78,7 +69,8 @@ def gather(iam, sts, source: str, options: ClassifyOptions, sleep: Callable = ti
     authorization details are not listed.
 
     ``identity`` (``Account``, ``Arn``) is who the clients act as when that is known (an assumed role's, from
-    sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity).
+    sts:AssumeRole's answer); otherwise ``sts`` asks (sts:GetCallerIdentity). The clients may be raw boto3 clients: they
+    are wrapped with clients.retrying (the reads below pass ``aws_retry=True``).
 
     Raises AWSError when the account cannot be read; ValueError for a ``source`` not in SOURCES, or evidence_days
     without ``cloudtrail`` (the caller's mistakes)."""
@@ -87,8 +79,10 @@ def gather(iam, sts, source: str, options: ClassifyOptions, sleep: Callable = ti
     if options.evidence_days and cloudtrail is None:
         raise ValueError("evidence_days needs a CloudTrail client")
     now = now or datetime.now(timezone.utc)
+    iam = retrying(iam)
+    cloudtrail = None if cloudtrail is None else retrying(cloudtrail)
     warnings: List[str] = []
-    identity = identity or _identity(sts)
+    identity = identity or aws_call("get the caller identity (sts:GetCallerIdentity)", retrying(sts).get_caller_identity, aws_retry=True)
     devices = virtual_devices(iam, warnings)
     named = named_users(options) if source == "live" else None
     device_reads, unverified = 0, []

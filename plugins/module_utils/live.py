@@ -4,37 +4,22 @@
 
 """Live reads: IAM asked about each user (GetUser, GetLoginProfile, ListMFADevices, ListAccessKeys,
 GetAccessKeyLastUsed, ListUserTags), exact but five or more calls per user; and the users' policies, in bulk
-(GetAccountAuthorizationDetails) or user by user. A user deleted while it is being read is left out, with a warning."""
+(GetAccountAuthorizationDetails) or user by user. A user deleted while it is being read is left out, with a warning.
+``iam`` is a retrying client (clients.retrying)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate, retried
+from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate
 from ansible_collections.awssec.mfa.plugins.module_utils.classify import ClassifyOptions, is_selected
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import Gone, aws_call, unless_gone
 from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 from ansible_collections.awssec.mfa.plugins.module_utils.records import AccessKey, MFADevice, UserRecord, as_utc, mfa_device_type
 
 
 NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts keys without a creation date last
-
-
-@RETRY
-def _get_login_profile(iam, username: str) -> Dict:
-    return iam.get_login_profile(UserName=username)["LoginProfile"]
-
-
-@RETRY
-def _get_access_key_last_used(iam, key_id: str) -> Optional[datetime]:
-    return iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"].get("LastUsedDate")
-
-
-@RETRY
-def _get_user(iam, username: str) -> Dict:
-    return iam.get_user(UserName=username)["User"]
 
 
 def authorization_details(iam) -> Dict:
@@ -53,7 +38,8 @@ def devices_of(listed: List[Dict]) -> List[MFADevice]:
 
 def login_profile(iam, name: str) -> Optional[Dict]:
     """The user's console password (its LoginProfile); None when it has none."""
-    return unless_gone(f"get the login profile of {name}", _get_login_profile, iam, name)
+    found = unless_gone(f"get the login profile of {name}", iam.get_login_profile, UserName=name, aws_retry=True)
+    return None if found is None else found["LoginProfile"]
 
 
 def mfa_devices(iam, name: str) -> List[Dict]:
@@ -78,7 +64,8 @@ def read_user_live(iam, user: Dict) -> UserRecord:
         AccessKey(
             status=key["Status"],
             created=as_utc(key.get("CreateDate")),
-            last_used=as_utc(aws_call(f"get when key {key['AccessKeyId']} was last used", _get_access_key_last_used, iam, key["AccessKeyId"])),
+            last_used=as_utc(aws_call(f"get when key {key['AccessKeyId']} was last used", iam.get_access_key_last_used, AccessKeyId=key["AccessKeyId"],
+                                      aws_retry=True)["AccessKeyLastUsed"].get("LastUsedDate")),
             access_key_id=key["AccessKeyId"],
         )
         for key in key_list
@@ -101,8 +88,8 @@ def _policies_of(iam, kind: str, name: str) -> Dict:
     """The inline and attached policies of a user or a group (``kind``), as GetAccountAuthorizationDetails has them."""
     key = {"user": "UserName", "group": "GroupName"}[kind]
     inline = [{"PolicyName": policy,
-               "PolicyDocument": aws_call(f"get policy {policy} of {kind} {name}", retried, getattr(iam, f"get_{kind}_policy"),
-                                          **{key: name, "PolicyName": policy})["PolicyDocument"]}
+               "PolicyDocument": aws_call(f"get policy {policy} of {kind} {name}", getattr(iam, f"get_{kind}_policy"),
+                                          **{key: name, "PolicyName": policy}, aws_retry=True)["PolicyDocument"]}
               for policy in aws_call(f"list the policies of {kind} {name}", paginate, iam, f"list_{kind}_policies", "PolicyNames", **{key: name})]
     attached = aws_call(f"list the policies attached to {kind} {name}", paginate, iam, f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
     return {f"{kind.capitalize()}PolicyList": inline, "AttachedManagedPolicies": attached}
@@ -119,8 +106,9 @@ def authorization_details_of(iam, names: List[str], concurrency: int = 1) -> Dic
     groups = [dict(GroupName=group, **_policies_of(iam, "group", group)) for group in dict.fromkeys(g for u in users for g in u["GroupList"])]
     policies = []
     for arn in dict.fromkeys(p["PolicyArn"] for holder in users + groups for p in holder["AttachedManagedPolicies"]):
-        policy = aws_call(f"get policy {arn}", retried, iam.get_policy, PolicyArn=arn)["Policy"]
-        version = aws_call(f"get the default version of {arn}", retried, iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        policy = aws_call(f"get policy {arn}", iam.get_policy, PolicyArn=arn, aws_retry=True)["Policy"]
+        version = aws_call(f"get the default version of {arn}", iam.get_policy_version, PolicyArn=arn, VersionId=policy["DefaultVersionId"],
+                           aws_retry=True)
         policies.append({"Arn": arn, "PolicyVersionList": [dict(version["PolicyVersion"], IsDefaultVersion=True)]})
     return {"UserDetailList": users, "GroupDetailList": groups, "Policies": policies}
 
@@ -165,5 +153,5 @@ def read_names(iam, names: List[str], warnings: List[str], concurrency: int) -> 
 
 def _read_by_name(iam, name: str, warnings: List[str]) -> Optional[UserRecord]:
     """A user read live by name; None when it no longer exists."""
-    user = unless_gone(f"get user {name}", _get_user, iam, name)
-    return None if user is None else _read_unless_deleted(iam, user, warnings)
+    user = unless_gone(f"get user {name}", iam.get_user, UserName=name, aws_retry=True)
+    return None if user is None else _read_unless_deleted(iam, user["User"], warnings)

@@ -6,7 +6,8 @@
 
 IAM answers each per-user call in tens of milliseconds on the network; a few calls in flight at once make
 ``source=live`` several times faster. boto3 clients are safe to share between threads for calls. Each call keeps
-its own jittered backoff on throttling (every raw call of module_utils is decorated with it).
+its own jittered backoff on throttling (a single call's, made with ``aws_retry=True`` on a clients.retrying client; a
+paginated read's, calls.paginate).
 """
 
 from __future__ import annotations

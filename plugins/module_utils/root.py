@@ -4,27 +4,17 @@
 
 """The root user and the account's MFA devices: GetAccountSummary (MFA, keys, password), the assigned virtual MFA devices
 (ListVirtualMFADevices: the root user's, and the IAM users' for the credential report), and whether the Organization
-manages root credentials centrally (ListOrganizationsFeatures)."""
+manages root credentials centrally (ListOrganizationsFeatures). ``iam`` is a retrying client (clients.retrying)."""
 
 from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils.calls import paginate
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.credential_report import report_time
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError, aws_call, error_text
 from ansible_collections.awssec.mfa.plugins.module_utils.records import RootRecord
-
-
-@RETRY
-def _get_account_summary(iam) -> Dict:
-    return iam.get_account_summary()["SummaryMap"]
-
-
-@RETRY
-def _organizations_features(iam) -> Dict:
-    return iam.list_organizations_features()
 
 
 def virtual_devices(iam, warnings: List[str]) -> Optional[List[Dict]]:
@@ -79,9 +69,10 @@ def credentials_management(iam, warnings: List[str]) -> Tuple[str, Optional[bool
     """Whether the Organization manages member accounts' root credentials centrally (one of
     ROOT_CREDENTIALS_MANAGEMENT), and whether this account is a member that cannot tell (None: not known). Only the
     management account and a delegated administrator can tell; a member is refused, and takes the Organization's answer
-    in an Organization report (org.aggregate)."""
+    in an Organization report (org.aggregate). ``iam`` is wrapped with clients.retrying here (fanout.org_facts asks it outside ``gather``)."""
     try:
-        features = aws_call("list the Organization's root access features (iam:ListOrganizationsFeatures)", _organizations_features, iam)
+        features = aws_call("list the Organization's root access features (iam:ListOrganizationsFeatures)", retrying(iam).list_organizations_features,
+                            aws_retry=True)
     except AWSError as e:
         code = e.code
         if code in CREDENTIALS_MANAGEMENT_ERRORS:
@@ -94,7 +85,7 @@ def credentials_management(iam, warnings: List[str]) -> Tuple[str, Optional[bool
 
 
 def read_root(iam, devices: Optional[List[Dict]], report_row: Optional[Dict[str, str]], warnings: List[str]) -> RootRecord:
-    summary = aws_call("get the account summary (iam:GetAccountSummary)", _get_account_summary, iam)
+    summary = aws_call("get the account summary (iam:GetAccountSummary)", iam.get_account_summary, aws_retry=True)["SummaryMap"]
     mfa_enabled = bool(summary.get("AccountMFAEnabled"))
     last_used = report_time(report_row.get("password_last_used")) if report_row else None
 

@@ -39,7 +39,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.enforce import (
     enforce_users,
     would_act,
 )
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, retrying
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.gather import gather
 from ansible_collections.awssec.mfa.plugins.module_utils.policy import mfa_policy
@@ -164,8 +164,9 @@ def test_justification_and_access():
 
 
 def _stubbed_iam():
+    """A retrying client (as enforce_users makes it: its calls pass ``aws_retry=True``), and the stubber of the client it wraps."""
     client = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
-    return client, Stubber(client)
+    return retrying(client), Stubber(client)
 
 
 def _stub_reads(stub, keys):
@@ -278,7 +279,8 @@ def test_check_mode_only_reads():
 def aws():
     with mock_aws():
         kw = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        yield outside_any_organization(boto3.client("iam", **kw)), boto3.client("sts", **kw)
+        # The functions of enforce.py below enforce_users get the IAM client it makes (clients.retrying); STS stays raw, as callers give it.
+        yield retrying(outside_any_organization(boto3.client("iam", **kw))), boto3.client("sts", **kw)
 
 
 def _document(iam, arn):
