@@ -300,7 +300,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, fast_timestamps, warn
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import CallCounter, RETRY, fast_timestamps, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.enforce import ENFORCE_ARGSPEC, check_params, enforce_account
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.guard import exclusive
@@ -312,7 +312,8 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     counter = CallCounter()
-    iam, sts = counter.watch(fast_timestamps(module.client("iam"))), counter.watch(module.client("sts"))
+    iam = counter.watch(fast_timestamps(module.client("iam", retry_decorator=RETRY)))
+    sts = counter.watch(module.client("sts", retry_decorator=RETRY))
     try:
         with exclusive(module.params["lock_path"]) if module.params["lock_path"] else contextlib.nullcontext():
             result, failure, warnings = enforce_account(iam, sts, module.params, module.check_mode, module._diff, datetime.now(timezone.utc))

@@ -369,7 +369,7 @@ ansible_facts:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.awssec.mfa.plugins.module_utils.clients import warn
+from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY, warn
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import FACTS_ARGSPEC, account_facts, check_facts_params
 
@@ -381,7 +381,7 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     try:
-        facts = account_facts(module.client, module.params)
+        facts = account_facts(lambda service: module.client(service, retry_decorator=RETRY), module.params)
     except AWSError as e:
         module.fail_json_aws_error(e)
     for warning in facts["warnings"]:

@@ -59,3 +59,37 @@ def moto_account(aws_env, monkeypatch):
     monkeypatch.setattr(AnsibleAWSModule, "client", client)
     with mock_aws():
         yield aws_env
+
+
+@pytest.fixture
+def throttled(moto_account, monkeypatch):
+    """``throttled(service, operation, times)``: the modules' ``service`` clients answer Throttling to the first ``times``
+    calls of ``operation``, before any request is sent (botocore's own retries never see them: only the collection's
+    retries can get past them); the calls made, a list. Backoff sleeps are skipped."""
+    from botocore.awsrequest import AWSResponse  # pylint: disable=import-outside-toplevel
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # AWSRetry.jittered_backoff sleeps through time.sleep
+    made, hooks = AnsibleAWSModule.client, []
+
+    def client(self, service, *args, **kwargs):
+        answer = made(self, service, *args, **kwargs)
+        for hooked, operation, hook in hooks:
+            if hooked == service:
+                answer.meta.events.register(f"before-call.{service}.{operation}", hook)
+        return answer
+
+    def throttle(service, operation, times):
+        calls = []
+
+        def hook(**kwargs):  # pylint: disable=unused-argument
+            calls.append(operation)
+            if len(calls) <= times:
+                error = {"Code": "Throttling", "Message": "Rate exceeded"}
+                return AWSResponse(f"https://{service}.amazonaws.com/", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+            return None
+        hooks.append((service, operation, hook))
+        return calls
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+    return throttle

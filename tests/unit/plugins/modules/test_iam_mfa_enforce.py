@@ -45,6 +45,17 @@ def test_enforces_on_the_non_compliant_users_only(run_module, iam):
     assert again["rc"] == 0 and again["changed"] is False
 
 
+def test_reads_and_changes_are_retried_on_throttling(run_module, iam, throttled):
+    """The module's clients retry: each of these calls is throttled twice, which a call without retries would not survive."""
+    calls = {operation: throttled(service, operation, 2) for service, operation in (
+        ("sts", "GetCallerIdentity"), ("iam", "GetAccountSummary"), ("iam", "UpdateAccessKey"), ("iam", "AttachUserPolicy"))}
+    result = run_module(main, NOW_NON_COMPLIANT)
+    assert result["rc"] == 0 and sorted(e["username"] for e in result["actions"] if e["actions"]) == ["alice.brown", "bob.wilson"]
+    assert {operation: len(made) for operation, made in calls.items()} == {
+        "GetCallerIdentity": 3, "GetAccountSummary": 3, "UpdateAccessKey": 3, "AttachUserPolicy": 4}  # two users: 2 throttled, 2 answered
+    assert attached(iam, "bob.wilson") == ["RequireMFA"] and attached(iam, "alice.brown") == ["RequireMFA"]
+
+
 def test_check_mode_changes_nothing(run_module, iam):
     result = run_module(main, NOW_NON_COMPLIANT, check_mode=True)
     assert result["rc"] == 0 and result["changed"] is True

@@ -31,6 +31,16 @@ def test_classifies_each_user(run_module, account, source):
     assert facts["summary"]["counts"]["compliant"] == 2 and facts["summary"]["counts"]["non-compliant"] == 1
 
 
+@pytest.mark.parametrize("source", ["live", "credential_report"])
+def test_reads_are_retried_on_throttling(run_module, account, throttled, source):
+    """Each read is throttled more often than a call without retries would survive; the module's clients retry."""
+    calls = [throttled(service, operation, 2) for service, operation in (
+        ("sts", "GetCallerIdentity"), ("iam", "GetAccountSummary"), ("iam", "GetLoginProfile" if source == "live" else "GetCredentialReport"))]
+    result = run_module(main, dict(source=source, grace_period_days=0))
+    assert result["rc"] == 0 and len(result["ansible_facts"]["iam_mfa"]["users"]) == 4
+    assert [len(made) for made in calls] == [3, 3, 6 if source == "live" else 3]  # GetLoginProfile: 4 users after 2 throttled
+
+
 def test_a_new_user_is_in_the_grace_period(run_module, account):
     facts = run_module(main, dict(source="live", include_users=["bob.wilson"]))["ansible_facts"]["iam_mfa"]
     assert [(u["username"], u["status"]) for u in facts["users"]] == [("bob.wilson", "grace-period")]
