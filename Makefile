@@ -88,11 +88,14 @@ demo-server: setup
 
 # Lint, sanity and the build are the same on any Ansible: they run on the newest. The unit and
 # integration tests run on both ends; the newest runs without facts injected as variables (where
-# ansible-core is going), the oldest with its default (injected). On 2 cores, single-process steps run
-# two at a time (lanes split by |); each step's time is printed (tests/support/steps.py). The doc
+# ansible-core is going), the oldest with its default (injected). Side by side (lanes split by |; each
+# step's time is printed: tests/support/steps.py): the newest integration tests, most of the run, on
+# one lane, and every other step one after the other on the other lane, in its gaps (a playbook's
+# waits, a tool's installs) - on 2 cores. Chromium and Java are installed before, once. The doc
 # lint's commands run in make unit (tests/unit/test_doc_lint.py).
 test:
-	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee unit-oldest | unit" integration integration-oldest
+	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup browser java | setup-oldest" matrix \
+	  "lint sanity ee unit-oldest unit integration-oldest | integration"
 
 # Both ends' versions, and whether the collection claims exactly what they test.
 matrix: setup setup-oldest

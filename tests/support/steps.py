@@ -9,7 +9,7 @@ stage run side by side (on 2 cores, a single-process lane beside another), each 
 ends. The first failing step stops the run, after the other lanes of its stage, with its make's exit status. At the
 end, each step's time and the total. The make is $MAKE's (the Makefile passes its own), else make.
 
-    python tests/support/steps.py "setup | setup-oldest" matrix "lint sanity ee unit-oldest | unit" integration
+    python tests/support/steps.py "setup browser java | setup-oldest" matrix "lint sanity ee unit-oldest unit integration-oldest | integration"
 """
 
 import os
