@@ -10,13 +10,14 @@ ansible-rulebook and by hand (ansible-playbook awssec.mfa.mfa_guard -e @event.js
 import json
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
 from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import iam_change
 from tests.integration.conftest import BIN, run
 from tests.integration.guard import guard_account, guarded, queue_counts, read_findings, start, stop, wait_for
-from tests.support.demo_account import DemoUser, Key
+from tests.support.demo_account import DemoUser, Key, create_user
 from tests.support.iam_events import cloudtrail_event, message
 
 OTHER_ACCOUNT = "999999999999"
@@ -169,6 +170,28 @@ def test_by_hand_a_findings_file_that_is_a_link_is_refused_and_the_message_kept(
     result = by_hand(env, tmp_path, received(sqs, url, login_profile("gone.user")), findings=link)
     assert result.returncode != 0 and "symbolic link: refused" in result.stdout, result.stdout
     assert target.read_text() == "precious\n" and queue_counts(sqs, url) == (0, 1)
+
+
+def test_by_hand_the_user_is_read_with_the_credentials_that_enforce_on_them(account, env, iam, tmp_path, moto_server):
+    """The guard's IAM credentials given as mfa_enforce_aws_access_key/secret_key/session_token (a member account's role;
+    the queue in the run's own account): the live read uses them as the enforcement does. Read with the run's own
+    credentials instead, it found another account's user of the same name and left the member's alone."""
+    from tests.support.organization import client
+
+    sqs, url = account
+    member = "111111111111"
+    role = client(moto_server.url, "sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/guard", RoleSessionName="guard")["Credentials"]
+    member_iam = client(moto_server.url, "iam", role)
+    create_user(member_iam, USERS[0], datetime.now(timezone.utc), 0, member)  # pat.new, in the member account too
+    keys = {"mfa_enforce_aws_access_key": role["AccessKeyId"], "mfa_enforce_aws_secret_key": role["SecretAccessKey"],
+            "mfa_enforce_aws_session_token": role["SessionToken"]}
+    result = by_hand(env, tmp_path, received(sqs, url, login_profile("pat.new", account_id=member)), settings=keys)
+    assert result.returncode == 0, result.stdout
+    finding, = read_findings(tmp_path / "findings.jsonl")
+    assert finding["act"] and finding["changed"], finding
+    assert guarded(member_iam, "pat.new") and untouched(iam, "pat.new")  # the member's user, not the run's account's
+    assert queue_counts(sqs, url) == (0, 0)
+    assert role["SecretAccessKey"] not in result.stdout and role["SessionToken"] not in result.stdout
 
 
 # --- under the real ansible-rulebook ------------------------------------------------------------
