@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Tuple
+from typing import List, Set, Tuple
 
 PRINT = threading.Lock()
 
@@ -30,13 +30,13 @@ class Run:
     def __init__(self, make: str) -> None:
         self.make = make
         self.failed = threading.Event()
-        self.running: Dict[str, subprocess.Popen] = {}
+        self.running: Set[subprocess.Popen] = set()
         self.lock = threading.Lock()
 
     def stop_all(self) -> None:
         """Stop every running step: its make and what it started (SIGTERM to its process group)."""
         with self.lock:
-            for process in self.running.values():
+            for process in self.running:
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
@@ -53,10 +53,10 @@ def run_step(run: Run, target: str, alone: bool) -> Tuple[str, int, float]:
             return target, 0, 0.0
         process = subprocess.Popen([run.make, "--no-print-directory", target], stdout=None if alone else subprocess.PIPE,
                                    stderr=None if alone else subprocess.STDOUT, process_group=0)
-        run.running[target] = process
+        run.running.add(process)
     output, dummy = process.communicate()
     with run.lock:
-        del run.running[target]
+        run.running.discard(process)
     seconds, stopped = time.monotonic() - started, process.returncode and run.failed.is_set()
     if process.returncode and not stopped:
         run.failed.set()
