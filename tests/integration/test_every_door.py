@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import run
 from tests.integration.test_enforce_playbook import account_state
 # The fixture: a moto Organization and its aws_accounts inventory.
-from tests.integration.test_org_report import org  # noqa: F401 pylint: disable=unused-import
+from tests.integration.test_org_report import FORKS, org  # noqa: F401 pylint: disable=unused-import
 from tests.support.demo_account import expected_counts
 from tests.support.organization import ROLE_NAME, client, management
 
@@ -24,7 +24,7 @@ def _member_iam(url, account_id):
 
 
 def _playbook(name, inventory, env, extra, *flags, check=True):
-    process = run(["ansible-playbook", "-i", str(inventory), f"awssec.mfa.{name}", "-f", "6", "-e", "target=aws_accounts",
+    process = run(["ansible-playbook", "-i", str(inventory), f"awssec.mfa.{name}", "-f", FORKS, "-e", "target=aws_accounts",
                    "-e", json.dumps(extra), *flags], dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"), check=check)
     return process, json.loads(process.stdout)["plays"][0]["tasks"] if process.stdout.lstrip().startswith("{") else []
 
@@ -108,7 +108,7 @@ def test_no_secret_of_any_account_reaches_the_output_at_vvv(org, env, moto_serve
     playbook, dummy, fanout = name.partition(" ")
     prefix = "mfa_enforce" if playbook == "enforce" else "mfa_report"
     extra = {f"{prefix}_aws_endpoint_url": moto_server.url, "mfa_report_fanout": fanout or "module", "mfa_report_formats": ["json"]}
-    args = ["ansible-playbook", "-vvv", "-i", str(inventory), f"awssec.mfa.{playbook}", "-f", "6", "-e", json.dumps(extra)]
+    args = ["ansible-playbook", "-vvv", "-i", str(inventory), f"awssec.mfa.{playbook}", "-f", FORKS, "-e", json.dumps(extra)]
     if playbook != "org_report":
         args += ["-e", "target=aws_accounts", "--check"]
     process = run(args, env)
