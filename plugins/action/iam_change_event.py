@@ -8,7 +8,7 @@ plugins/modules/iam_change_event.py."""
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import BadMessage, checked_event
+from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import BadMessage, by_account, checked_events
 
 
 class ActionModule(ActionBase):
@@ -24,7 +24,7 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg="ansible_eda.event: no event was passed (ansible-rulebook passes it; by hand, -e @event.json "
                                                  "with {\"ansible_eda\": {\"event\": ...}})")
         try:
-            event = checked_event(eda["event"])
+            events = checked_events(eda["event"])
         except BadMessage as e:
             return dict(result, failed=True, msg=f"ansible_eda.event is not an event of awssec.mfa.iam_changes as AWS can send it: {e}")
-        return dict(result, changed=False, event=event)
+        return dict(result, changed=False, event=events[0], events=events, accounts=by_account(events))

@@ -20,11 +20,19 @@ import json
 import re
 from typing import Any, Dict, List, Optional
 
-# The IAM calls after which a user may be without MFA: a new way in (password, key, the user itself) or MFA gone.
-ACTIONS = ("CreateUser", "CreateLoginProfile", "UpdateLoginProfile", "CreateAccessKey", "UpdateAccessKey",
-           "DeactivateMFADevice", "DeleteVirtualMFADevice")
+# The IAM calls that bear on a user's MFA: a new way in (password, key, the user itself) or MFA gone; MFA set up (what
+# enforcement did may be undone); the exemption tag put or taken away; what makes keys need MFA taken away (a policy
+# detached or deleted from the user, their group or the policy itself, a new default version of the policy).
+ACCESS_ACTIONS = ("CreateUser", "CreateLoginProfile", "UpdateLoginProfile", "CreateAccessKey", "UpdateAccessKey",
+                  "DeactivateMFADevice", "DeleteVirtualMFADevice")
+MFA_SET_UP_ACTIONS = ("EnableMFADevice",)
+TAG_ACTIONS = ("TagUser", "UntagUser")
+USER_POLICY_ACTIONS = ("DetachUserPolicy", "DeleteUserPolicy", "RemoveUserFromGroup")
+GROUP_POLICY_ACTIONS = ("DetachGroupPolicy", "DeleteGroupPolicy")
+POLICY_ACTIONS = ("DeletePolicy", "CreatePolicyVersion", "SetDefaultPolicyVersion")
+ACTIONS = ACCESS_ACTIONS + MFA_SET_UP_ACTIONS + TAG_ACTIONS + USER_POLICY_ACTIONS + GROUP_POLICY_ACTIONS + POLICY_ACTIONS
 # The fields of an IAM change, as the event source emits them (its documentation says what each holds).
-FIELDS = ("action", "user", "account_id", "partition", "time", "event_id", "caller", "status", "serial")
+FIELDS = ("action", "user", "account_id", "partition", "time", "event_id", "caller", "status", "serial", "group", "policy_arn", "tag_keys")
 SQS_FIELDS = ("queue_url", "message_id", "receipt_handle")
 # AWS's partitions, and the prefix of their Regions' names (the aws partition's Regions have none of these).
 PARTITION_REGIONS = {"aws-cn": "cn-", "aws-us-gov": "us-gov-", "aws-iso": "us-iso-", "aws-iso-b": "us-isob-", "aws-iso-e": "eu-isoe-",
@@ -33,10 +41,15 @@ PARTITIONS = ("aws",) + tuple(PARTITION_REGIONS)
 KEY_STATUSES = ("Active", "Inactive", "Expired")
 MAX_BODY = 1024 * 1024  # characters: SQS's largest message; EventBridge's events are at most 256 KB
 MAX_DEPTH = 32  # nested arrays and objects; the CloudTrail records of IAM calls nest a few levels
+MAX_BATCH = 1000  # events in one batch of the source (its batch_size at most)
 
 # Where each call's answer names the user (the request may leave the user out: the caller is meant then).
 _ANSWER_USER = {"CreateUser": "user", "CreateLoginProfile": "loginProfile", "CreateAccessKey": "accessKey"}
 _USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_GROUP_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_POLICY_ARN = re.compile(r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):policy/[\w+=,.@/-]{1,1024}", re.ASCII)
+_TAG_KEY = re.compile(r"[\w .:/=+@-]{1,128}", re.ASCII)
+MAX_TAG_KEYS = 50  # IAM's limit of tags on a user
 _ACCOUNT = re.compile(r"\d{12}", re.ASCII)
 _ARN = re.compile(r"arn:(?P<partition>aws(?:-[a-z]+)*):(?:iam|sts)::(?P<account>\d{12}):[\w+=,.@/-]{1,1024}", re.ASCII)
 _DEVICE_ARN = re.compile(r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):(?:mfa|u2f)/[\w+=,.@/-]{1,512}", re.ASCII)
@@ -153,7 +166,7 @@ def iam_change(body: Any) -> Optional[Dict[str, Any]]:
     request, caller = _object(detail, "requestParameters"), _object(detail, "userIdentity")
     answer = _object(_object(detail, "responseElements"), _ANSWER_USER[action]) if action in _ANSWER_USER else {}
     user = request.get("userName") or answer.get("userName")
-    if not user and action != "DeleteVirtualMFADevice" and caller.get("type") == "IAMUser":
+    if not user and action in ACCESS_ACTIONS and action != "DeleteVirtualMFADevice" and caller.get("type") == "IAMUser":
         user = caller.get("userName")  # the call named no user: IAM acted on the caller
     accounts = {_text(detail, "recipientAccountId"), _text(event, "account")} - {None}
     if len(accounts) > 1:
@@ -172,11 +185,26 @@ def iam_change(body: Any) -> Optional[Dict[str, Any]]:
         "caller": caller.get("arn"),
         "status": request.get("status") if action == "UpdateAccessKey" else None,
         "serial": request.get("serialNumber"),
+        "group": request.get("groupName") if action in ("RemoveUserFromGroup",) + GROUP_POLICY_ACTIONS else None,
+        "policy_arn": request.get("policyArn") if action in POLICY_ACTIONS else None,
+        "tag_keys": _tag_keys(action, request),
     }
     problems = check_change(change)
     if problems:
         raise BadMessage("; ".join(problems))
     return change
+
+
+def _tag_keys(action: str, request: Dict) -> Optional[Any]:
+    """The tag keys a TagUser or UntagUser call puts or takes away (as sent: check_change checks them); None for others."""
+    if action == "UntagUser":
+        return request.get("tagKeys")
+    if action == "TagUser":
+        tags = request.get("tags")
+        if not isinstance(tags, list) or not all(isinstance(tag, dict) for tag in tags):
+            raise BadMessage("requestParameters.tags is not a list of tags")
+        return [tag.get("key") for tag in tags]
+    return None
 
 
 def _arn_problem(name: str, value: Any, pattern: "re.Pattern", change: Dict) -> Optional[str]:
@@ -216,6 +244,13 @@ def check_change(change: Any) -> List[str]:
         problems += filter(None, [_arn_problem("iam_change.serial", serial, _DEVICE_ARN, change)])
     elif serial is not None and not _matches(_HARDWARE_SERIAL, serial):
         problems.append("iam_change.serial is not an MFA device's serial number")
+    if value("group") is not None and not _matches(_GROUP_NAME, value("group")):
+        problems.append("iam_change.group is not an IAM group name (1 to 128 of letters, digits and +=,.@_-)")
+    if value("policy_arn") is not None:
+        problems += filter(None, [_arn_problem("iam_change.policy_arn", value("policy_arn"), _POLICY_ARN, change)])
+    keys = value("tag_keys")
+    if keys is not None and not (isinstance(keys, list) and len(keys) <= MAX_TAG_KEYS and all(_matches(_TAG_KEY, k) for k in keys)):
+        problems.append(f"iam_change.tag_keys is not a list of at most {MAX_TAG_KEYS} tag keys (1 to 128 of letters, digits, spaces and _.:/=+@-)")
     return problems
 
 
@@ -249,4 +284,44 @@ def checked_event(event: Any) -> Dict[str, Dict[str, Any]]:
     problems += check_change(change) + check_sqs(sqs)
     if problems:
         raise BadMessage("; ".join(problems))
-    return {"iam_change": {key: _plain(change.get(key)) for key in FIELDS}, "sqs": {key: _plain(sqs[key]) for key in SQS_FIELDS}}
+    return {"iam_change": {key: _plain_value(change.get(key)) for key in FIELDS}, "sqs": {key: _plain(sqs[key]) for key in SQS_FIELDS}}
+
+
+def _plain_value(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+
+
+def checked_events(event: Any) -> List[Dict[str, Dict[str, Any]]]:
+    """The events of a batch (``{"iam_changes": [event, ...]}``, as the iam_changes source emits with ``batch_size``
+    above 1) or of one event, each checked by ``checked_event``. BadMessage naming the event at fault (by its place)."""
+    if isinstance(event, dict) and "iam_changes" in event:
+        problems = [f"{key} is not a part of a batch of awssec.mfa.iam_changes" for key in sorted(set(event) - {"iam_changes", "meta"}, key=str)]
+        batch = event["iam_changes"]
+        if not isinstance(batch, list) or not batch or len(batch) > MAX_BATCH:
+            raise BadMessage(f"iam_changes is not a list of 1 to {MAX_BATCH} events")
+        if problems:
+            raise BadMessage("; ".join(problems))
+        checked = []
+        for number, one in enumerate(batch, 1):
+            try:
+                checked.append(checked_event(one))
+            except BadMessage as e:
+                raise BadMessage(f"iam_changes[{number}]: {e}") from None
+        return checked
+    return [checked_event(event)]
+
+
+def by_account(events: List[Dict[str, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    """Checked events grouped by the account (and partition) their change was made in, in the order first seen: each
+    ``{"account_id", "partition", "events", "users", "lookups"}`` - ``users`` the users the changes name (in order, once),
+    ``lookups`` whether a change names a group or a policy whose users must be found."""
+    accounts: Dict[Any, Dict[str, Any]] = {}
+    for event in events:
+        change = event["iam_change"]
+        account = accounts.setdefault((change["account_id"], change["partition"]), {
+            "account_id": change["account_id"], "partition": change["partition"], "events": [], "users": [], "lookups": False})
+        account["events"].append(event)
+        if change["user"] and change["user"] not in account["users"]:
+            account["users"].append(change["user"])
+        account["lookups"] = account["lookups"] or bool(not change["user"] and (change["group"] or change["policy_arn"]))
+    return list(accounts.values())

@@ -17,7 +17,11 @@ description:
     C(awssec.mfa.iam_changes) source against what AWS can send (IAM user names, 12-digit accounts, the ARNs of AWS's
     partitions, the calls the guard watches, CloudTrail event ids and times; the SQS message's queue URL, id and
     receipt handle). An event that does not match fails the task, naming each field at fault but never its value.
-  - The checked event is returned as data (C(event)); use it, never C(ansible_eda.event), in the tasks that follow.
+  - >-
+    A batch of events (C({"iam_changes": [event, ...]}), as the source emits with its C(batch_size) above 1) is checked
+    event by event; one that does not match fails the task, naming its place in the batch.
+  - The checked events are returned as data (C(events), and C(accounts), the same grouped by the account they were made
+    in); use them, never C(ansible_eda.event), in the tasks that follow.
   - The playbook C(awssec.mfa.mfa_guard) starts with it.
 author:
   - awssec.mfa contributors (@awssec)
@@ -40,10 +44,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+events:
+  description: The events, checked (one, or each of a batch, in its order), each as RV(event) describes.
+  returned: success
+  type: list
+  elements: dict
+accounts:
+  description:
+    - The events grouped by the account and partition their change was made in, in the order first seen.
+    - Each has C(account_id), C(partition), C(events) (the account's, in order), C(users) (the users their changes
+      name, once each) and C(lookups) (true when a change names a group or a policy, whose users must be found).
+  returned: success
+  type: list
+  elements: dict
 event:
   description:
-    - The event, checked. C(iam_change) has C(action), C(user), C(account_id), C(partition), C(time), C(event_id),
-      C(caller), C(status) and C(serial) (null when absent); C(sqs) has C(queue_url), C(message_id) and C(receipt_handle).
+    - The event, checked (the first of a batch). C(iam_change) has C(action), C(user), C(account_id), C(partition),
+      C(time), C(event_id), C(caller), C(status), C(serial) (the MFA device), C(group) (of a group's change),
+      C(policy_arn) (of a managed policy's change) and C(tag_keys) (of C(TagUser) and C(UntagUser)), null when absent;
+      C(sqs) has C(queue_url), C(message_id) and C(receipt_handle).
   returned: success
   type: dict
   sample:
@@ -57,6 +76,9 @@ event:
       caller: arn:aws:iam::123456789012:user/admin
       status: null
       serial: null
+      group: null
+      policy_arn: null
+      tag_keys: null
     sqs:
       queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/iam-changes
       message_id: 5fea7756-0ea4-451a-a703-a558b933e274

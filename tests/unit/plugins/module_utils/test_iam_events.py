@@ -7,6 +7,7 @@ body too big or too deep, an account or partition the event contradicts is refus
 but BadMessage, whatever the body (property tests)."""
 
 import json
+import re
 import string
 
 import pytest
@@ -18,8 +19,10 @@ from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import (
     MAX_BODY,
     MAX_DEPTH,
     BadMessage,
+    by_account,
     check_change,
     checked_event,
+    checked_events,
     iam_change,
     nesting,
     parse,
@@ -224,3 +227,61 @@ def test_an_event_with_parts_or_fields_of_its_own_is_refused():
     for wrong in (None, [], "text", {"iam_change": "text", "sqs": SQS}):
         with pytest.raises(BadMessage):
             checked_event(wrong)
+
+
+@pytest.mark.parametrize("action, request_, fields", [
+    ("EnableMFADevice", {"userName": "bob", "serialNumber": "arn:aws:iam::123456789012:mfa/bob"},
+     {"user": "bob", "serial": "arn:aws:iam::123456789012:mfa/bob"}),
+    ("TagUser", {"userName": "bob", "tags": [{"key": "mfa-exempt", "value": "me"}, {"key": "team", "value": "x"}]},
+     {"user": "bob", "tag_keys": ["mfa-exempt", "team"]}),
+    ("UntagUser", {"userName": "bob", "tagKeys": ["mfa-exempt"]}, {"user": "bob", "tag_keys": ["mfa-exempt"]}),
+    ("DetachUserPolicy", {"userName": "bob", "policyArn": "arn:aws:iam::123456789012:policy/RequireMFA"}, {"user": "bob", "policy_arn": None}),
+    ("DeleteUserPolicy", {"userName": "bob", "policyName": "inline"}, {"user": "bob"}),
+    ("RemoveUserFromGroup", {"userName": "bob", "groupName": "devs"}, {"user": "bob", "group": "devs"}),
+    ("DetachGroupPolicy", {"groupName": "devs", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}, {"user": None, "group": "devs"}),
+    ("DeleteGroupPolicy", {"groupName": "devs", "policyName": "inline"}, {"user": None, "group": "devs"}),
+    ("DeletePolicy", {"policyArn": "arn:aws:iam::123456789012:policy/RequireMFA"},
+     {"user": None, "policy_arn": "arn:aws:iam::123456789012:policy/RequireMFA"}),
+    ("CreatePolicyVersion", {"policyArn": "arn:aws:iam::123456789012:policy/RequireMFA", "setAsDefault": True},
+     {"user": None, "policy_arn": "arn:aws:iam::123456789012:policy/RequireMFA"}),
+    ("SetDefaultPolicyVersion", {"policyArn": "arn:aws:iam::123456789012:policy/P", "versionId": "v2"},
+     {"user": None, "policy_arn": "arn:aws:iam::123456789012:policy/P"}),
+])
+def test_mfa_set_up_exemptions_and_what_protects_keys_are_changes_with_what_they_concern(action, request_, fields):
+    change = iam_change(message(action, request=request_, caller="admin"))
+    assert change["action"] == action and not check_change(change)
+    assert {key: change[key] for key in fields} == fields  # a group's or policy's change is not about its caller
+
+
+@pytest.mark.parametrize("action, request_, why", [
+    ("TagUser", {"userName": "bob", "tags": [{"key": JINJA, "value": "x"}]}, "iam_change.tag_keys is not a list"),
+    ("TagUser", {"userName": "bob", "tags": "mfa-exempt"}, "requestParameters.tags is not a list of tags"),
+    ("UntagUser", {"userName": "bob", "tagKeys": ["k"] * 51}, "iam_change.tag_keys is not a list of at most 50"),
+    ("DetachGroupPolicy", {"groupName": JINJA}, "iam_change.group is not an IAM group name"),
+    ("DeletePolicy", {"policyArn": "arn:aws:iam::999999999999:policy/P"}, "iam_change.policy_arn names another partition or account"),
+    ("DeletePolicy", {"policyArn": JINJA}, "iam_change.policy_arn is not the ARN it should be"),
+])
+def test_a_tag_group_or_policy_that_aws_cannot_send_is_a_bad_message(action, request_, why):
+    with pytest.raises(BadMessage, match=re.escape(why)) as refused:
+        iam_change(message(action, request=request_))
+    assert "{{" not in str(refused.value)
+
+
+def test_a_batch_is_checked_event_by_event_and_grouped_by_account():
+    events = [event_of(message("CreateLoginProfile", request={"userName": "bob"})),
+              event_of(message("DetachGroupPolicy", request={"groupName": "devs"}, account_id="111111111111")),
+              event_of(message("CreateAccessKey", request={"userName": "bob"})),
+              event_of(message("TagUser", request={"userName": "ann", "tags": []}))]
+    checked = checked_events({"iam_changes": events, "meta": {"uuid": "x"}})
+    assert [c["iam_change"]["action"] for c in checked] == ["CreateLoginProfile", "DetachGroupPolicy", "CreateAccessKey", "TagUser"]
+    assert checked_events(events[0]) == [checked[0]]
+    accounts = by_account(checked)
+    assert [(a["account_id"], a["users"], a["lookups"], len(a["events"])) for a in accounts] == [
+        (ACCOUNT_ID, ["bob", "ann"], False, 3), ("111111111111", [], True, 1)]
+    bad = dict(events[2], iam_change=dict(events[2]["iam_change"], user=JINJA))
+    with pytest.raises(BadMessage, match=r"^iam_changes\[2\]: iam_change\.user is not an IAM user name") as refused:
+        checked_events({"iam_changes": [events[0], bad]})
+    assert "{{" not in str(refused.value)
+    for wrong in ({"iam_changes": []}, {"iam_changes": "x"}, {"iam_changes": events[:1], "extra": 1}):
+        with pytest.raises(BadMessage):
+            checked_events(wrong)
