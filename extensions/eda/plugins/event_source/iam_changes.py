@@ -16,9 +16,10 @@ import asyncio
 import importlib.util
 import json
 import logging
+import math
 import random
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 DOCUMENTATION = r"""
 ---
@@ -42,11 +43,24 @@ description:
     ends the source.
   - Throttling, passing SQS faults and network errors are retried with jittered exponential backoff, without end;
     any other AWS error (no credentials, access denied, no such queue) ends the source with that error.
-  - Each event is C({"iam_change": {"action", "user", "account_id", "partition", "time", "event_id", "caller",
-    "status", "serial"}, "sqs": {"queue_url", "message_id", "receipt_handle"}}). C(user) is the IAM user the call is
-    about (the caller when the call names no user), or null when the call names none (C(DeleteVirtualMFADevice)).
-    C(account_id) and C(partition) are the account and partition the call was made in. C(status) is the new status
-    of C(UpdateAccessKey), C(serial) the MFA device of C(DeactivateMFADevice) and C(DeleteVirtualMFADevice).
+  - The IAM calls are those that give a way in (C(CreateUser), C(CreateLoginProfile), C(UpdateLoginProfile),
+    C(CreateAccessKey), C(UpdateAccessKey)), take MFA away (C(DeactivateMFADevice), C(DeleteVirtualMFADevice)), set it
+    up (C(EnableMFADevice)), put or take away a user's tag (C(TagUser), C(UntagUser)) or take away what makes keys need
+    MFA (C(DetachUserPolicy), C(DeleteUserPolicy), C(RemoveUserFromGroup), C(DetachGroupPolicy), C(DeleteGroupPolicy),
+    C(DeletePolicy), C(CreatePolicyVersion), C(SetDefaultPolicyVersion)).
+  - >-
+    Each event is C({"iam_change": {"action", "user", "account_id", "partition", "time", "event_id", "caller",
+    "status", "serial", "group", "policy_arn", "tag_keys"}, "sqs": {"queue_url", "message_id", "receipt_handle"}}).
+    C(user) is the IAM user the call is about (the caller when a call that gives a way in names no user), or null when
+    the call names none (C(DeleteVirtualMFADevice), a group's or a policy's change). C(account_id) and C(partition) are
+    the account and partition the call was made in. C(status) is the new status of C(UpdateAccessKey), C(serial) the
+    MFA device of C(DeactivateMFADevice), C(DeleteVirtualMFADevice) and C(EnableMFADevice), C(group) the group of
+    C(RemoveUserFromGroup), C(DetachGroupPolicy) and C(DeleteGroupPolicy), C(policy_arn) the managed policy of
+    C(DeletePolicy), C(CreatePolicyVersion) and C(SetDefaultPolicyVersion), C(tag_keys) the keys C(TagUser) puts or
+    C(UntagUser) takes away.
+  - >-
+    With O(batch_size) above 1, the events of the changes received together are emitted as one event,
+    C({"iam_changes": [event, ...]}).
 options:
   queue_url:
     description: The SQS queue's URL.
@@ -79,6 +93,19 @@ options:
       handler (at least once).
     type: bool
     default: false
+  batch_size:
+    description:
+      - >-
+        Changes per event. V(1) (the default) emits one event per change. Above 1, the changes received together are
+        emitted together, as one event C({"iam_changes": [event, ...]}) that lists the events V(1) would emit, in the
+        order received - at most O(batch_size) of them, gathered for at most O(batch_seconds) after the first one came.
+        One playbook run then handles them all (the rulebook C(awssec.mfa.mfa_guard) does).
+    type: int
+    default: 1
+  batch_seconds:
+    description: How long a batch gathers changes after its first one came (seconds; O(batch_size) above 1 only).
+    type: float
+    default: 2
   bad_messages:
     description: What becomes of a message that is not an IAM change as AWS sends it - V(delete) it (logged), or
       V(leave) it in the queue, where it comes back every O(visibility_timeout) until the queue's redrive policy moves
@@ -177,39 +204,65 @@ def fatal(error: BaseException) -> bool:
     return isinstance(error, (BotoCoreError, ClientError)) and not retryable(error)
 
 
-async def _handle(queue: asyncio.Queue, sqs, queue_url: str, message: Dict[str, Any], args: Dict[str, Any]) -> None:
-    """Emit the message's change, or drop it: deleted, unless it is bad and bad messages are left for the dead-letter
-    queue; a change's message is left for its handler, unless delete_on_receipt."""
+async def _take(sqs, queue_url: str, message: Dict[str, Any], args: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The event of the message's change, or None when the message is dropped: deleted, unless it is bad and bad
+    messages are left for the dead-letter queue. A change's message is left for its handler."""
     change, bad = read(message)
+    if change is not None:
+        return {"iam_change": change, "sqs": {"queue_url": queue_url, "message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"]}}
     if bad:
         kept = args["bad_messages"] == "leave"
         LOG.warning("message %s is not an IAM change as AWS sends it: %s; %s", message["MessageId"], bad,
                     "left in the queue for its dead-letter queue" if kept else "deleted")
         if kept:
-            return
-    elif change is None:
-        LOG.info("message %s records no IAM change that bears on MFA: deleted", message["MessageId"])
+            return None
     else:
-        await queue.put({"iam_change": change,
-                         "sqs": {"queue_url": queue_url, "message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"]}})
-        if not args["delete_on_receipt"]:
-            return
+        LOG.info("message %s records no IAM change that bears on MFA: deleted", message["MessageId"])
     await asyncio.to_thread(sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return None
+
+
+async def _emit(queue: asyncio.Queue, sqs, events: List[Dict[str, Any]], args: Dict[str, Any]) -> None:
+    """Put the events on the rulebook's queue (waiting while it is full): each alone, or together as one batch; then,
+    with delete_on_receipt, delete their messages."""
+    for item in events if args["batch_size"] == 1 else [{"iam_changes": events}]:
+        await queue.put(item)
+    if args["delete_on_receipt"]:
+        for event in events:
+            await asyncio.to_thread(sqs.delete_message, QueueUrl=event["sqs"]["queue_url"], ReceiptHandle=event["sqs"]["receipt_handle"])
+
+
+def settings(args: Dict[str, Any]) -> Dict[str, Any]:
+    """The source's arguments with their defaults, checked: ValueError naming the one at fault."""
+    args = dict(args, delete_on_receipt=bool(args.get("delete_on_receipt", False)), bad_messages=args.get("bad_messages") or "delete",
+                batch_size=int(1 if args.get("batch_size") in (None, "") else args["batch_size"]),
+                batch_seconds=float(2 if args.get("batch_seconds") in (None, "") else args["batch_seconds"]))
+    if args["bad_messages"] not in BAD_MESSAGES:
+        raise ValueError(f"bad_messages must be one of {', '.join(BAD_MESSAGES)}, not {args['bad_messages']!r}")
+    if not 1 <= args["batch_size"] <= iam_events.MAX_BATCH:
+        raise ValueError(f"batch_size must be 1 to {iam_events.MAX_BATCH}, not {args['batch_size']}")
+    if not 0 <= args["batch_seconds"] <= 60:
+        raise ValueError(f"batch_seconds must be 0 to 60, not {args['batch_seconds']}")
+    return args
 
 
 async def main(queue: asyncio.Queue, args: Dict[str, Any]) -> None:
-    """Emit the queue's IAM changes, one event each, until cancelled. Only the fatal AWS errors end it."""
-    args = dict(args, delete_on_receipt=bool(args.get("delete_on_receipt", False)), bad_messages=args.get("bad_messages") or "delete")
-    if args["bad_messages"] not in BAD_MESSAGES:
-        raise ValueError(f"bad_messages must be one of {', '.join(BAD_MESSAGES)}, not {args['bad_messages']!r}")
-    queue_url = args["queue_url"]
+    """Emit the queue's IAM changes, one event each or in batches, until cancelled. Only the fatal AWS errors end it."""
+    args = settings(args)
+    queue_url, batch_size = args["queue_url"], args["batch_size"]
     sqs = client(args)
     receive = {"QueueUrl": queue_url, "WaitTimeSeconds": int(args.get("wait_time_seconds", 20)),
                "VisibilityTimeout": int(args.get("visibility_timeout", 300)), "MaxNumberOfMessages": int(args.get("max_messages", 10))}
-    failures = 0
+    loop = asyncio.get_running_loop()
+    failures, pending, closes = 0, [], 0.0
     while True:
+        # A batch that has begun waits for more only until it closes (a receive returns as soon as messages come).
+        wait = receive["WaitTimeSeconds"] if not pending else max(0, min(receive["WaitTimeSeconds"], math.ceil(closes - loop.time())))
+        room = receive["MaxNumberOfMessages"] if batch_size == 1 else min(receive["MaxNumberOfMessages"], batch_size - len(pending))
+        request = dict(receive)
+        request.update(WaitTimeSeconds=wait, MaxNumberOfMessages=room)
         try:
-            messages = (await asyncio.to_thread(sqs.receive_message, **receive)).get("Messages", [])
+            messages = (await asyncio.to_thread(sqs.receive_message, **request)).get("Messages", [])
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not retryable(error):
                 raise
@@ -221,11 +274,24 @@ async def main(queue: asyncio.Queue, args: Dict[str, Any]) -> None:
         failures = 0
         for message in messages:
             try:
-                await _handle(queue, sqs, queue_url, message, args)
+                event = await _take(sqs, queue_url, message, args)
             except Exception as error:  # pylint: disable=broad-exception-caught
                 if fatal(error):
                     raise
                 LOG.warning("message %s: %s; it stays in the queue and comes back", message.get("MessageId"), error)
+                continue
+            if event is not None:
+                if not pending:
+                    closes = loop.time() + args["batch_seconds"]
+                pending.append(event)
+        if pending and (batch_size == 1 or len(pending) >= batch_size or loop.time() >= closes):
+            events, pending = pending, []
+            try:
+                await _emit(queue, sqs, events, args)
+            except Exception as error:  # pylint: disable=broad-exception-caught
+                if fatal(error):
+                    raise
+                LOG.warning("%s; the messages stay in the queue and come back", error)
 
 
 if __name__ == "__main__":

@@ -282,3 +282,45 @@ def test_an_unexpected_error_while_reading_one_message_drops_that_message_only(m
                                                           {"MessageId": "m1", "ReceiptHandle": "r1", "Body": carol}]}
     fake.delete_message = lambda **kwargs: None
     assert [e["iam_change"]["user"] for e in run(fake, {"queue_url": "https://sqs.example/q"}, until=1)] == ["carol"]
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+def test_changes_that_arrive_together_are_emitted_as_one_batch_of_at_most_batch_size(sqs):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    names = [f"u{n:02d}" for n in range(25)]
+    for first in range(0, len(names), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": message("CreateUser", request={"userName": name})}
+                                                      for i, name in enumerate(names[first:first + 10])])
+    sqs.send_message(QueueUrl=url, MessageBody="not an IAM change")
+    batches = run(sqs, {"queue_url": url, "wait_time_seconds": 1, "batch_size": 12, "batch_seconds": 5}, until=3)
+    assert [list(batch) for batch in batches] == [["iam_changes"]] * 3
+    sizes = [len(batch["iam_changes"]) for batch in batches]
+    assert sizes == [12, 12, 1]  # full batches first; the last one closes after batch_seconds
+    received = [e["iam_change"]["user"] for batch in batches for e in batch["iam_changes"]]
+    assert sorted(received) == names and all(e["sqs"]["receipt_handle"] for batch in batches for e in batch["iam_changes"])
+    assert counts(sqs, url) == (0, 25)  # the junk deleted; every change left for its handler
+
+
+def test_a_lone_change_is_emitted_once_its_batch_closes_not_when_it_is_full(sqs, monkeypatch):
+    url = sqs.create_queue(QueueName="iam-changes")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=message("CreateUser", request={"userName": "carol"}))
+    waits = []
+    receive = sqs.receive_message
+
+    def watched(**kwargs):
+        waits.append(kwargs["WaitTimeSeconds"])
+        return receive(**kwargs)
+
+    monkeypatch.setattr(sqs, "receive_message", watched)
+    [batch] = run(sqs, {"queue_url": url, "wait_time_seconds": 20, "batch_size": 100, "batch_seconds": 1}, until=1, timeout=10)
+    assert [e["iam_change"]["user"] for e in batch["iam_changes"]] == ["carol"]
+    assert waits[0] == 20 and all(wait <= 1 for wait in waits[1:-1]) and len(waits) >= 2  # the window's receives wait 1 s at most
+
+
+@pytest.mark.parametrize("args, why", [({"batch_size": 0}, "batch_size must be 1 to 1000, not 0"),
+                                       ({"batch_size": 1001}, "batch_size must be 1 to 1000, not 1001"),
+                                       ({"batch_seconds": -1}, "batch_seconds must be 0 to 60, not -1.0")])
+def test_a_wrong_batch_setting_is_refused_naming_it(args, why):
+    with pytest.raises(ValueError, match=f"^{why}$"):
+        iam_changes.settings(dict(args, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q"))
