@@ -4,13 +4,13 @@
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 from jinja2 import Environment, TemplateSyntaxError, meta
 
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import verdict
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import enforcement_outcome, findings, verdict, verdicts
 from ansible_collections.awssec.mfa.plugins.module_utils.org import aggregate, host_accounts
 from ansible_collections.awssec.mfa.plugins.module_utils.records import isoformat
 from ansible_collections.awssec.mfa.plugins.module_utils.report import render_enforcement
@@ -121,10 +121,43 @@ def mfa_guard_verdict(change, facts=None):
     return verdict(dict(change), facts or None)
 
 
+def _facts_problem(name, facts):
+    if facts and (not isinstance(facts, Mapping) or not {"users", "account_id", "partition", "options"} <= set(facts)):
+        raise AnsibleFilterError(f"{name}: facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts (with users, account_id, partition and options)")
+
+
+def mfa_guard_verdicts(events, facts=None, concerned=None, exempt_tag="mfa-exempt", targets=("non-compliant",), unreached=None):
+    """What the MFA guard does about each change of one account's events (a batch's share), from the iam_mfa facts of
+    their users read again live; a group's or policy's change gets one verdict per user it concerns."""
+    events = list(events) if isinstance(events, Iterable) and not isinstance(events, (str, Mapping)) else None
+    if events is None or not all(isinstance(e, Mapping) and isinstance(e.get("iam_change"), Mapping) for e in events):
+        raise AnsibleFilterError("mfa_guard_verdicts expects events checked by awssec.mfa.iam_change_event (each with iam_change)")
+    _facts_problem("mfa_guard_verdicts", facts)
+    return verdicts([{"iam_change": dict(e["iam_change"])} for e in events], facts or None, dict(concerned or {}), exempt_tag,
+                    list(targets or ()), unreached or None)
+
+
+def mfa_guard_findings(found, enforce=False, check_mode=False, breaker=None, results=(), failed=None):
+    """The findings the MFA guard records for its verdicts: each with how it was handled (enforce, changed, breaker,
+    error, handled_at), from the circuit breaker's answer and the registered results of the role's runs."""
+    found = list(found) if isinstance(found, Iterable) and not isinstance(found, (str, Mapping)) else None
+    if found is None or not all(isinstance(v, Mapping) and "act" in v and "restore" in v for v in found):
+        raise AnsibleFilterError("mfa_guard_findings expects the verdicts of awssec.mfa.mfa_guard_verdicts")
+    changed, errors = [], dict(failed or {})
+    for result in results or ():
+        done, failures = enforcement_outcome(result if isinstance(result, Mapping) else None)
+        changed += done
+        errors.update(failures)
+    breaker = breaker if isinstance(breaker, Mapping) else {}
+    return findings([dict(v) for v in found], {"enforce": bool(enforce), "check_mode": bool(check_mode), "changed_users": changed, "failed": errors,
+                                               "breaker_why": breaker.get("why"), "denied_users": breaker.get("denied_users") or [],
+                                               "handled_at": datetime.now(timezone.utc).isoformat()})
+
+
 class FilterModule:
     def filters(self):
         return {"mfa_report": mfa_report, "mfa_enforcement_report": mfa_enforcement_report,
                 "mfa_login_report": mfa_login_report, "mfa_rotation_report": mfa_rotation_report, "mfa_org_facts": mfa_org_facts,
                 "mfa_org_accounts": mfa_org_accounts, "user_path": user_path, "mfa_previous_report": mfa_previous_report,
                 "template_variables": template_variables,
-                "mfa_guard_verdict": mfa_guard_verdict}
+                "mfa_guard_verdict": mfa_guard_verdict, "mfa_guard_verdicts": mfa_guard_verdicts, "mfa_guard_findings": mfa_guard_findings}

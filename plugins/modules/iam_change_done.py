@@ -25,12 +25,32 @@ options:
     description:
       - The event, as M(awssec.mfa.iam_change_event) checked it (from the C(ansible_eda.event) the rulebook passes); its
         C(sqs.queue_url) and C(sqs.receipt_handle) name the message.
+      - One of O(event) and O(events) is required.
     type: dict
-    required: true
+  events:
+    description:
+      - The events of a batch, as M(awssec.mfa.iam_change_event) checked them (its C(events), or an account's share of
+        its C(accounts)); their messages are deleted ten to a request (sqs:DeleteMessageBatch), but those O(keep) names.
+    type: list
+    elements: dict
+  keep:
+    description:
+      - >-
+        The CloudTrail event ids (C(iam_change.event_id)) of the events of O(events) whose messages stay in the queue:
+        their handling failed, so they are delivered again (and then go to the dead-letter queue).
+      - The events of O(findings) with an C(error) or C(unreached) set (P(awssec.mfa.mfa_guard_findings#filter)) are kept too.
+    type: list
+    elements: str
+    default: []
   finding:
     description:
       - What the handling found, added to O(findings_path) as one JSON line.
     type: dict
+  findings:
+    description:
+      - What the handling of O(events) found, each added to O(findings_path) as one JSON line, in order.
+    type: list
+    elements: dict
   findings_path:
     description:
       - A file of findings, one JSON line each (made 0600, in a folder made 0700, when missing); O(finding) is added
@@ -59,6 +79,13 @@ EXAMPLES = r"""
   awssec.mfa.iam_change_done:
     event: "{{ change_event.event }}"
 
+- name: A batch is handled - what was found is recorded, then the messages leave the queue, but the one that failed
+  awssec.mfa.iam_change_done:
+    events: "{{ change_event.events }}"
+    findings: "{{ change_event.events | map(attribute='iam_change') | map('awssec.mfa.mfa_guard_verdict') }}"
+    keep: ["0b5a3c3e-2f1d-4c53-9a43-5a4c1e4c9b1f"]
+    findings_path: ~/.awssec-mfa/guard-findings.jsonl
+
 - name: The change is handled - what was found is recorded, then its message leaves the queue
   awssec.mfa.iam_change_done:
     event: "{{ change_event.event }}"
@@ -69,7 +96,7 @@ EXAMPLES = r"""
 RETURN = r"""
 message_id:
   description: The SQS message deleted (or that would be, in check mode).
-  returned: always
+  returned: with O(event)
   type: str
   sample: 5fea7756-0ea4-451a-a703-a558b933e274
 findings_path:
@@ -77,6 +104,12 @@ findings_path:
   returned: always
   type: str
   sample: /home/sec/.awssec-mfa/guard-findings.jsonl
+message_ids:
+  description: The SQS messages of O(events) deleted (or that would be, in check mode), those of O(keep) left out.
+  returned: with O(events)
+  type: list
+  elements: str
+  sample: [5fea7756-0ea4-451a-a703-a558b933e274]
 """
 
 try:
@@ -86,27 +119,47 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import RETRY
-from ansible_collections.awssec.mfa.plugins.module_utils.guard import event_queue, mark_handled
+from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError
+from ansible_collections.awssec.mfa.plugins.module_utils.guard import event_queue, kept_messages, mark_all_handled, mark_handled
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict", required=True), finding=dict(type="dict"), findings_path=dict(type="path")),
-                              required_by=dict(findings_path="finding"), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=dict(event=dict(type="dict"), events=dict(type="list", elements="dict"), finding=dict(type="dict"),
+                                                 findings=dict(type="list", elements="dict"), keep=dict(type="list", elements="str", default=[]),
+                                                 findings_path=dict(type="path")),
+                              required_one_of=[("event", "events")], mutually_exclusive=[("event", "events"), ("finding", "findings"),
+                                                                                         ("event", "findings"), ("events", "finding")],
+                              supports_check_mode=True)
     p = module.params
+    findings_path = p["findings_path"] or None
+    found = p["findings"] if p["events"] is not None else [p["finding"]] if p["finding"] is not None else []
+    if findings_path and not found:
+        module.fail_json(msg="findings_path is given, and no finding (finding, or findings with events) to record")
+    events = p["events"] if p["events"] is not None else [p["event"]]
     try:
-        sqs = event_queue(p["event"])
+        queues = [event_queue(event) for event in events]
     except ValueError as e:
         module.fail_json(msg=str(e))
-    findings_path = p["findings_path"] or None
+    keep = sorted(set(p["keep"]) | set(kept_messages(found if p["events"] is not None else [])))
+    ids = [m.get("message_id") for m, e in zip(queues, events) if (e.get("iam_change") or {}).get("event_id") not in keep]
     if not module.check_mode:
+        def client(service, **where):
+            return module.client(service, retry_decorator=RETRY, **where)
+
         try:
-            mark_handled(lambda service, **where: module.client(service, retry_decorator=RETRY, **where), sqs, p["finding"], findings_path,
-                         module.region, p["endpoint_url"])
+            if p["event"] is not None:
+                mark_handled(client, queues[0], p["finding"], findings_path, module.region, p["endpoint_url"])
+            else:
+                ids = mark_all_handled(client, events, found, findings_path, keep, module.region, p["endpoint_url"])
         except OSError as e:
             module.fail_json(msg=f"findings_path: could not add the finding to {findings_path}: {e}")
+        except AWSError as e:
+            module.fail_json_aws_error(e)
         except (BotoCoreError, ClientError) as e:
-            module.fail_json_aws(e, msg=f"Failed to delete the SQS message {sqs.get('message_id')} (sqs:DeleteMessage)")
-    module.exit_json(changed=True, message_id=sqs.get("message_id"), findings_path=findings_path)
+            module.fail_json_aws(e, msg=f"Failed to delete the SQS message(s) {', '.join(map(str, ids))} (sqs:DeleteMessage)")
+    if p["event"] is not None:
+        module.exit_json(changed=True, message_id=queues[0].get("message_id"), findings_path=findings_path)
+    module.exit_json(changed=bool(ids or (found and findings_path)), message_ids=ids, findings_path=findings_path)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,14 @@ options:
     type: path
     required: true
   user:
-    description: The IAM user about to be acted on. Required unless O(reset=true).
+    description: The IAM user about to be acted on. One of O(user) and O(users) is required unless O(reset=true).
     type: str
+  users:
+    description:
+      - The IAM users about to be acted on, asked for in turn (a batch of changes). Those allowed are in
+        RV(allowed_users), the others in RV(denied_users).
+    type: list
+    elements: str
   event_id:
     description: The change's CloudTrail event id, kept with the action.
     type: str
@@ -79,8 +85,20 @@ reopens_at:
   returned: always
   type: str
   sample: "2026-12-05T12:45:00+00:00"
+allowed_users:
+  description: Of the users asked for, those that may be acted on now.
+  returned: unless O(reset=true)
+  type: list
+  elements: str
+  sample: [pat.new]
+denied_users:
+  description: Of the users asked for, those that may not (the breaker opened before their turn).
+  returned: unless O(reset=true)
+  type: list
+  elements: str
+  sample: [dora.lost]
 why:
-  description: Why the user may not be acted on, in words.
+  description: Why a user may not be acted on, in words.
   returned: when not allowed
   type: str
   sample: "circuit breaker open: 10 users acted on in the last 15 minutes (mfa_guard_max_actions=10); reporting only until ..."
@@ -97,23 +115,28 @@ def main():
     module = AnsibleModule(argument_spec=dict(
         path=dict(type="path", required=True),
         user=dict(type="str"),
+        users=dict(type="list", elements="str"),
         event_id=dict(type="str"),
         max_actions=dict(type="int", default=10),
         window_minutes=dict(type="int", default=15),
         reset=dict(type="bool", default=False),
-    ), required_if=[("reset", False, ("user",))], supports_check_mode=True)
+    ), required_if=[("reset", False, ("user", "users"), True)], mutually_exclusive=[("user", "users")], supports_check_mode=True)
     p = module.params
     breaker = Breaker(max_actions=p["max_actions"], window_minutes=p["window_minutes"])
-    problems = breaker.problems() + ([f"user is not an IAM user name ({USER_NAME_RULE})"] if p["user"] is not None and not is_user_name(p["user"]) else [])
+    users = [p["user"]] if p["user"] is not None else list(p["users"] or [])
+    named = [("user", p["user"])] if p["user"] is not None else [(f"users[{n}]", u) for n, u in enumerate(users, 1)]
+    problems = breaker.problems() + [f"{name} is not an IAM user name ({USER_NAME_RULE})" for name, user in named if not is_user_name(user)]
     if problems:
         module.fail_json(msg="; ".join(problems))
     try:
         if p["reset"]:
             result = breaker_reset(p["path"], module.check_mode)
         else:
-            result = breaker_claim(p["path"], p["user"], p["event_id"], breaker, datetime.now(timezone.utc), module.check_mode)
+            result = breaker_claim(p["path"], users, p["event_id"], breaker, datetime.now(timezone.utc), module.check_mode)
     except OSError as e:
         module.fail_json(msg=f"path: the circuit breaker's state: {e}")
+    if p["user"] is not None:
+        result["allowed"] = p["user"] in result["allowed_users"]
     module.exit_json(**result)
 
 

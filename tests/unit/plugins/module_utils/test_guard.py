@@ -21,11 +21,15 @@ from ansible_collections.awssec.mfa.plugins.module_utils.guard import (
     breaker_claim,
     breaker_reset,
     claim,
+    concerned_users,
     exclusive,
+    findings,
+    kept_messages,
     needs_reading,
     open_own,
     queue_location,
     verdict,
+    verdicts,
 )
 
 
@@ -282,3 +286,106 @@ def test_the_enforcement_lock_makes_runs_take_turns(tmp_path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # let go when it ended
     finally:
         os.close(fd)
+
+
+# --- every change that matters ------------------------------------------------------------------
+
+def test_a_user_who_set_up_mfa_is_restored_and_one_whose_device_went_since_is_judged_as_ever():
+    found = verdict(change("EnableMFADevice", serial="arn:aws:iam::1:mfa/bob"), facts(record("compliant", mfa_enabled=True)))
+    assert found["restore"] is True and found["act"] is False and "undone" in found["why"]
+    gone = verdict(change("EnableMFADevice"), facts(record("non-compliant", ["console_without_mfa"], mfa_enabled=False)))
+    assert gone["restore"] is False and gone["act"] is True
+
+
+def test_a_user_who_exempted_themselves_is_a_finding_of_its_own():
+    exempted = record("exempted", exemption={"reason": "me", "until": None})
+    own = verdict(change("TagUser", caller="arn:aws:iam::1:user/team/bob", tag_keys=["mfa-exempt"]), facts(exempted))
+    assert own["self_exemption"] is True and own["act"] is False and own["why"].startswith("exempted themselves (the caller is the user")
+    by_admin = verdict(change("TagUser", tag_keys=["mfa-exempt"]), facts(exempted))
+    other_tag = verdict(change("TagUser", caller="arn:aws:iam::1:user/bob", tag_keys=["team"]), facts(exempted))
+    custom = verdict(change("TagUser", caller="arn:aws:iam::1:user/bob", tag_keys=["no-mfa"]), facts(exempted), exempt_tag="no-mfa")
+    assert (by_admin["self_exemption"], other_tag["self_exemption"], custom["self_exemption"]) == (False, False, True)
+
+
+def test_an_exemption_taken_away_makes_a_user_without_mfa_acted_on():
+    found = verdict(change("UntagUser", tag_keys=["mfa-exempt"]), facts(record("non-compliant", ["console_without_mfa"])))
+    assert found["act"] is True and found["why"] == "without MFA: console_without_mfa"
+
+
+def test_keys_that_no_longer_need_mfa_are_acted_on_only_when_enforcement_targets_them():
+    unprotected = record("compliant", ["keys_not_mfa_protected"], mfa_enabled=True)
+    detached = change("DetachUserPolicy")
+    assert verdict(detached, facts(unprotected))["act"] is False
+    assert verdict(detached, facts(unprotected), targets=["non-compliant", "keys_not_mfa_protected"])["act"] is True
+    assert verdict(detached, facts(record("non-compliant", ["active_keys_without_mfa"])), targets=["keys_not_mfa_protected"])["act"] is False
+
+
+def test_a_change_of_a_group_or_policy_gets_a_verdict_per_user_it_concerns():
+    group = {"iam_change": change("DetachGroupPolicy", None, group="devs", event_id="g1")}
+    policy = {"iam_change": change("DeletePolicy", None, policy_arn=f"arn:aws:iam::{ACCOUNT}:policy/RequireMFA", event_id="p1")}
+    read = facts(record("non-compliant", ["console_without_mfa"]), dict(record("compliant"), username="ann"))
+    found = verdicts([group, policy], read, {"g1": ["ann", "bob"], "p1": []})
+    assert [(v["event_id"], v["user"], v["act"]) for v in found] == [("g1", "ann", False), ("g1", "bob", True), ("p1", None, False)]
+    assert found[2]["why"].startswith("the change concerns no user now")
+    unreached = verdicts([group], None, unreached="could not assume the role")
+    assert [(v["act"], v["why"], v["unreached"]) for v in unreached] == [(False, "could not assume the role", True)]
+
+
+def test_findings_say_how_each_verdict_was_handled_and_which_messages_stay():
+    found = verdicts([{"iam_change": change(event_id="e1")}, {"iam_change": change(user="ann", event_id="e2")},
+                      {"iam_change": change(user="cy", event_id="e3")}],
+                     facts(record("non-compliant", ["console_without_mfa"]), dict(record("non-compliant", ["console_without_mfa"]), username="ann"),
+                           dict(record("compliant"), username="cy")))
+    handled = findings(found, {"enforce": True, "changed_users": ["bob", "cy"], "failed": {"ann": "AccessDenied"}, "breaker_why": None,
+                               "denied_users": [], "handled_at": "t"})
+    assert [(f["user"], f["changed"], f["error"]) for f in handled] == [("bob", True, None), ("ann", False, "AccessDenied"), ("cy", False, None)]
+    assert kept_messages(handled) == ["e2"]  # the failed user's message stays; the others' go
+    checked = findings(found, {"enforce": True, "check_mode": True, "changed_users": ["bob"], "denied_users": ["ann"], "breaker_why": "open"})
+    assert [(f["changed"], f["breaker"]) for f in checked] == [(False, None), (False, "open"), (False, None)]
+
+
+def test_the_breaker_answers_for_a_batch_of_users_in_turn(tmp_path):
+    path = str(tmp_path / "guard-breaker.json")
+    answer = breaker_claim(path, ["a", "b", "a", "c"], None, Breaker(max_actions=2), NOW, check_mode=False)
+    assert (answer["allowed_users"], answer["denied_users"], answer["changed"]) == (["a", "b"], ["c"], True)
+    assert answer["why"].startswith("circuit breaker open: 2 users acted on")
+    again = breaker_claim(path, ["b", "d"], None, Breaker(max_actions=2), NOW, check_mode=False)
+    assert (again["allowed_users"], again["denied_users"], again["changed"]) == (["b"], ["d"], False)
+
+
+class FakeIAM:
+    """IAM's answers about groups and policies (GetGroup, ListEntitiesForPolicy); a missing one is NoSuchEntity."""
+
+    def __init__(self, groups, policies):
+        self.groups, self.policies, self.calls = groups, policies, []
+
+    def get_paginator(self, operation):
+        iam = self
+
+        class Pages:
+            def paginate(self, PaginationConfig=None, **kwargs):  # noqa: N803 pylint: disable=invalid-name
+                iam.calls.append((operation, kwargs))
+                from botocore.exceptions import ClientError
+
+                key = kwargs.get("GroupName") or kwargs.get("PolicyArn")
+                table = iam.groups if operation == "get_group" else iam.policies
+                if key not in table:
+                    raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": "gone"}}, operation)
+
+                class Result:
+                    def build_full_result(self):
+                        return ({"Users": [{"UserName": u} for u in table[key]]} if operation == "get_group" else table[key])
+                return Result()
+        return Pages()
+
+
+def test_the_users_a_group_or_policy_change_concerns_are_its_members_and_users_now():
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/RequireMFA"
+    iam = FakeIAM({"devs": ["ann", "bob"], "ops": ["cy", "bob"]},
+                  {arn: {"PolicyUsers": [{"UserName": "dan"}], "PolicyGroups": [{"GroupName": "ops"}], "PolicyRoles": []}})
+    changes = [change("DetachGroupPolicy", None, group="devs", event_id="g1"), change("SetDefaultPolicyVersion", None, policy_arn=arn, event_id="p1"),
+               change("DetachGroupPolicy", None, group="gone", event_id="g2"), change("DetachUserPolicy", event_id="u1"),
+               change("DetachGroupPolicy", None, group="devs", event_id="g3")]
+    concerned, calls = concerned_users(iam, changes)
+    assert concerned == {"g1": ["ann", "bob"], "p1": ["bob", "cy", "dan"], "g2": [], "g3": ["ann", "bob"]}
+    assert calls == len(iam.calls) == 4  # devs once, the policy, ops (its group), the deleted group; the user's change needs none

@@ -47,3 +47,31 @@ def test_an_event_without_sqs_fails_clearly(run_module, aws_env):
     result = run_module(main, dict(event={"iam_change": {"action": "CreateUser"}}))
     assert result["rc"] == 1
     assert result["msg"] == "event: not an event of awssec.mfa.iam_changes (it has no sqs.queue_url and sqs.receipt_handle)"
+
+
+def test_a_batch_records_every_finding_and_deletes_its_messages_but_those_of_failed_handlings(run_module, aws_env, tmp_path):
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="iam-changes", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+        for first in (0, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{first + n}"} for n in range(10)])
+        held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"] + sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert len({m["MessageId"] for m in held}) == 20
+        events = [{"iam_change": {"action": "CreateUser", "user": f"u{n}", "event_id": f"e{n}"},
+                   "sqs": {"queue_url": url, "message_id": m["MessageId"], "receipt_handle": m["ReceiptHandle"]}} for n, m in enumerate(held)]
+        found = [{"user": f"u{n}", "event_id": f"e{n}", "error": "AccessDenied" if n == 3 else None, "unreached": n == 5} for n in range(20)]
+        findings = tmp_path / "guard.jsonl"
+        checked = run_module(main, dict(events=events, findings=found, keep=["e7"], findings_path=str(findings)), check_mode=True)
+        assert checked["rc"] == 0 and not findings.exists() and len(checked["message_ids"]) == 17
+        result = run_module(main, dict(events=events, findings=found, keep=["e7"], findings_path=str(findings)))
+        assert result["rc"] == 0 and result["changed"] is True
+        assert [json.loads(line)["user"] for line in findings.read_text().splitlines()] == [f"u{n}" for n in range(20)]
+        kept = {held[n]["MessageId"] for n in (3, 5, 7)}
+        assert set(result["message_ids"]) == {m["MessageId"] for m in held} - kept
+        for message in held:  # what is still in the queue shows again at once
+            try:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            except sqs.exceptions.ClientError:
+                pass  # deleted
+        left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert {m["MessageId"] for m in left} == kept  # the failed user's, the unreached account's and the one kept by name
