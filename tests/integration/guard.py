@@ -41,16 +41,18 @@ def java_found(env) -> bool:
     return shutil.which("java", path=env.get("PATH")) is not None
 
 
-def start(env, tmp_path, url, enforce, visibility_timeout=300, concurrency=None, settings=None, findings=None):
+def start(env, tmp_path, url, enforce, visibility_timeout=300, concurrency=None, settings=None, findings=None, batch_size=None):
     """ansible-rulebook with the collection's rulebook, in a process group of its own (its playbooks run under it);
     ``concurrency``: its -m, the most playbooks it runs at once; ``settings``: more of localhost's variables (the
-    playbook's settings); ``findings``: the findings file (tmp_path/findings.jsonl)."""
+    playbook's settings); ``findings``: the findings file (tmp_path/findings.jsonl); ``batch_size``: the rulebook's
+    mfa_guard_batch_size (its default, 100, unless given)."""
     if not java_found(env):
         pytest.fail("ansible-rulebook needs Java 17 or later, and none was found (no JAVA_HOME, no java on PATH): "
                     "install a JRE 17+ (Debian: openjdk-17-jre-headless) or set JAVA_HOME")
     findings = findings or tmp_path / "findings.jsonl"
     variables = tmp_path / "guard-vars.yml"
-    variables.write_text(yaml.safe_dump({"mfa_guard_queue_url": url, "mfa_guard_visibility_timeout": visibility_timeout}))
+    variables.write_text(yaml.safe_dump({"mfa_guard_queue_url": url, "mfa_guard_visibility_timeout": visibility_timeout,
+                                         **({"mfa_guard_batch_size": batch_size} if batch_size else {})}))
     inventory = tmp_path / "guard-inventory.yml"  # the playbook's settings: localhost's variables
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "mfa_guard_enforce": enforce, "mfa_guard_findings_path": str(findings), **(settings or {})}}}}))
