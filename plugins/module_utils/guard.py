@@ -91,7 +91,7 @@ def verdict(change: Dict, facts: Optional[Dict], user: Optional[str] = None, exe
     found.update(status=record["status"], reasons=list(record["reasons"]))
     prefix = "exempted themselves (the caller is the user, a finding for a person to check); " if mine else ""
     if change.get("action") == "EnableMFADevice" and record["mfa_enabled"]:
-        return dict(found, restore=True, why="set up MFA: what enforcement did to them is undone (state restored)")
+        return dict(found, restore=True, why="set up MFA: what enforcement did to them is to be undone (state restored, with mfa_guard_enforce)")
     if is_target(record, targets):
         if record["status"] == "non-compliant":
             return dict(found, act=True, why=f"{prefix}without MFA: {', '.join(record['reasons'])}")

@@ -132,7 +132,7 @@ def main():
                               supports_check_mode=True)
     p = module.params
     findings_path = p["findings_path"] or None
-    found = p["findings"] if p["events"] is not None else [p["finding"]] if p["finding"] is not None else []
+    found = (p["findings"] or []) if p["events"] is not None else [p["finding"]] if p["finding"] is not None else []
     if findings_path and not found:
         module.fail_json(msg="findings_path is given, and no finding (finding, or findings with events) to record")
     events = p["events"] if p["events"] is not None else [p["event"]]
@@ -140,7 +140,7 @@ def main():
         queues = [event_queue(event) for event in events]
     except ValueError as e:
         module.fail_json(msg=str(e))
-    keep = sorted(set(p["keep"]) | set(kept_messages(found if p["events"] is not None else [])))
+    keep = sorted(set(p["keep"]) | set(kept_messages(found)))
     ids = [m.get("message_id") for m, e in zip(queues, events) if (e.get("iam_change") or {}).get("event_id") not in keep]
     if not module.check_mode:
         def client(service, **where):

@@ -75,3 +75,5 @@ def test_a_batch_records_every_finding_and_deletes_its_messages_but_those_of_fai
                 pass  # deleted
         left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         assert {m["MessageId"] for m in left} == kept  # the failed user's, the unreached account's and the one kept by name
+        alone = run_module(main, dict(events=[e for e in events if e["sqs"]["message_id"] in kept]))  # no findings: all deleted
+        assert alone["rc"] == 0 and sorted(alone["message_ids"]) == sorted(kept)
