@@ -75,15 +75,16 @@ def received(sqs, url, body):
     return {"iam_change": iam_change(body), "sqs": {"queue_url": url, "message_id": got["MessageId"], "receipt_handle": got["ReceiptHandle"]}}
 
 
-def by_hand(env, tmp_path, event, enforce=True, settings=None, findings=None):
-    """ansible-playbook awssec.mfa.mfa_guard -e @event.json, with the settings as the rulebook's inventory gives them."""
+def by_hand(env, tmp_path, event, enforce=True, settings=None, findings=None, flags=()):
+    """ansible-playbook awssec.mfa.mfa_guard -e @event.json, with the settings as the rulebook's inventory gives them
+    (and ``flags``, such as -vvv)."""
     path = tmp_path / f"event-{time.monotonic_ns()}.json"
     path.write_text(json.dumps({"ansible_eda": {"event": event}}))
     inventory = tmp_path / f"inventory-{time.monotonic_ns()}.json"
     inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "mfa_guard_enforce": enforce, "mfa_guard_findings_path": str(findings or tmp_path / "findings.jsonl"),
         **(settings or {})}}}}))
-    return run([str(BIN / "ansible-playbook"), "awssec.mfa.mfa_guard", "-i", str(inventory), "-e", f"@{path}"], env, check=False)
+    return run([str(BIN / "ansible-playbook"), "awssec.mfa.mfa_guard", "-i", str(inventory), "-e", f"@{path}", *flags], env, check=False)
 
 
 # --- by hand ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.awssec.mfa.plugins.module_utils.iam_events import iam_change
 from tests.integration.guard import guard_account, guarded, queue_counts, read_findings, start, stop, wait_for
 from tests.integration.test_enforce_playbook import account_state
+from tests.integration.test_every_door import _secrets
 from tests.integration.test_mfa_guard_attacks import by_hand
 from tests.support.demo_account import EXEMPT_TAG, DemoUser, Key, create_user
 from tests.support.iam_events import message
@@ -169,3 +170,18 @@ def test_by_hand_a_policy_detached_from_a_group_rereads_its_members(moto_server,
     assert set(found) == {"gus.nomfa", "hal.mfa"} and all(f["action"] == "DetachGroupPolicy" for f in found.values())
     assert found["gus.nomfa"]["act"] is True and found["hal.mfa"]["act"] is False and found["hal.mfa"]["status"] == "compliant"
     assert not guarded(iam, "gus.nomfa") and queue_counts(sqs, url) == (0, 0)  # warned, not enforced; the message deleted
+
+
+def test_by_hand_an_organizations_guard_prints_no_secret_of_the_role_it_assumes_even_at_vvv(moto_server, iam, env, tmp_path):
+    sqs, url = guard_account(moto_server, iam, [DemoUser("dora.lost", 400, mfa="virtual", console=True)])
+    client(moto_server.url, "organizations").create_organization(FeatureSet="ALL")
+    member, member_iam = _member_with_users(moto_server.url, 1, ["pat.new"])
+    send(sqs, url, "CreateLoginProfile", {"userName": "pat.new"}, account_id=member)
+    [received] = sqs.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"]
+    before = _secrets(moto_server.url)
+    result = by_hand(env, tmp_path, event_of(url, received), settings={"mfa_guard_role_name": ROLE_NAME}, flags=("-vvv",))
+    assert result.returncode == 0, result.stdout
+    assert guarded(member_iam, "pat.new")  # enforced in the member account, with the role's credentials
+    secrets = _secrets(moto_server.url) - before  # those of the role the guard assumed
+    output = result.stdout + result.stderr
+    assert secrets and not [secret[:6] for secret in secrets if secret in output]
