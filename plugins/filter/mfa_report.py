@@ -126,10 +126,15 @@ def _facts_problem(name, facts):
         raise AnsibleFilterError(f"{name}: facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts (with users, account_id, partition and options)")
 
 
+def _as_list(value):
+    """A list of the items of a list or of what Jinja's map gives (a generator); None for anything else."""
+    return list(value) if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)) else None
+
+
 def mfa_guard_verdicts(events, facts=None, concerned=None, exempt_tag="mfa-exempt", targets=("non-compliant",), unreached=None):
     """What the MFA guard does about each change of one account's events (a batch's share), from the iam_mfa facts of
     their users read again live; a group's or policy's change gets one verdict per user it concerns."""
-    events = list(events) if isinstance(events, Iterable) and not isinstance(events, (str, Mapping)) else None
+    events = _as_list(events)
     if events is None or not all(isinstance(e, Mapping) and isinstance(e.get("iam_change"), Mapping) for e in events):
         raise AnsibleFilterError("mfa_guard_verdicts expects events checked by awssec.mfa.iam_change_event (each with iam_change)")
     _facts_problem("mfa_guard_verdicts", facts)
@@ -140,7 +145,7 @@ def mfa_guard_verdicts(events, facts=None, concerned=None, exempt_tag="mfa-exemp
 def mfa_guard_findings(found, enforce=False, check_mode=False, breaker=None, results=(), failed=None):
     """The findings the MFA guard records for its verdicts: each with how it was handled (enforce, changed, breaker,
     error, handled_at), from the circuit breaker's answer and the registered results of the role's runs."""
-    found = list(found) if isinstance(found, Iterable) and not isinstance(found, (str, Mapping)) else None
+    found = _as_list(found)
     if found is None or not all(isinstance(v, Mapping) and "act" in v and "restore" in v for v in found):
         raise AnsibleFilterError("mfa_guard_findings expects the verdicts of awssec.mfa.mfa_guard_verdicts")
     changed, errors = [], dict(failed or {})

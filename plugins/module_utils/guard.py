@@ -352,41 +352,40 @@ def event_queue(event: Dict) -> Dict:
     return sqs
 
 
+def _queue_client(client: Callable[..., object], url: str, region: Optional[str], endpoint_url: Optional[str]):
+    """``client("sqs", region=..., endpoint=...)`` for the queue ``url``: in the URL's region unless ``region``, at the
+    URL's endpoint (a test server) unless ``endpoint_url``."""
+    url_region, url_endpoint = queue_location(url)
+    return client("sqs", region=region or url_region, **({"endpoint": url_endpoint} if url_endpoint and not endpoint_url else {}))
+
+
 def mark_all_handled(client: Callable[..., object], events: Sequence[Dict], found: Sequence[Dict], findings_path: Optional[str],
-                     keep: Sequence[str], region: Optional[str], endpoint_url: Optional[str]) -> List[str]:
+                     region: Optional[str], endpoint_url: Optional[str]) -> None:
     """A batch's changes are handled: every finding of ``found`` added to ``findings_path`` (if given), then the messages
-    of the events deleted, ten to a request (sqs:DeleteMessageBatch), except those of the event ids in ``keep`` (their
-    handling failed: they are delivered again). The message ids deleted. OSError (the findings file), botocore's errors
-    (the deletion), AWSError naming the messages a deletion failed for."""
+    of ``events`` (those to delete) deleted, ten to a request (sqs:DeleteMessageBatch), each queue with
+    ``_queue_client``. OSError (the findings file), botocore's errors (the deletion), AWSError naming the messages a
+    deletion failed for."""
     for finding in found if findings_path else ():
         append_finding(findings_path, finding)
     queues: Dict[str, List[Dict]] = {}
     for event in events:
         sqs = event_queue(event)
-        if (event.get("iam_change") or {}).get("event_id") not in set(keep):
-            queues.setdefault(sqs["queue_url"], []).append(sqs)
-    deleted = []
+        queues.setdefault(sqs["queue_url"], []).append(sqs)
     for url, messages in queues.items():
-        url_region, url_endpoint = queue_location(url)
-        where = dict(region=region or url_region, **({"endpoint": url_endpoint} if url_endpoint and not endpoint_url else {}))
-        sqs_client = client("sqs", **where)
+        sqs_client = _queue_client(client, url, region, endpoint_url)
         for first in range(0, len(messages), 10):
             entries = [{"Id": str(n), "ReceiptHandle": m["receipt_handle"]} for n, m in enumerate(messages[first:first + 10])]
             answer = sqs_client.delete_message_batch(QueueUrl=url, Entries=entries, aws_retry=True)
             if answer.get("Failed"):
                 failed = [f"{messages[first + int(f['Id'])]['message_id']} ({f.get('Code')})" for f in answer["Failed"]]
                 raise AWSError(message=f"Failed to delete the SQS messages {', '.join(failed)} (sqs:DeleteMessageBatch)")
-            deleted += [m["message_id"] for m in messages[first:first + 10]]
-    return deleted
 
 
 def mark_handled(client: Callable[..., object], sqs: Dict, finding: Optional[Dict], findings_path: Optional[str], region: Optional[str],
                  endpoint_url: Optional[str]) -> None:
-    """The event's change is handled: ``finding`` added to ``findings_path`` (if given), then its message deleted with
-    ``client("sqs", region=..., endpoint=...)`` - in the queue URL's region unless ``region``, at the URL's endpoint (a
-    test server) unless ``endpoint_url``. OSError (the findings file) or botocore's errors (the deletion)."""
+    """The event's change is handled: ``finding`` added to ``findings_path`` (if given), then its message deleted, with
+    ``_queue_client``. OSError (the findings file) or botocore's errors (the deletion)."""
     if findings_path:
         append_finding(findings_path, finding)
-    url_region, url_endpoint = queue_location(sqs["queue_url"])
-    where = dict(region=region or url_region, **({"endpoint": url_endpoint} if url_endpoint and not endpoint_url else {}))
-    client("sqs", **where).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"], aws_retry=True)
+    _queue_client(client, sqs["queue_url"], region, endpoint_url).delete_message(QueueUrl=sqs["queue_url"], ReceiptHandle=sqs["receipt_handle"],
+                                                                                 aws_retry=True)

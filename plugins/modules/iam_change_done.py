@@ -140,8 +140,9 @@ def main():
         queues = [event_queue(event) for event in events]
     except ValueError as e:
         module.fail_json(msg=str(e))
-    keep = sorted(set(p["keep"]) | set(kept_messages(found)))
-    ids = [m.get("message_id") for m, e in zip(queues, events) if (e.get("iam_change") or {}).get("event_id") not in keep]
+    keep = set(p["keep"]) | set(kept_messages(found))
+    leaving = [e for e in events if (e.get("iam_change") or {}).get("event_id") not in keep]
+    ids = [e["sqs"].get("message_id") for e in leaving]
     if not module.check_mode:
         def client(service, **where):
             return module.client(service, retry_decorator=RETRY, **where)
@@ -150,7 +151,7 @@ def main():
             if p["event"] is not None:
                 mark_handled(client, queues[0], p["finding"], findings_path, module.region, p["endpoint_url"])
             else:
-                ids = mark_all_handled(client, events, found, findings_path, keep, module.region, p["endpoint_url"])
+                mark_all_handled(client, leaving, found, findings_path, module.region, p["endpoint_url"])
         except OSError as e:
             module.fail_json(msg=f"findings_path: could not add the finding to {findings_path}: {e}")
         except AWSError as e:
