@@ -92,7 +92,7 @@ def mfa_facts(exclude_users=None, include_users=None, grace_period_days: int = 7
 def generate_mfa_report(output_format: str = "table", exclude_users=None, include_users=None, grace_period_days: int = 7,
                         save_report: Optional[str] = None, **connection) -> Union[Dict, str]:
     """The compliance report: a dict for ``json`` (the report's fields: users[].username, users[].status...),
-    else the text in ``output_format`` (table, csv, markdown, html). ``save_report`` also writes the text to a file (mode 0640).
+    else the text in ``output_format`` (table, csv, markdown, html, ocsf). ``save_report`` also writes the text to a file (mode 0640).
     Raises AWSFailure when AWS cannot be reached or refuses (the message names the call and the cause)."""
     facts = mfa_facts(exclude_users, include_users, grace_period_days, **connection)
     text = render(facts, output_format)

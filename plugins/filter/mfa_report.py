@@ -20,7 +20,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render impo
 
 
 def mfa_report(facts, output_format="table", previous=None):
-    """Render the iam_mfa facts as a report (table, json, csv, markdown or html), with trends against ``previous``."""
+    """Render the iam_mfa facts as a report (table, json, csv, markdown, html or ocsf), with trends against ``previous``."""
     if not isinstance(facts, dict) or "users" not in facts or "summary" not in facts:
         raise AnsibleFilterError("mfa_report expects the iam_mfa facts of awssec.mfa.iam_mfa_facts (a dict with users and summary)")
     if previous and (not isinstance(previous, dict) or "users" not in previous or "summary" not in previous):

@@ -109,7 +109,7 @@ def aggregate(results: List[Dict], generated_at: str, credentials_management: Op
             continue
         first = first or facts
         row["account_id"] = row["account_id"] or facts.get("account_id")
-        accounts.append(dict(row, status="ok", error=None, summary=facts["summary"], root=facts.get("root")))
+        accounts.append(dict(row, status="ok", error=None, summary=facts["summary"], root=facts.get("root"), partition=facts.get("partition")))
         users.extend(dict(user, account_id=row["account_id"], account_name=row["account_name"]) for user in facts["users"])
         warnings.extend(f"{row['account_name']}: {w}" for w in facts.get("warnings", []))
         sources.add(facts.get("source"))

@@ -2,7 +2,7 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Rendering the ``iam_mfa`` facts as a report: table (plain text), JSON or CSV (Markdown and HTML: report_doc).
+"""Rendering the ``iam_mfa`` facts as a report: table (plain text), JSON or CSV (Markdown and HTML: report_doc; OCSF: ocsf).
 
 Pure functions of the facts, so the role, the filter plugin and any front end print the same report.
 """
@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ansible_collections.awssec.mfa.plugins.module_utils.facts import user_label
 from ansible_collections.awssec.mfa.plugins.module_utils.records import KEY_REASONS, REASONS, ROOT_REASONS, access, plural
 
-FORMATS = ("table", "json", "csv", "markdown", "html")
+FORMATS = ("table", "json", "csv", "markdown", "html", "ocsf")
 WIDTH = 100
 # Compliance (%): at or above the target is good; from the warning level to the target, a warning; below it, bad.
 COMPLIANCE_TARGET = 95

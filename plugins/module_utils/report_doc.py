@@ -2,8 +2,8 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The report in each of its formats (``render``): the table, JSON and CSV of report.py, and here Markdown and one
-self-contained HTML page with inline SVG charts (no external asset, no script).
+"""The report in each of its formats (``render``): the table, JSON and CSV of report.py, the OCSF findings of ocsf.py, and
+here Markdown and one self-contained HTML page with inline SVG charts (no external asset, no script).
 
 Pure functions of the facts (one account's, or aggregated by org.aggregate) and of the trends.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from html import escape
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.awssec.mfa.plugins.module_utils.ocsf import render_ocsf
 from ansible_collections.awssec.mfa.plugins.module_utils.org import trends
 from ansible_collections.awssec.mfa.plugins.module_utils.report import (
     COMPLIANCE_TARGET,
@@ -260,5 +261,6 @@ def render(facts: Dict, output_format: str, previous: Optional[Dict] = None) -> 
     if output_format not in FORMATS:
         raise ValueError(f"report format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     trend = trends(facts, previous)
-    renderers = {"table": render_table, "json": render_json, "csv": render_csv, "markdown": render_markdown, "html": render_html}
+    renderers = {"table": render_table, "json": render_json, "csv": render_csv, "markdown": render_markdown, "html": render_html,
+                 "ocsf": render_ocsf}
     return renderers[output_format](facts, trend)

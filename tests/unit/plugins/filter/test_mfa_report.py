@@ -19,12 +19,13 @@ def test_filter_renders_each_format():
     assert "IAM MFA COMPLIANCE REPORT" in mfa_report(FACTS)
     assert mfa_report(FACTS, "csv").startswith("username,status,risk,")
     assert '"users": []' in mfa_report(FACTS, "json")
+    assert mfa_report(dict(FACTS, account_id="123456789012"), "ocsf") == "[]\n"  # no user and no root finding: no record
 
 
 @pytest.mark.parametrize(
     "facts,fmt,message",
     [
-        (FACTS, "yaml", "mfa_report: report format must be one of table, json, csv, markdown, html, not 'yaml'"),
+        (FACTS, "yaml", "mfa_report: report format must be one of table, json, csv, markdown, html, ocsf, not 'yaml'"),
         ({"users": []}, "table", "expects the iam_mfa facts"),
         ("not facts", "table", "expects the iam_mfa facts"),
         ({"users": [{"username": "x"}], "summary": summarize([])}, "csv", "the facts are incomplete or malformed"),

@@ -151,7 +151,7 @@ def test_table_with_no_users_and_no_findings():
 
 
 def test_unknown_format_is_named():
-    with pytest.raises(ValueError, match="report format must be one of table, json, csv, markdown, html, not 'xml'"):
+    with pytest.raises(ValueError, match="report format must be one of table, json, csv, markdown, html, ocsf, not 'xml'"):
         render({"users": [], "summary": {}}, "xml")
 
 
