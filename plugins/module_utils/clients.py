@@ -98,9 +98,9 @@ class Sessions:
                                         aws_session_token=token, region_name=region, botocore_session=core)
         return _Session(session, self)
 
-    def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None):
-        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials, whose calls retry when
-        given ``aws_retry=True``."""
+    def client(self, service: str, profile: Optional[str] = None, keys: Optional[Dict] = None, retry=RETRY):
+        """A client with ``keys`` (an assumed role's), else ``profile``'s, else the run's credentials, whose calls retry (with
+        ``retry``) when given ``aws_retry=True``."""
         if keys:
             profile = self.profile  # the keys win over its credentials
         elif profile:
@@ -108,7 +108,7 @@ class Sessions:
         else:
             profile, keys = self.profile, self.keys
         with self._lock:
-            return retrying(self.make(self._session(profile), service, self.region, keys))
+            return retrying(self.make(self._session(profile), service, self.region, keys), retry)
 
     def region_name(self) -> Optional[str]:
         """The clients' region: ``region``, else the run's profile's or the environment's (as amazon.aws finds a module's).

@@ -40,6 +40,19 @@ Always answered here (but with ``stock``), since moto lacks them:
   "mfa": bool, "time": ISO time, "success": bool (default true)}``; newest first, 50 a page at most, with
   ``NextToken``; at most 2 requests a second (AWS's limit; then ``ThrottlingException``).
 
+Security Hub, which moto serves more kindly than AWS (always, but with ``stock``):
+
+- BatchImportFindings and GetFindings in an account and Region where Security Hub is not enabled:
+  ``InvalidAccessException`` (moto imports and lists findings anyway).
+- securityhub:BatchImportFindings: more than 100 findings, ``InvalidInputException`` for the request; a finding without
+  one of ASFF's required fields, or whose ``AwsAccountId`` or ``ProductArn`` is not the caller's own default product in
+  the request's partition and Region, is refused in ``FailedFindings`` (moto takes any).
+- securityhub:GetFindings: the ``Filters`` on ``Id``, ``ProductArn``, ``AwsAccountId``, ``GeneratorId`` and
+  ``RecordState`` (``EQUALS``, ``NOT_EQUALS``, ``PREFIX``) applied, at most 100 a page with ``NextToken`` (moto ignores
+  the filters).
+- ``throttle`` and ``throttle_actions`` apply to both (as ``BatchImportFindings`` and ``GetFindings``), answered with
+  ``TooManyRequestsException``.
+
 Partitions come from moto: the account is in aws-us-gov or aws-cn when requests are signed for
 us-gov-west-1 or cn-north-1; the root row's ARN follows the signing region.
 """
@@ -165,14 +178,18 @@ class AwsLike:
         if self.settings.stock:
             return self.app(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET") or ""
-        form = dict(parse_qsl(body.decode("utf-8", "replace"))) if body and not target else {}
-        action = target.rpartition(".")[2] if target else form.get("Action") or ""
         match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION") or "")
         key_id, region, service = match.groups() if match else ("", "us-east-1", "")
+        if service == "securityhub":  # REST and JSON: the action is in the path
+            target = SECURITYHUB_ACTIONS.get((environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")), "securityhub.Other")
+        form = dict(parse_qsl(body.decode("utf-8", "replace"))) if body and not target else {}
+        action = target.rpartition(".")[2] if target else form.get("Action") or ""
         with self.lock:
             error = self._refusal(action, key_id, service, bool(target))
         if error:
             return self._send(start_response, *error)
+        if service == "securityhub":
+            return self._send(start_response, *self._securityhub(environ, action, body, account_of(key_id), region))
         if action == "ListOrganizationsFeatures":
             return self._send(start_response, *self._organizations_features(partition_of_region(region), account_of(key_id)))
         if action == "LookupEvents":
@@ -207,7 +224,8 @@ class AwsLike:
         if throttled and not self._take(action, *self.settings.throttle):
             self.throttled[action] += 1
             if json_protocol:
-                return self._error(400, "TooManyRequestsException", "AWS Organizations can't complete your request.", json_protocol)
+                message = "Rate exceeded" if service == "securityhub" else "AWS Organizations can't complete your request."
+                return self._error(429 if service == "securityhub" else 400, "TooManyRequestsException", message, json_protocol)
             return self._error(400, "Throttling", "Rate exceeded")
         if action == "LookupEvents" and not self._take("LookupEvents", LOOKUP_EVENTS_RATE, LOOKUP_EVENTS_RATE):
             self.throttled[action] += 1
@@ -263,6 +281,49 @@ class AwsLike:
         return started["status"], started["headers"] + [("Content-Length", str(len(answer)))], answer
 
     # --- the root user, Organizations features and CloudTrail, which moto lacks ----------------------------------
+
+    def _securityhub(self, environ, action: str, body: bytes, account: str, region: str):
+        """Security Hub as AWS serves it (see the module's docstring)."""
+        backend = _securityhub_backend(account, region)
+        if action not in ("BatchImportFindings", "GetFindings"):
+            status, headers, answer = self._forward(environ, body)
+            return int(status.split()[0]), dict(headers).get("Content-Type", "application/json"), answer
+        if not backend.enabled:
+            return 401, "application/json", json.dumps({"__type": "InvalidAccessException", "Code": "InvalidAccessException",
+                                                        "Message": f"Account {account} is not subscribed to AWS Security Hub"}).encode()
+        request = json.loads(body or b"{}")
+        if action == "GetFindings":
+            return self._get_findings(backend, request)
+        findings = request.get("Findings") or []
+        if len(findings) > 100:
+            return self._error(400, "InvalidInputException", "Findings: at most 100 findings a request", True)
+        product = f"arn:{partition_of_region(region)}:securityhub:{region}:{account}:product/{account}/default"
+        good, failed = [], []
+        for finding in findings:
+            missing = [name for name in ASFF_REQUIRED if not finding.get(name)]
+            if missing:
+                failed.append({"Id": finding.get("Id", ""), "ErrorCode": "InvalidInput", "ErrorMessage": f"Finding is missing {', '.join(missing)}"})
+            elif finding["ProductArn"] != product or finding["AwsAccountId"] != account:
+                failed.append({"Id": finding["Id"], "ErrorCode": "AccessDeniedException",
+                               "ErrorMessage": f"The caller's account {account} cannot import findings of account {finding['AwsAccountId']} "
+                                               f"into {finding['ProductArn']}"})
+            else:
+                good.append(finding)
+        if good:
+            backend.batch_import_findings(good)
+        return 200, "application/json", json.dumps({"FailedCount": len(failed), "SuccessCount": len(good), "FailedFindings": failed}).encode()
+
+    def _get_findings(self, backend, request: Dict):
+        wanted = request.get("Filters") or {}
+        found = [f.as_dict() for f in backend.findings
+                 if all(_matches(str(f.data.get(name, "")), wanted[name]) for name in SECURITYHUB_FILTERED if name in wanted)]
+        size = min(int(request.get("MaxResults") or SECURITYHUB_PAGE), SECURITYHUB_PAGE)
+        start = int(request.get("NextToken") or 0)
+        page = found[start:start + size]
+        answer = {"Findings": page}
+        if start + size < len(found):
+            answer["NextToken"] = str(start + size)
+        return 200, "application/json", json.dumps(answer).encode()
 
     def _root_of(self, account: str) -> Optional[Dict]:
         """How the root user of ``account`` is described (``roots``, else ``root``); None: as moto answers."""
@@ -448,6 +509,29 @@ class AwsLike:
         if start + size < len(accounts):
             page["NextToken"] = str(start + size)
         return 200, "application/x-amz-json-1.1", json.dumps(page).encode()
+
+
+SECURITYHUB_ACTIONS = {("POST", "/findings/import"): "securityhub.BatchImportFindings", ("POST", "/findings"): "securityhub.GetFindings"}
+# ASFF's required fields (BatchImportFindings refuses a finding without one).
+ASFF_REQUIRED = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "CreatedAt", "UpdatedAt", "Severity", "Title",
+                 "Description", "Resources")
+SECURITYHUB_FILTERED = ("Id", "ProductArn", "AwsAccountId", "GeneratorId", "RecordState")
+SECURITYHUB_PAGE = 100
+
+
+def _matches(value: str, conditions) -> bool:
+    """Whether ``value`` passes one field's string filters (Security Hub ORs those of one field but NOT_EQUALS, which it ANDs)."""
+    positive = [c for c in conditions if c.get("Comparison") in ("EQUALS", "PREFIX")]
+    for condition in conditions:
+        if condition.get("Comparison") == "NOT_EQUALS" and value == condition.get("Value"):
+            return False
+    return not positive or any(value == c["Value"] if c["Comparison"] == "EQUALS" else value.startswith(c["Value"]) for c in positive)
+
+
+def _securityhub_backend(account: str, region: str):
+    from moto.securityhub.models import securityhub_backends  # pylint: disable=import-outside-toplevel
+
+    return securityhub_backends[account][region]
 
 
 def console_login(login: Dict, partition: str = "aws") -> Dict:

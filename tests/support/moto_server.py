@@ -144,7 +144,7 @@ def reset_moto() -> None:
     """Forget every account's state, so that each test starts from an empty AWS."""
     from moto.backends import get_backend
 
-    for service in ("iam", "sts", "organizations", "sns", "sqs"):
+    for service in ("iam", "sts", "organizations", "sns", "sqs", "securityhub"):
         get_backend(service).reset()
 
 
