@@ -29,6 +29,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_code, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.findings import GENERATOR_PREFIX, Finding, whole_accounts
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map
 
 SCHEMA_VERSION = "2018-10-08"
 BATCH_SIZE = 100  # findings per BatchImportFindings request: AWS's maximum
@@ -57,11 +58,10 @@ def parse_id(finding_id: str) -> Optional[Tuple[str, Optional[str], str]]:
     """(account, user or None for the root user, reason) of this collection's finding Id; None for any other Id."""
     if not finding_id.startswith(GENERATOR_PREFIX):
         return None
-    account, _, rest = finding_id[len(GENERATOR_PREFIX):].partition("/")
-    kind, _, rest = rest.partition("/")
-    if kind == "root" and rest:
-        return account, None, rest
-    user, _, reason = rest.rpartition("/")
+    parts = finding_id[len(GENERATOR_PREFIX):].split("/")
+    if len(parts) == 3 and parts[1] == "root" and parts[2]:
+        return parts[0], None, parts[2]
+    account, kind, user, reason = parts[0], parts[1] if len(parts) > 1 else "", "/".join(parts[2:-1]), parts[-1]
     return (account, user, reason) if kind == "user" and user and reason else None
 
 
@@ -254,23 +254,27 @@ def credentials_of(facts: Dict, destination: str, caller: str, accounts: List[Di
 
 
 def keep_in_step(facts: Dict, findings_of: Dict[Optional[str], List[Finding]], targets: Dict[Optional[str], Target], region: str,
-                 check_mode: bool, now: datetime) -> Dict:
-    """Plan every import (reading each target's active findings), then, unless ``check_mode``, send them: the module's
-    result. ``findings_of`` and ``targets`` are keyed alike (an account, or None for the administrator's import)."""
+                 check_mode: bool, now: datetime, concurrency: int = 1) -> Dict:
+    """Plan every import (reading each target's active findings), then, unless ``check_mode``, send them, at most
+    ``concurrency`` targets at a time: the module's result. ``findings_of`` and ``targets`` are keyed alike (an account,
+    or None for the administrator's import). Every plan is made before anything is sent."""
     stamp, observed = timestamp(now), timestamp(facts.get("generated_at") or now)
     covered = scopes(facts)
-    plans = {}
-    for key, target in targets.items():
+
+    def plan_one(key: Optional[str]) -> Tuple[str, Plan]:
+        target = targets[key]
         product = product_arn(target.partition, region, target.importer)
         scope = covered if key is None else {key: covered[key]}
-        plans[key] = (product, plan(findings_of.get(key, []), read_active(target.client, product, target.importer), scope, target.importer,
-                                    product, region, stamp, observed))
+        active = read_active(target.client, product, target.importer)
+        return product, plan(findings_of.get(key, []), active, scope, target.importer, product, region, stamp, observed)
+
+    plans = dict(zip(targets, bounded_map(plan_one, list(targets), concurrency)))
+    sent = dict(zip(plans, bounded_map(lambda key: send(targets[key].client, plans[key][1].create + plans[key][1].update + plans[key][1].archive),
+                                       list(plans), concurrency))) if not check_mode else {}
     result = {"region": region, "created": [], "updated": [], "archived": [], "refused": [], "requests": 0, "accounts": []}
     for key, (product, todo) in plans.items():
-        failed = []
-        if not check_mode:
-            requests, failed = send(targets[key].client, todo.create + todo.update + todo.archive)
-            result["requests"] += requests
+        requests, failed = sent.get(key, (0, []))
+        result["requests"] += requests
         bad = {f["id"] for f in failed}
         for name, items in (("created", todo.create), ("updated", todo.update), ("archived", todo.archive)):
             result[name] += [f["Id"] for f in items if f["Id"] not in bad]
@@ -278,8 +282,9 @@ def keep_in_step(facts: Dict, findings_of: Dict[Optional[str], List[Finding]], t
         result["accounts"].append({"account_id": key or targets[key].importer, "importer": targets[key].importer, "product_arn": product,
                                    "created": len(todo.create), "updated": len(todo.update), "changed": len(todo.changed),
                                    "archived": len(todo.archive), "refused": len(failed)})
-    result["changed"] = any(todo.create or todo.changed or todo.archive for _, todo in plans.values())
-    result["diff"] = _diff(plans.values())
+    todos = [entry[1] for entry in plans.values()]
+    result["changed"] = any(todo.create or todo.changed or todo.archive for todo in todos)
+    result["diff"] = _diff(todos)
     return result
 
 
@@ -291,7 +296,7 @@ def view(finding: Dict) -> Dict:
 
 def _diff(plans) -> Dict:
     before, after = {}, {}
-    for _, todo in plans:
+    for todo in plans:
         for finding in todo.create:
             after[finding["Id"]] = view(finding)
         for finding in todo.update:

@@ -60,6 +60,12 @@ options:
     type: list
     elements: dict
     default: []
+  concurrency:
+    description:
+      - How many accounts are reached, read and sent to at the same time (threads), with O(destination=accounts). From
+        V(1) to V(64).
+    type: int
+    default: 16
 notes:
   - >-
     Supports check mode and diff - the findings are read and compared, nothing is sent; RV(created), RV(updated) and
@@ -163,21 +169,23 @@ from ansible_collections.awssec.mfa.plugins.module_utils.errors import AWSError,
 from ansible_collections.awssec.mfa.plugins.module_utils.fanout import Connector
 from ansible_collections.awssec.mfa.plugins.module_utils.findings import each_finding
 from ansible_collections.awssec.mfa.plugins.module_utils.org import account_hosts
+from ansible_collections.awssec.mfa.plugins.module_utils.parallel import bounded_map, check_concurrency
 from ansible_collections.awssec.mfa.plugins.module_utils.records import partition_of
 from ansible_collections.awssec.mfa.plugins.module_utils.securityhub import RETRY, Target, credentials_of, keep_in_step
 
 
-def targets_of(module, facts, destination, caller, accounts):
+def targets_of(module, facts, destination, caller, accounts, concurrency):
     """Where each account's findings go (a Target per account, or one keyed None for the administrator), each checked to act
     as the account it is for. ValueError (nothing sent) for an account nothing reaches or reaches as another account."""
     how = credentials_of(facts, destination, caller["Account"], accounts)
-    connector = None
-    targets = {}
-    for account, entry in how.items():
+    own = module.client("securityhub", retry_decorator=RETRY) if any(entry is None for entry in how.values()) else None
+    connector = Connector(get_aws_connection_info(module)) if any(how.values()) else None
+
+    def reach(item):
+        account, entry = item
         if entry is None:
-            client, identity = module.client("securityhub", retry_decorator=RETRY), caller
+            client, identity = own, caller
         else:
-            connector = connector or Connector(get_aws_connection_info(module))
             keys, profile = None, entry.get("aws_profile") or None
             if entry.get("role_arn"):
                 keys, identity = connector.assume(entry["role_arn"], CallCounter())
@@ -186,8 +194,9 @@ def targets_of(module, facts, destination, caller, accounts):
             client = connector.client("securityhub", profile=profile, keys=keys, retry=RETRY)
         if account is not None and identity["Account"] != account:
             raise ValueError(f"account {account}: its credentials act as account {identity['Account']}; nothing was sent")
-        targets[account] = Target(client, identity["Account"], partition_of(identity["Arn"]))
-    return targets
+        return Target(client, identity["Account"], partition_of(identity["Arn"]))
+
+    return dict(zip(how, bounded_map(reach, list(how.items()), concurrency)))
 
 
 def main():
@@ -196,12 +205,16 @@ def main():
             facts=dict(type="dict", required=True),
             destination=dict(type="str", choices=["accounts", "administrator"], default="accounts"),
             accounts=dict(type="list", elements="dict", default=[]),
+            concurrency=dict(type="int", default=16),
         ),
         supports_check_mode=True,
     )
     facts = module.params["facts"]
     if "users" not in facts or "account_id" not in facts:
         module.fail_json(msg="facts must be the iam_mfa facts of awssec.mfa.iam_mfa_facts or iam_mfa_org_facts (with account_id and users)")
+    problems = check_concurrency(module.params["concurrency"])
+    if problems:
+        module.fail_json(msg=problems[0])
     region = module.region
     if not region:
         module.fail_json(msg="region: Security Hub is regional; give region (or AWS_REGION, or a profile's region)")
@@ -212,9 +225,9 @@ def main():
         module.fail_json(msg=f"accounts or facts: {e!r}" if not isinstance(e, ValueError) else str(e))
     try:
         caller = module.client("sts", retry_decorator=RETRY).get_caller_identity(aws_retry=True)
-        targets = targets_of(module, facts, module.params["destination"], caller, accounts)
+        targets = targets_of(module, facts, module.params["destination"], caller, accounts, module.params["concurrency"])
         grouped = {key: [f for f in findings if key is None or f.account_id == key] for key in targets}
-        result = keep_in_step(facts, grouped, targets, region, module.check_mode, datetime.now(timezone.utc))
+        result = keep_in_step(facts, grouped, targets, region, module.check_mode, datetime.now(timezone.utc), module.params["concurrency"])
     except ValueError as e:
         module.fail_json(msg=str(e))
     except AWSError as e:

@@ -58,13 +58,13 @@ def report(env, tmp_path, *args, check=True):
 @pytest.mark.both_ends("module:iam_mfa_securityhub")
 def test_findings_are_created_once_updated_and_archived_and_check_mode_sends_nothing(demo, env, tmp_path, moto_server):
     client = hub(moto_server)
-    _, refused = report(env, tmp_path, check=False)
+    refused = report(env, tmp_path, check=False)[1]
     assert "InvalidAccessException" in refused and "not subscribed" in refused, refused
     assert "not subscribed to AWS Security Hub" in refused
     client.enable_security_hub()
 
     # Check mode: the findings are read and compared, nothing is sent.
-    _, said = report(env, tmp_path, "--check")
+    said = report(env, tmp_path, "--check")[1]
     assert everything(client) == {}
     assert "would get: 99 created, 0 updated (0 with something new), 0 archived" in " ".join(said.split())
 
@@ -96,7 +96,7 @@ def test_findings_are_created_once_updated_and_archived_and_check_mode_sends_not
     serial = demo.iam.create_virtual_mfa_device(VirtualMFADeviceName="bob.wilson")["VirtualMFADevice"]["SerialNumber"]
     demo.iam.enable_mfa_device(UserName="bob.wilson", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
 
-    _, said = report(env, tmp_path, "--check", "--diff")
+    said = report(env, tmp_path, "--check", "--diff")[1]
     assert everything(client) == first
     assert "would get: 0 created, 98 updated (0 with something new), 1 archived" in " ".join(said.split())
     assert f"awssec.mfa/{ACCOUNT_ID}/user/bob.wilson/console_without_mfa" in said
@@ -140,7 +140,7 @@ def test_govcloud_findings_go_to_the_partitions_product(iam, env, tmp_path, moto
     client = hub(moto_server, region)
     client.enable_security_hub()
     env.update(AWS_DEFAULT_REGION=region, AWS_REGION=region)
-    facts, _ = report(env, tmp_path)
+    facts = report(env, tmp_path)[0]
     found = everything(client)
     assert set(found) == expected_ids(facts) and f"awssec.mfa/{ACCOUNT_ID}/user/gov.alice/console_without_mfa" in found
     for finding in found.values():
@@ -177,7 +177,7 @@ def test_an_organizations_findings_go_to_each_accounts_own_hub_or_to_the_adminis
                        if broken.account_id in p.get("RoleArn", "") else None)
 
     extra = {"mfa_report_aws_endpoint_url": moto_server.url, "mfa_report_formats": ["json"], "mfa_report_securityhub": True}
-    _, facts, _ = org_report(inventory, env, extra)
+    facts = org_report(inventory, env, extra)[1]
     by_account = {}
     for user in facts["users"]:
         by_account.setdefault(user["account_id"], set()).update(f"awssec.mfa/{user['account_id']}/user/{user['username']}/{r}"

@@ -164,3 +164,18 @@ def test_after_any_runs_the_hub_holds_exactly_the_last_runs_findings_active(runs
         assert set(result["archived"]) == before - expected
         seen |= expected
         assert set(hub.findings) == seen  # never twice, never lost
+
+
+def test_many_accounts_side_by_side_each_into_its_own_hub():
+    other = "111111111111"
+    org = {"account_id": "2 accounts", "generated_at": NOW.isoformat(), "options": {},
+           "users": [user("a", ["console_without_mfa"], account=other), user("b", ["unused_credentials"], account=ACCOUNT)],
+           "accounts": [{"account_id": other, "status": "ok", "root": {"reasons": ["root_access_keys"]}},
+                        {"account_id": ACCOUNT, "status": "ok", "root": {"reasons": []}}]}
+    hubs = {other: Hub(other), ACCOUNT: Hub()}
+    found = each_finding(org)
+    result = keep_in_step(org, {k: [f for f in found if f.account_id == k] for k in hubs}, {k: Target(h, k, "aws") for k, h in hubs.items()},
+                          "us-east-1", False, NOW, concurrency=2)
+    assert hubs[other].active() == {finding_id(other, "console_without_mfa", "a"), finding_id(other, "root_access_keys")}
+    assert hubs[ACCOUNT].active() == {finding_id(ACCOUNT, "unused_credentials", "b")}
+    assert [(a["account_id"], a["created"]) for a in result["accounts"]] == [(other, 2), (ACCOUNT, 1)] and result["requests"] == 2
