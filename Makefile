@@ -42,7 +42,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(CURDIR):$(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup setup-oldest matrix demo demo-server test lint doc-lint sanity ee browser java unit integration unit-oldest integration-oldest bench clean
+.PHONY: setup setup-oldest matrix demo demo-server test lint doc-lint sanity ee browser java keyring unit integration unit-oldest integration-oldest bench clean
 
 setup: $(VENV)/.installed $(LINK)
 	@$(call link_into_venv,$(VENV))
@@ -91,10 +91,10 @@ demo-server: setup
 # ansible-core is going), the oldest with its default (injected). Side by side (lanes split by |; each
 # step's time is printed: tests/support/steps.py): the newest integration tests, most of the run, on
 # one lane, and every other step one after the other on the other lane, in its gaps (a playbook's
-# waits, a tool's installs) - on 2 cores. Chromium and Java are installed before, once. The doc
+# waits, a tool's installs) - on 2 cores. Chromium, Java and the Secret Service are installed before, once. The doc
 # lint's commands run in make unit (tests/unit/test_doc_lint.py).
 test:
-	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup browser java | setup-oldest" matrix \
+	@MAKE='$(MAKE)' $(or $(NEWEST_PYTHON),python3) tests/support/steps.py "setup browser java keyring | setup-oldest" matrix \
 	  "lint sanity ee unit-oldest unit integration-oldest | integration"
 
 # Both ends' versions, and whether the collection claims exactly what they test.
@@ -142,6 +142,12 @@ ee: setup
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The keyring tests (long_term_store keyring) run a real Secret Service, gnome-keyring-daemon on a D-Bus session bus of
+# their own (tests/support/secret_service.py): Debian's gnome-keyring and dbus, installed when missing.
+keyring:
+	@command -v gnome-keyring-daemon >/dev/null && command -v dbus-daemon >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus-daemon; }
+
 # The MFA guard's tests run the real ansible-rulebook, whose rules engine needs Java 17 or later (JAVA_HOME's, or java on
 # PATH): Debian's JRE 17, installed when neither has one.
 java:
@@ -156,7 +162,7 @@ unit: setup
 # A worker that is done takes tests from the other's share (worksteal): the long ones do not end the run alone.
 TEST_WORKERS ?= auto
 XDIST = -n $(TEST_WORKERS) --dist worksteal
-integration: setup browser java
+integration: setup browser java keyring
 	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest $(XDIST) tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own. Unit tests that run
@@ -167,7 +173,7 @@ unit-oldest: setup-oldest
 
 # On the oldest end, what may differ there: each module, plugin, role and playbook once, by the test marked both_ends
 # that names it (tests/unit/test_both_ends.py checks that each is named), with facts injected as variables.
-integration-oldest: setup-oldest java
+integration-oldest: setup-oldest java keyring
 	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest $(XDIST) tests/integration -m both_ends
 
 bench: setup

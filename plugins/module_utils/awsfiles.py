@@ -33,6 +33,8 @@ import time
 from array import array
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from ansible_collections.awssec.mfa.plugins.module_utils import keystore
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 EDIT_ATTEMPTS = 20  # reads that must settle, and edits made again after another program changed the file
@@ -771,26 +773,60 @@ def masked(ini: IniFile, section: str) -> str:
     return f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in shown.items())
 
 
-def set_profile(path: Optional[str], file: str, name: str, values: Dict, remove: List[str], state: str, check_mode: bool) -> Dict:
+def set_profile(path: Optional[str], file: str, name: str, values: Dict, remove: List[str], state: str, check_mode: bool,
+                long_term_store: str = "file", store=None) -> Dict:
     """Set (``state`` present: ``values`` added or replaced, the ``remove`` options dropped) or remove profile ``name`` in
     the shared ``file`` (credentials or config; ``path``: where, default the AWS CLI's). The aws_profile module's result,
-    diff included; ValueError or FileError, before anything is written, for a bad name or value or a file in the way."""
+    diff included; ValueError or FileError, before anything is written, for a bad name or value or a file in the way.
+
+    With ``long_term_store`` keyring (credentials file only) the key pair goes to the OS keyring (keystore.py; ``store``,
+    else the keyring library's backend, which must be usable before anything is done) and the section keeps the other
+    values and the marker; ``state`` migrated moves the section's key pair from the file into the keyring (kept there and
+    read back before the file loses it). Every byte outside the section stays as it was."""
     credentials_path, config_path = default_paths()
     path = path or (credentials_path if file == "credentials" else config_path)
     values = {str(k): v if isinstance(v, dict) else "" if v is None else str(v) for k, v in values.items()}
     # before update(), which locks (creating FILE.lock): a refused call leaves nothing behind
     check_name(name)
     check_values(name, values)
-    seen = {}
+    to_keyring = state == "migrated" or (long_term_store == "keyring" and state == "present")
+    pair = None
+    if to_keyring:
+        if file != "credentials":
+            raise ValueError("long_term_store keyring and state migrated keep a long-term key of the credentials file (file=credentials)")
+        given = [k for k in keystore.KEY_OPTIONS if k in values]
+        if given and len(given) < 2:
+            raise ValueError("long_term_store keyring: give aws_access_key_id and aws_secret_access_key together")
+        pair = (values.pop("aws_access_key_id"), values.pop("aws_secret_access_key")) if given else None
+        store = store or keystore.backend()
+    seen = {"keyring_changed": False}
 
     def edit(ini):
         seen["section"] = section = config_section(ini, name) if file == "config" else name
         seen["before"] = masked(ini, section)
-        changed = ini.remove(section) if state == "absent" else ini.set(section, values, remove)
+        if state == "absent":
+            changed = ini.remove(section)
+        elif to_keyring:
+            held = ini.get(section) or {}
+            in_file = (held["aws_access_key_id"].strip(), held["aws_secret_access_key"].strip()) \
+                if held.get("aws_access_key_id") and held.get("aws_secret_access_key") else None
+            keys = pair or in_file
+            if keys is None and held.get(keystore.MARKER) != "keyring":
+                raise ValueError(f"[{section}] of {path} has no aws_access_key_id and aws_secret_access_key to keep in the keyring")
+            if keys is not None:
+                seen["keyring_changed"] = keystore.load(store, section) != keys
+                if not check_mode:
+                    keystore.save(store, section, *keys)  # kept and read back before the file loses them
+            changed = ini.set(section, dict(values, **{keystore.MARKER: "keyring"}), list(remove) + [k for k in keystore.KEY_OPTIONS if k in held])
+        else:
+            changed = ini.set(section, values, remove)
         seen["after"] = masked(ini, section)
         return changed
 
     changed = update(path, edit, check_mode)
     header = f"{path} [{seen['section']}]"
-    return dict(changed=changed, path=path, section=seen["section"], option_names=sorted(values),
-                diff={"before": seen["before"], "after": seen["after"], "before_header": header, "after_header": header})
+    result = dict(changed=changed or seen["keyring_changed"], path=path, section=seen["section"], option_names=sorted(values),
+                  diff={"before": seen["before"], "after": seen["after"], "before_header": header, "after_header": header})
+    if to_keyring:
+        result["keyring"] = {"service": keystore.SERVICE, "username": seen["section"], "changed": seen["keyring_changed"]}
+    return result

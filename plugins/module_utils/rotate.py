@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES, Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_code, error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
@@ -424,6 +424,9 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     files = read_files(credentials_path, awsfiles.default_paths()[1])
     long_term = f"{profile}{long_term_suffix}"
     stored = files.credentials.get(long_term) or {}
+    if stored.get(keystore.MARKER) == "keyring":
+        raise WorkstationError(f"[{long_term}] of {credentials_path} keeps its key in the OS keyring ({keystore.MARKER} = keyring), and a key "
+                               "kept there is not rotated yet: nothing was changed")
     if not stored.get("aws_access_key_id") or not stored.get("aws_secret_access_key"):
         raise WorkstationError(f"no [{long_term}] section with aws_access_key_id and aws_secret_access_key in {credentials_path}")
     session_name = session_profile or profile

@@ -18,9 +18,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore
 from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, key_too_old
 
 LONG_TERM_SUFFIX = "-long-term"
@@ -211,15 +211,32 @@ def find_mfa_serial(name: str, long_term: str, files: Files) -> Tuple[Optional[s
     return None, looked
 
 
-def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: Optional[Iterable[str]] = None) -> Dict[str, Profile]:
-    """Every long-term profile (a ``*suffix`` section with both keys and no session token), by short name; with ``only``,
-    those of these names (a login of one profile in a file of thousands reads that profile alone).
+def keyring_keys(section: str) -> Tuple[str, str]:
+    """The key pair the OS keyring keeps for ``section`` (long_term_store keyring); WorkstationError when there is no usable
+    keyring or no key there."""
+    try:
+        pair = keystore.load(keystore.backend(), section)
+    except keystore.KeystoreError as e:
+        raise WorkstationError(f"[{section}] keeps its key in the keyring ({keystore.MARKER} = keyring), which cannot be read: {e}") from e
+    if pair is None:
+        raise WorkstationError(f"[{section}] keeps its key in the keyring ({keystore.MARKER} = keyring), but the keyring holds none for it: "
+                               "store it again (awssec.mfa.aws_profile with long_term_store keyring)")
+    return pair
+
+
+def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: Optional[Iterable[str]] = None,
+             keys_of: Callable[[str], Tuple[str, str]] = keyring_keys) -> Dict[str, Profile]:
+    """Every long-term profile (a ``*suffix`` section with both keys and no session token, or whose keys the OS keyring
+    keeps: ``keys_of(section)``), by short name; with ``only``, those of these names (a login of one profile in a file of
+    thousands reads that profile alone).
 
     A .env file's credential stands for profile ``default`` when there is no ``[default<suffix>]``.
     """
     found: Dict[str, Tuple[str, Dict[str, str]]] = {}
     for section in files.credentials.names() if only is None else [n + suffix for n in only]:
         values = files.credentials.get(section) or {}
+        if values.get(keystore.MARKER) == "keyring" and not values.get("aws_access_key_id") and not values.get("aws_session_token"):
+            values = dict(values, **dict(zip(keystore.KEY_OPTIONS, keys_of(section))))
         if (section.endswith(suffix) and len(section) > len(suffix) and values.get("aws_access_key_id")
                 and values.get("aws_secret_access_key") and not values.get("aws_session_token")):
             found[section[:-len(suffix)]] = (section, values)

@@ -33,7 +33,9 @@ options:
     description:
       - Short names of the profiles (C(prod) for C([prod-long-term])), or V(all) for every long-term profile.
       - A long-term profile is a section whose name ends with O(long_term_suffix), holding C(aws_access_key_id) and
-        C(aws_secret_access_key) but no C(aws_session_token).
+        C(aws_secret_access_key) but no C(aws_session_token) - or C(awssec_long_term_store = keyring), its key then read from
+        the OS keyring (M(awssec.mfa.aws_profile)'s O(awssec.mfa.aws_profile#module:long_term_store)); with no usable
+        keyring the login fails before anything is written, naming it.
     type: list
     elements: str
     default: [all]

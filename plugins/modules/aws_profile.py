@@ -51,12 +51,31 @@ options:
     elements: str
     default: []
   state:
-    description: V(present) sets O(values) and removes O(remove); V(absent) removes the whole profile.
+    description:
+      - V(present) sets O(values) and removes O(remove); V(absent) removes the whole profile.
+      - >-
+        V(migrated) moves the profile's long-term key (C(aws_access_key_id), C(aws_secret_access_key)) from the
+        credentials file into the OS keyring, as O(long_term_store=keyring) keeps it - stored and read back first, then
+        removed from the file, every other byte of which stays as it was. Refused, with nothing changed, when no keyring
+        backend is usable (the message names the one found) or the profile has no key in the file.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, migrated]
     default: present
+  long_term_store:
+    description:
+      - >-
+        Where the long-term key of a profile of the credentials file (C([NAME-long-term])) is kept. V(file) - in the
+        file, as the aws CLI and aws-mfa keep it. V(keyring) - C(aws_access_key_id) and C(aws_secret_access_key) of
+        O(values) go to the OS keyring (the Python library C(keyring) - the Secret Service on Linux, the Keychain on macOS,
+        the Credential Locker on Windows), as one item of service C(awssec.mfa AWS long-term access key) named after the
+        section; the section keeps what is not secret (C(mfa_serial), C(region)) and C(awssec_long_term_store = keyring),
+        which M(awssec.mfa.aws_mfa_session) reads the key through.
+      - With V(keyring), a missing or unusable keyring backend fails the task before anything is written, naming it.
+    type: str
+    choices: [file, keyring]
+    default: file
 notes:
-  - Supports check mode and diff mode.
+  - Supports check mode and diff mode (nothing is written to the files or the keyring in check mode).
 """
 
 EXAMPLES = r"""
@@ -67,6 +86,20 @@ EXAMPLES = r"""
       aws_access_key_id: "{{ prod_key_id }}"
       aws_secret_access_key: "{{ prod_secret }}"
       mfa_serial: arn:aws:iam::123456789012:mfa/alice
+
+- name: Keep the prod profile's long-term key in the OS keyring, nothing secret in ~/.aws/credentials
+  awssec.mfa.aws_profile:
+    name: prod-long-term
+    long_term_store: keyring
+    values:
+      aws_access_key_id: "{{ prod_key_id }}"
+      aws_secret_access_key: "{{ prod_secret }}"
+      mfa_serial: arn:aws:iam::123456789012:mfa/alice
+
+- name: Move an existing plaintext long-term key into the keyring
+  awssec.mfa.aws_profile:
+    name: dev-long-term
+    state: migrated
 
 - name: Give the prod session profile a region, and S3 a signature version (a nested option)
   awssec.mfa.aws_profile:
@@ -93,6 +126,11 @@ option_names:
   returned: always
   type: list
   elements: str
+keyring:
+  description: Where the key is kept in the keyring (its service and user name), and whether that item changed.
+  returned: with O(long_term_store=keyring) or O(state=migrated)
+  type: dict
+  sample: {"service": "awssec.mfa AWS long-term access key", "username": "prod-long-term", "changed": true}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -107,11 +145,12 @@ def main():
         path=dict(type="path"),
         values=dict(type="dict", default={}, no_log=True),
         remove=dict(type="list", elements="str", default=[], no_log=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present", "absent", "migrated"], default="present"),
+        long_term_store=dict(type="str", choices=["file", "keyring"], default="file"),
     ), supports_check_mode=True)
     p = module.params
     try:
-        result = set_profile(p["path"], p["file"], p["name"], p["values"], p["remove"], p["state"], module.check_mode)
+        result = set_profile(p["path"], p["file"], p["name"], p["values"], p["remove"], p["state"], module.check_mode, p["long_term_store"])
     except ValueError as e:
         module.fail_json(msg=f"{e}. Nothing was written.")
     except FileError as e:

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Long-term access keys in the OS keyring instead of ``~/.aws/credentials`` (``long_term_store: keyring``).
+
+Through the Python ``keyring`` library: the Secret Service on Linux (gnome-keyring, KWallet, over the D-Bus session
+bus), the Keychain on macOS, the Credential Locker on Windows. A profile's key pair is one item of service ``SERVICE``
+whose user name is the profile's long-term section (``prod-long-term``); the section keeps only what is not secret
+(``mfa_serial``, ``region``) and ``MARKER = keyring``, which says where its keys are.
+
+``backend()`` is asked first, before anything is written: with no usable backend every option that needs one fails,
+naming what was found instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional, Tuple
+
+SERVICE = "awssec.mfa AWS long-term access key"
+MARKER = "awssec_long_term_store"  # in the long-term section: "keyring" when its keys are in the keyring
+KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")
+WHERE = ("a Secret Service (gnome-keyring or KWallet) answering on the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS) on Linux, "
+         "the Keychain on macOS, the Credential Locker on Windows")
+
+
+class KeystoreError(ValueError):
+    """No usable keyring, or a keyring that refused; the message says which and why. Raised before any write to the files."""
+
+
+def backend():
+    """The keyring to keep keys in: the library's choice, when it is a real store. KeystoreError otherwise, naming it."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError as e:
+        raise KeystoreError("long_term_store keyring needs the Python library keyring, which is not installed "
+                            f"({e}); install it (pip install keyring) next to Ansible") from e
+    found = keyring.get_keyring()
+    name = f"{type(found).__module__}.{type(found).__name__}"
+    try:
+        usable = not isinstance(found, fail.Keyring) and found.priority > 0
+    except Exception:  # pylint: disable=broad-exception-caught  # a backend's priority may raise when it cannot work here
+        usable = False
+    if not usable:
+        raise KeystoreError(f"long_term_store keyring: no usable keyring backend (the keyring library chose {name}); it needs {WHERE}. "
+                            "Set one up, or keep the key in the file (long_term_store file)")
+    return found
+
+
+def save(store, section: str, key_id: str, secret: str) -> bool:
+    """Keep the key pair of ``section`` in ``store``; whether that changed what it held."""
+    if load(store, section) == (key_id, secret):
+        return False
+    try:
+        store.set_password(SERVICE, section, json.dumps({"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
+    except Exception as e:  # pylint: disable=broad-exception-caught  # each backend raises its own errors
+        raise KeystoreError(f"the keyring ({type(store).__name__}) refused to keep the key of [{section}]: {type(e).__name__}") from e
+    if load(store, section) != (key_id, secret):
+        raise KeystoreError(f"the keyring ({type(store).__name__}) did not give back the key of [{section}] it was given")
+    return True
+
+
+def load(store, section: str) -> Optional[Tuple[str, str]]:
+    """The key pair ``store`` keeps for ``section`` (key id, secret), or None."""
+    try:
+        held = store.get_password(SERVICE, section)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        raise KeystoreError(f"the keyring ({type(store).__name__}) could not be read for [{section}]: {type(e).__name__}") from e
+    if not held:
+        return None
+    try:
+        values = json.loads(held)
+        return values["aws_access_key_id"], values["aws_secret_access_key"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise KeystoreError(f"the keyring's item {SERVICE!r} for [{section}] is not a key pair of this collection") from e

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the awssec.mfa collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Long-term keys in the OS keyring (keystore.py, long_term_store keyring): what the files keep, what the keyring keeps,
+and that nothing is written when either refuses. A plain in-memory keyring; tests/integration/test_keyring.py runs a real
+Secret Service."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore, workstation as ws
+from ansible_collections.awssec.mfa.plugins.module_utils.rotate import RotateOptions, rotate_profile
+
+NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
+TEXT = "# mine\n[prod-long-term]\naws_access_key_id = AKIAPROD\naws_secret_access_key = s3cret/prod\nmfa_serial = arn:aws:iam::1:mfa/p\n\n[other]\nregion = x\n"
+
+
+class Memory:
+    """A keyring backend's interface, in memory; ``refuse`` makes every write fail."""
+    priority = 1
+
+    def __init__(self, refuse=False):
+        self.items, self.refuse = {}, refuse
+
+    def set_password(self, service, user, secret):
+        if self.refuse:
+            raise RuntimeError("locked")
+        self.items[(service, user)] = secret
+
+    def get_password(self, service, user):
+        return self.items.get((service, user))
+
+
+def test_migration_moves_the_key_and_keeps_every_other_byte(tmp_path):
+    path, store = tmp_path / "credentials", Memory()
+    path.write_text(TEXT)
+    planned = awsfiles.set_profile(str(path), "credentials", "prod-long-term", {}, [], "migrated", True, store=store)
+    assert planned["changed"] and store.items == {} and path.read_text() == TEXT  # check mode: nothing kept, nothing written
+    done = awsfiles.set_profile(str(path), "credentials", "prod-long-term", {}, [], "migrated", False, store=store)
+    assert done["changed"] and done["keyring"] == {"service": keystore.SERVICE, "username": "prod-long-term", "changed": True}
+    assert keystore.load(store, "prod-long-term") == ("AKIAPROD", "s3cret/prod")
+    assert path.read_text() == "# mine\n[prod-long-term]\nmfa_serial = arn:aws:iam::1:mfa/p\nawssec_long_term_store = keyring\n\n[other]\nregion = x\n"
+    again = awsfiles.set_profile(str(path), "credentials", "prod-long-term", {}, [], "migrated", False, store=store)
+    assert not again["changed"] and "s3cret" not in str(done) + str(again)
+
+
+def test_a_keyring_that_refuses_or_a_profile_without_a_key_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text(TEXT)
+    with pytest.raises(keystore.KeystoreError, match=r"refused to keep the key of \[prod-long-term\]: RuntimeError"):
+        awsfiles.set_profile(str(path), "credentials", "prod-long-term", {}, [], "migrated", False, store=Memory(refuse=True))
+    with pytest.raises(ValueError, match=r"\[other\] of .* has no aws_access_key_id and aws_secret_access_key to keep in the keyring"):
+        awsfiles.set_profile(str(path), "credentials", "other", {}, [], "migrated", False, store=Memory())
+    with pytest.raises(ValueError, match="give aws_access_key_id and aws_secret_access_key together"):
+        awsfiles.set_profile(str(path), "credentials", "new-long-term", {"aws_access_key_id": "AKIA1"}, [], "present", False, "keyring", Memory())
+    with pytest.raises(ValueError, match="keep a long-term key of the credentials file"):
+        awsfiles.set_profile(str(tmp_path / "config"), "config", "new", {}, [], "migrated", False, store=Memory())
+    assert path.read_text() == TEXT and not (tmp_path / "config").exists()
+
+
+def test_no_usable_backend_is_named(monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setattr(keyring, "get_keyring", fail.Keyring)
+    with pytest.raises(keystore.KeystoreError, match=r"no usable keyring backend \(the keyring library chose keyring.backends.fail.Keyring\)"):
+        keystore.backend()
+
+
+def test_discover_reads_a_marked_profiles_key_from_the_keyring_and_rotation_refuses_it(tmp_path):
+    text = "[prod-long-term]\nmfa_serial = arn:aws:iam::1:mfa/p\nawssec_long_term_store = keyring\n"
+    files = ws.Files("/c", "/nowhere/config", awsfiles.IniFile(text, "/c"), awsfiles.IniFile("", "/nowhere/config"))
+    asked = []
+    found = ws.discover(files, NOW, keys_of=lambda section: asked.append(section) or ("AKIAKR", "kept"))
+    assert asked == ["prod-long-term"] and found["prod"].access_key_id == "AKIAKR" and found["prod"].secret_access_key == "kept"
+
+    def missing(section):
+        raise ws.WorkstationError(f"[{section}] keeps its key in the keyring")
+    with pytest.raises(ws.WorkstationError, match=r"\[prod-long-term\] keeps its key in the keyring"):
+        ws.discover(files, NOW, keys_of=missing)
+    path = tmp_path / "credentials"
+    path.write_text(text + "[prod]\naws_access_key_id = ASIA\naws_secret_access_key = x\naws_session_token = t\n")
+    with pytest.raises(ws.WorkstationError, match="a key kept there is not rotated yet: nothing was changed"):
+        rotate_profile("prod", RotateOptions(), False, NOW, credentials_path=str(path))
