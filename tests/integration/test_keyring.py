@@ -86,7 +86,8 @@ def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(
     env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"  # no Secret Service there
     original = station.credentials.read_bytes()
     for arguments in ({"name": "prod-long-term", "state": "migrated"},
-                      {"name": "ops-long-term", "long_term_store": "keyring", "values": {"aws_access_key_id": "AKIANOBACKEND0000001", "aws_secret_access_key": "no-backend-secret-0001"}}):
+                      {"name": "ops-long-term", "long_term_store": "keyring",
+                       "values": {"aws_access_key_id": "AKIANOBACKEND0000001", "aws_secret_access_key": "no-backend-secret-0001"}}):
         process = module(env, "aws_profile", arguments, check=False)
         assert process.returncode != 0
         said = " ".join(process.stdout.split())

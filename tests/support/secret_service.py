@@ -59,4 +59,3 @@ def _wait_for_the_service(env: Dict[str, str]) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("gnome-keyring-daemon's Secret Service did not answer on the session bus")
         time.sleep(0.1)
-
