@@ -75,3 +75,13 @@ def load(store, section: str) -> Optional[Tuple[str, str]]:
         return values["aws_access_key_id"], values["aws_secret_access_key"]
     except (ValueError, KeyError, TypeError) as e:
         raise KeystoreError(f"the keyring's item {SERVICE!r} for [{section}] is not a key pair of this collection") from e
+
+
+def forget(store, section: str) -> None:
+    """Remove what ``store`` keeps for ``section`` (nothing to do when it keeps nothing)."""
+    if load(store, section) is None:
+        return
+    try:
+        store.delete_password(SERVICE, section)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        raise KeystoreError(f"the keyring ({type(store).__name__}) could not remove the key of [{section}]: {type(e).__name__}") from e

@@ -424,9 +424,16 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     files = read_files(credentials_path, awsfiles.default_paths()[1])
     long_term = f"{profile}{long_term_suffix}"
     stored = files.credentials.get(long_term) or {}
-    if stored.get(keystore.MARKER) == "keyring":
-        raise WorkstationError(f"[{long_term}] of {credentials_path} keeps its key in the OS keyring ({keystore.MARKER} = keyring), and a key "
-                               "kept there is not rotated yet: nothing was changed")
+    keyring = None
+    if stored.get(keystore.MARKER) == "keyring":  # the key is in the OS keyring: the new one goes there, the old one is backed up there
+        try:
+            keyring = keystore.backend()
+            pair = keystore.load(keyring, long_term)
+        except keystore.KeystoreError as e:
+            raise WorkstationError(f"[{long_term}] of {credentials_path} keeps its key in the keyring, which cannot be read: {e}") from e
+        if pair is None:
+            raise WorkstationError(f"[{long_term}] of {credentials_path} keeps its key in the keyring, which holds none for it")
+        stored = dict(stored, **dict(zip(keystore.KEY_OPTIONS, pair)))
     if not stored.get("aws_access_key_id") or not stored.get("aws_secret_access_key"):
         raise WorkstationError(f"no [{long_term}] section with aws_access_key_id and aws_secret_access_key in {credentials_path}")
     session_name = session_profile or profile
@@ -447,31 +454,46 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     old_id, old_secret = stored["aws_access_key_id"].strip(), stored["aws_secret_access_key"].strip()
 
     def store(key_id, secret):
-        awsfiles.update(credentials_path, lambda ini: ini.set(long_term, {"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
+        if keyring is not None:
+            keystore.save(keyring, long_term, key_id, secret)
+        else:
+            awsfiles.update(credentials_path, lambda ini: ini.set(long_term, {"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
 
     def backup():
         moment = datetime.now(timezone.utc)
         section = backup_section(long_term, moment)
-        awsfiles.update(backup_path, lambda ini: ini.set(section, backup_values(old_id, old_secret, long_term, moment)))
+        values = backup_values(old_id, old_secret, long_term, moment)
+        if keyring is not None:  # the secret in the keyring; the backup file says which key it was, and where its secret is
+            keystore.save(keyring, section, old_id, old_secret)
+            values = dict(values, **{keystore.MARKER: "keyring"})
+            del values["aws_secret_access_key"]
+        awsfiles.update(backup_path, lambda ini: ini.set(section, values))
         return section
 
     def forget(key_id):
+        gone = []
+
         def edit(ini):
             sections = [s for s in ini.names() if BACKUP_SUFFIX in s and (ini.get(s) or {}).get("aws_access_key_id", "").strip() == key_id]
+            gone[:] = [s for s in sections if (ini.get(s) or {}).get(keystore.MARKER) == "keyring"]
             for section in sections:
                 ini.remove(section)
             return bool(sections)
         awsfiles.update(backup_path, edit)
+        for section in gone:
+            keystore.forget(keyring or keystore.backend(), section)  # the deleted key's secret leaves the keyring too
 
     command = next_command(profile, long_term_suffix)
+    where = f"the keyring's item for [{long_term}]" if keyring is not None else f"[{long_term}] of {credentials_path}"
     hooks = Hooks(verify=lambda key_id, secret: verify_identity(sessions(key_id, secret, None, region).client("sts"), user),
                   store=store, restore=lambda: store(old_id, old_secret), backup=backup, forget=forget,
                   create=lambda: mfa.client("iam", once=True).create_access_key(UserName=user),
-                  hint=f" [{long_term}] of {credentials_path} holds {old_id}; to delete the other key and go on: {command}")
+                  hint=f" {where} holds {old_id}; to delete the other key and go on: {command}")
     result = rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)
     if not check_mode:
-        result.update(two_keys_left(result, (awsfiles.read(credentials_path).get(long_term) or {}).get("aws_access_key_id", "").strip(),
-                                    command))
+        held = (keystore.load(keyring, long_term) or ("",))[0] if keyring is not None else \
+            (awsfiles.read(credentials_path).get(long_term) or {}).get("aws_access_key_id", "").strip()
+        result.update(two_keys_left(result, held, command))
     return result
 
 

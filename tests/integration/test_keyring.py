@@ -103,3 +103,84 @@ def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(
     assert login.returncode != 0
     assert "keeps its key in the keyring (awssec_long_term_store = keyring), which cannot be read" in " ".join(login.stdout.split())
     assert station.credentials.read_text() == marked
+
+
+# --- rotation of a key kept in the keyring ----------------------------------------------------------
+
+def rotate(station, check=True, **arguments):
+    result, dummy = station.module("access_key_rotate", {"workstation_profile": "prod", "endpoint_url": station.server.url, **arguments}, check=check)
+    return result
+
+
+def keyring_key_works(station, env):
+    """The keyring's key of prod is an active key of the user, and STS answers as that user with it; at most two keys."""
+    import boto3
+
+    held = keyring_item(env, "prod-long-term")
+    sts = boto3.client("sts", endpoint_url=station.server.url, region_name="us-east-1", aws_access_key_id=held["aws_access_key_id"],
+                       aws_secret_access_key=held["aws_secret_access_key"])
+    assert len(station.keys()) <= 2
+    return station.keys().get(held["aws_access_key_id"]) == "Active" and sts.get_caller_identity()["Arn"].endswith(":user/moto")
+
+
+@pytest.fixture
+def in_keyring(station, keyring_env):
+    """prod's key migrated into the keyring, a session got with it, the key 400 days old (due)."""
+    from tests.integration.workstation import age_key
+
+    for section in ("prod-long-term", "dev-long-term"):  # both hold the user's one key: nothing of it stays on disk
+        module(keyring_env, "aws_profile", {"name": section, "state": "migrated"})
+    station.module("aws_mfa_session", {"profiles": ["prod"], "token_code": CODES["prod"], "endpoint_url": station.server.url})
+    age_key(station.key, 400)
+    return station
+
+
+def test_rotation_puts_the_new_key_in_the_keyring_and_backs_the_old_one_up_there(in_keyring, keyring_env):
+    station = in_keyring
+    result = rotate(station, check=False)
+    new_id = result["new_access_key_id"]
+    assert result["rotated"] and [s["step"] for s in result["steps"]] == ["create", "write", "verify", "backup", "retire_old"]
+    assert keyring_item(keyring_env, "prod-long-term")["aws_access_key_id"] == new_id and keyring_key_works(station, keyring_env)
+    assert result["key_in_file"] == new_id and station.keys() == {station.key: "Inactive", new_id: "Active"}
+    backup = station.credentials.with_name("credentials.deactivated")
+    saved = station.section(result["backup_section"], backup)
+    assert saved["aws_access_key_id"] == station.key and saved["awssec_long_term_store"] == "keyring" and "aws_secret_access_key" not in saved
+    assert keyring_item(keyring_env, result["backup_section"]) == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret}
+    new_secret = keyring_item(keyring_env, "prod-long-term")["aws_secret_access_key"]
+    assert secrets_on_disk(station.home, station.secret, new_secret) == []
+
+    # Again: the first backed-up key is deleted to make room, and its secret leaves the keyring with its backup section.
+    again = rotate(station, check=False, force=True)
+    assert again["rotated"] and station.key not in station.keys()
+    assert station.section(result["backup_section"], backup) is None and keyring_item(keyring_env, result["backup_section"]) is None
+    assert keyring_key_works(station, keyring_env)
+
+
+def fail_with(code, message):
+    return lambda params: (400, code, message)
+
+
+@pytest.mark.parametrize("fault", ["create", "verify", "retire_old", "backup"])
+def test_a_failed_rotation_of_a_key_in_the_keyring_never_loses_a_key(in_keyring, keyring_env, fault):
+    station = in_keyring
+    if fault == "create":
+        station.server.before("CreateAccessKey", fail_with("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2"))
+    elif fault == "verify":
+        created = []
+        station.server.before("CreateAccessKey", lambda params: created.append(True))
+        station.server.before("GetCallerIdentity", lambda params: fail_with("InvalidClientTokenId", "not yet")(params) if created else None)
+    elif fault == "retire_old":
+        station.server.before("UpdateAccessKey", fail_with("AccessDenied", "not allowed"))
+    else:
+        station.credentials.with_name("credentials.deactivated.lock").mkdir()
+    result = rotate(station, check=False, verify_timeout=3)
+    station.server.clear_hooks()
+    assert result["failed_step"] == fault
+    held = keyring_item(keyring_env, "prod-long-term")
+    assert keyring_key_works(station, keyring_env), result["state"]
+    if fault in ("create", "verify"):
+        assert held == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret} and station.keys() == {station.key: "Active"}
+    else:  # the new key is in use; the old one is still active (not deactivated without its backup)
+        assert held["aws_access_key_id"] == result["new_access_key_id"] and station.keys()[station.key] == "Active"
+        assert (result["key_in_file"], result["other_active_key"]) == (result["new_access_key_id"], station.key)
+    assert secrets_on_disk(station.home, station.secret) == []

@@ -69,7 +69,7 @@ def test_no_usable_backend_is_named(monkeypatch):
         keystore.backend()
 
 
-def test_discover_reads_a_marked_profiles_key_from_the_keyring_and_rotation_refuses_it(tmp_path):
+def test_discover_reads_a_marked_profiles_key_from_the_keyring_and_rotation_without_a_keyring_changes_nothing(tmp_path, monkeypatch):
     text = "[prod-long-term]\nmfa_serial = arn:aws:iam::1:mfa/p\nawssec_long_term_store = keyring\n"
     files = ws.Files("/c", "/nowhere/config", awsfiles.IniFile(text, "/c"), awsfiles.IniFile("", "/nowhere/config"))
     asked = []
@@ -82,5 +82,10 @@ def test_discover_reads_a_marked_profiles_key_from_the_keyring_and_rotation_refu
         ws.discover(files, NOW, keys_of=missing)
     path = tmp_path / "credentials"
     path.write_text(text + "[prod]\naws_access_key_id = ASIA\naws_secret_access_key = x\naws_session_token = t\n")
-    with pytest.raises(ws.WorkstationError, match="a key kept there is not rotated yet: nothing was changed"):
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setattr(keyring, "get_keyring", fail.Keyring)
+    with pytest.raises(ws.WorkstationError, match=r"keeps its key in the keyring, which cannot be read: .*no usable keyring backend"):
         rotate_profile("prod", RotateOptions(), False, NOW, credentials_path=str(path))
+    assert path.read_text().startswith(text)
