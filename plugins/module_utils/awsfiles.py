@@ -798,7 +798,10 @@ def set_profile(path: Optional[str], file: str, name: str, values: Dict, remove:
         if given and len(given) < 2:
             raise ValueError("long_term_store keyring: give aws_access_key_id and aws_secret_access_key together")
         pair = (values.pop("aws_access_key_id"), values.pop("aws_secret_access_key")) if given else None
-        store = store or keystore.backend()
+        try:
+            store = store or keystore.backend()
+        except keystore.KeystoreError as e:
+            raise keystore.KeystoreError(f"long_term_store keyring: {e}") from e
     seen = {"keyring_changed": False}
 
     def edit(ini):

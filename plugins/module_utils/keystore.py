@@ -19,6 +19,8 @@ import json
 from typing import Optional, Tuple
 
 SERVICE = "awssec.mfa AWS long-term access key"
+SESSION_SERVICE = "awssec.mfa AWS MFA session"  # session_store credential_process: a profile's session, by profile name
+CREDENTIAL_PROCESS = "awssec-credentials"  # the command credential_process runs (awssec/tools/credentials.py)
 MARKER = "awssec_long_term_store"  # in the long-term section: "keyring" when its keys are in the keyring
 KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")
 WHERE = ("a Secret Service (gnome-keyring or KWallet) answering on the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS) on Linux, "
@@ -35,7 +37,7 @@ def backend():
         import keyring
         from keyring.backends import fail
     except ImportError as e:
-        raise KeystoreError("long_term_store keyring needs the Python library keyring, which is not installed "
+        raise KeystoreError("the OS keyring is reached through the Python library keyring, which is not installed "
                             f"({e}); install it (pip install keyring) next to Ansible") from e
     found = keyring.get_keyring()
     name = f"{type(found).__module__}.{type(found).__name__}"
@@ -44,8 +46,8 @@ def backend():
     except Exception:  # pylint: disable=broad-exception-caught  # a backend's priority may raise when it cannot work here
         usable = False
     if not usable:
-        raise KeystoreError(f"long_term_store keyring: no usable keyring backend (the keyring library chose {name}); it needs {WHERE}. "
-                            "Set one up, or keep the key in the file (long_term_store file)")
+        raise KeystoreError(f"no usable keyring backend (the keyring library chose {name}); it needs {WHERE}. "
+                            "Set one up, or keep keys and sessions in the files (long_term_store file, session_store file)")
     return found
 
 
@@ -85,3 +87,32 @@ def forget(store, section: str) -> None:
         store.delete_password(SERVICE, section)
     except Exception as e:  # pylint: disable=broad-exception-caught
         raise KeystoreError(f"the keyring ({type(store).__name__}) could not remove the key of [{section}]: {type(e).__name__}") from e
+
+
+def save_session(store, name: str, values: dict) -> None:
+    """Keep the session ``values`` of profile ``name`` (aws_access_key_id, aws_secret_access_key, aws_session_token,
+    expiration) in ``store``, read back before the files say so."""
+    text = json.dumps({k: values[k] for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")})
+    try:
+        store.set_password(SESSION_SERVICE, name, text)
+        held = store.get_password(SESSION_SERVICE, name)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        raise KeystoreError(f"the keyring ({type(store).__name__}) refused to keep the session of {name!r}: {type(e).__name__}") from e
+    if held != text:
+        raise KeystoreError(f"the keyring ({type(store).__name__}) did not give back the session of {name!r} it was given")
+
+
+def load_session(store, name: str) -> Optional[dict]:
+    """The session ``store`` keeps for profile ``name`` (the values save_session kept), or None."""
+    try:
+        held = store.get_password(SESSION_SERVICE, name)
+        return json.loads(held) if held else None
+    except ValueError:
+        return None
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        raise KeystoreError(f"the keyring ({type(store).__name__}) could not be read for the session of {name!r}: {type(e).__name__}") from e
+
+
+def credential_process_line(name: str) -> str:
+    """The config file's credential_process of a profile whose session the keyring keeps."""
+    return f"{CREDENTIAL_PROCESS} {name}" if " " not in name else f"{CREDENTIAL_PROCESS} '{name}'"

@@ -16,7 +16,7 @@ import os
 from datetime import datetime, timezone
 from typing import Callable, Dict, Optional, Tuple
 
-from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles
+from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
@@ -75,6 +75,12 @@ def login(files: Files, options: LoginOptions, session_factory: Callable, now: C
     raises WorkstationError before any call or write; a failing profile is reported and the others go on.
     """
     started = now()
+    store = None
+    if options.session_store == "credential_process":  # before any call: a session is never got that cannot be kept
+        try:
+            store = keystore.backend()
+        except keystore.KeystoreError as e:
+            raise WorkstationError(f"session_store credential_process: {e}") from e
     refresh, valid = plan(files, options, started, check_mode)
     expiration_days = key_expiration_days(options.key_expiration_days, files)
     order = {p.name: i for i, p in enumerate(refresh + valid)}
@@ -84,7 +90,7 @@ def login(files: Files, options: LoginOptions, session_factory: Callable, now: C
         if check_mode:
             results.append(_result(profile, started, "pending"))
             continue
-        entry, wrote = _login_one(profile, files, options, session_factory, now, expiration_days)
+        entry, wrote = _login_one(profile, files, options, session_factory, now, expiration_days, store)
         changed = changed or wrote
         results.append(entry)
     results.sort(key=lambda r: order[r["name"]])
@@ -92,7 +98,7 @@ def login(files: Files, options: LoginOptions, session_factory: Callable, now: C
             "duration_seconds": options.duration_seconds, "credentials_file": files.credentials_path}
 
 
-def _login_one(profile: Profile, files: Files, options: LoginOptions, session_factory, now, expiration_days) -> Tuple[dict, bool]:
+def _login_one(profile: Profile, files: Files, options: LoginOptions, session_factory, now, expiration_days, store=None) -> Tuple[dict, bool]:
     region = options.region or profile.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     long_term = session_factory(profile.access_key_id, profile.secret_access_key, None, region)
     try:
@@ -103,12 +109,18 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
         return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {error_reason(e)}"), False
     values = session_values(response["Credentials"])
     try:
-        awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS), parsed=files.credentials)
-    except awsfiles.FileError as e:
+        if store is None:
+            awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS), parsed=files.credentials)
+        else:  # in the keyring, read back; then no session of NAME in the credentials file, which would win over credential_process
+            keystore.save_session(store, profile.name, values)
+            awsfiles.update(files.credentials_path, lambda ini: drop_session(ini, profile.name), parsed=files.credentials)
+    except (awsfiles.FileError, keystore.KeystoreError) as e:
         return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
     profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])
     entry = _result(profile, now(), "authenticated")
     inherited = inherited_values(profile, files)
+    if store is not None:
+        inherited["credential_process"] = keystore.credential_process_line(profile.name)
     if inherited:
         try:
             awsfiles.update(files.config_path, lambda ini: ini.set(awsfiles.config_section(ini, profile.name), inherited))
@@ -132,6 +144,21 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
     return entry, True
 
 
+SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token", "expiration", "assumed_role",
+                *STALE_SESSION_KEYS)
+
+
+def drop_session(ini, name: str) -> bool:
+    """Remove the session of ``[name]`` (the section, when it holds nothing else); whether anything was removed."""
+    held = ini.get(name)
+    if held is None:
+        return False
+    if set(held) <= set(SESSION_KEYS):
+        return ini.remove(name)
+    present = [k for k in SESSION_KEYS if k in held]
+    return ini.set(name, {}, remove=present) if present else False
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -148,7 +175,7 @@ def login_from_params(params: Dict, check_mode: bool, counter) -> dict:
     options = LoginOptions(
         profiles=params["profiles"], token_codes=codes, duration_seconds=params["duration_seconds"], force=params["force"],
         min_remaining_seconds=params["min_remaining_seconds"], key_expiration_days=params["key_expiration_days"],
-        long_term_suffix=params["long_term_suffix"], region=params["region"])
+        long_term_suffix=params["long_term_suffix"], region=params["region"], session_store=params.get("session_store") or "file")
     credentials_path, config_path = awsfiles.default_paths()
     files = read_files(params["credentials_file"] or credentials_path, params["config_file"] or config_path, params["env_file"])
     return login(files, options, Sessions(params["endpoint_url"], counter), utcnow, check_mode)

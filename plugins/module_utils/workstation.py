@@ -224,11 +224,27 @@ def keyring_keys(section: str) -> Tuple[str, str]:
     return pair
 
 
+def keyring_session(name: str) -> Optional[Dict[str, str]]:
+    """The session the OS keyring keeps for profile ``name`` (session_store credential_process); None when there is none
+    or no keyring to ask (the profile then needs a session)."""
+    try:
+        return keystore.load_session(keystore.backend(), name)
+    except keystore.KeystoreError:
+        return None
+
+
+def served_by_keyring(files: Files, name: str) -> bool:
+    """Whether the config file's profile ``name`` gets its session from the keyring (credential_process awssec-credentials)."""
+    values = files.config.get(awsfiles.config_section(files.config, name)) or {}
+    return values.get("credential_process", "").strip().startswith(keystore.CREDENTIAL_PROCESS + " ")
+
+
 def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: Optional[Iterable[str]] = None,
-             keys_of: Callable[[str], Tuple[str, str]] = keyring_keys) -> Dict[str, Profile]:
+             keys_of: Callable[[str], Tuple[str, str]] = keyring_keys,
+             sessions_of: Callable[[str], Optional[Dict[str, str]]] = keyring_session) -> Dict[str, Profile]:
     """Every long-term profile (a ``*suffix`` section with both keys and no session token, or whose keys the OS keyring
     keeps: ``keys_of(section)``), by short name; with ``only``, those of these names (a login of one profile in a file of
-    thousands reads that profile alone).
+    thousands reads that profile alone). The session of a profile served by credential_process is ``sessions_of(name)``.
 
     A .env file's credential stands for profile ``default`` when there is no ``[default<suffix>]``.
     """
@@ -251,6 +267,8 @@ def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: 
         config = long_term_config(files, long_term)
         region = long_term_region(files, long_term, values, config)
         state, expires = session_state(files.credentials.get(name), now)
+        if state == "never" and served_by_keyring(files, name):
+            state, expires = session_state(sessions_of(name), now)
         profiles[name] = Profile(name, long_term, values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip(),
                                  region, values.get("output") or config.get("output"), serial, places, state, expires)
     return profiles
@@ -360,6 +378,7 @@ class LoginOptions:
     key_expiration_days: Optional[int] = None
     long_term_suffix: str = LONG_TERM_SUFFIX
     region: Optional[str] = None
+    session_store: str = "file"  # or credential_process: the session in the OS keyring, served by awssec-credentials
 
 
 def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -> Tuple[List[Profile], List[Profile]]:

@@ -70,6 +70,19 @@ options:
     description: What ends the name of a long-term profile.
     type: str
     default: -long-term
+  session_store:
+    description:
+      - >-
+        Where the session goes. V(file) - into C([NAME]) of the credentials file, as the aws CLI and aws-mfa read it.
+        V(credential_process) - into the OS keyring (the Python library C(keyring)), and C([profile NAME]) of the config file
+        gets C(credential_process = awssec-credentials NAME) (the collection's command line, which prints the session as
+        the aws CLI and botocore take it, and when it has expired says how to get a new one, without prompting); a session
+        of C([NAME]) in the credentials file is removed (it would win over credential_process). With the long-term key in
+        the keyring too, nothing secret is in C(~/.aws) at all.
+      - With V(credential_process), a missing or unusable keyring backend fails the task before any call, naming it.
+    type: str
+    choices: [file, credential_process]
+    default: file
   env_file:
     description:
       - A C(.env) file (read with python-dotenv) that holds one long-term credential, for profile C(default) when the
@@ -232,6 +245,7 @@ ARGUMENT_SPEC = dict(
     credentials_file=dict(type="path"),
     config_file=dict(type="path"),
     long_term_suffix=dict(type="str", default="-long-term"),
+    session_store=dict(type="str", choices=["file", "credential_process"], default="file"),
     env_file=dict(type="path"),
     key_expiration_days=dict(type="int", no_log=False),
     region=dict(type="str"),

@@ -94,6 +94,12 @@ def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(
         assert "no usable keyring backend (the keyring library chose keyring.backends.fail.Keyring)" in said, said
         assert "Nothing was written" in said
         assert station.credentials.read_bytes() == original
+    # Sessions through credential_process: refused before any call.
+    station.server.reset_counts()
+    process = module(env, "aws_mfa_session", {"profiles": ["dev"], "token_code": CODES["dev"], "session_store": "credential_process",
+                                              "endpoint_url": station.server.url}, check=False)
+    assert process.returncode != 0 and "session_store credential_process: no usable keyring backend" in " ".join(process.stdout.split())
+    assert station.server.requests == 0 and station.credentials.read_bytes() == original and not station.config.read_text().count("credential_process")
     # A profile whose key is in the keyring: the login names the keyring it cannot read, and writes nothing.
     marked = original.decode().replace(f"aws_access_key_id = {station.key}\naws_secret_access_key = {station.secret}\n",
                                        "awssec_long_term_store = keyring\n", 1)
@@ -184,3 +190,51 @@ def test_a_failed_rotation_of_a_key_in_the_keyring_never_loses_a_key(in_keyring,
         assert held["aws_access_key_id"] == result["new_access_key_id"] and station.keys()[station.key] == "Active"
         assert (result["key_in_file"], result["other_active_key"]) == (result["new_access_key_id"], station.key)
     assert secrets_on_disk(station.home, station.secret) == []
+
+
+# --- sessions through credential_process --------------------------------------------------------------
+
+def set_keyring_session(env, name, **changes):
+    """Change the session the keyring keeps for ``name`` (as time would: an expiry in the past)."""
+    code = ("import json, keyring, sys; s = 'awssec.mfa AWS MFA session'; v = json.loads(keyring.get_password(s, sys.argv[1])); "
+            "v.update(json.loads(sys.argv[2])); keyring.set_password(s, sys.argv[1], json.dumps(v))")
+    subprocess.run([sys.executable, "-c", code, name, json.dumps(changes)], env=env, check=True)
+
+
+def test_with_credential_process_nothing_secret_is_in_aws_and_the_cli_and_boto3_work_until_the_session_expires(station, keyring_env):
+    for section in ("prod-long-term", "dev-long-term"):
+        module(keyring_env, "aws_profile", {"name": section, "state": "migrated"})
+    station.credentials.write_text(station.credentials.read_text() + "\n[prod]\naws_access_key_id = ASIAOLDSESSION000001\n"
+                                   "aws_secret_access_key = old-session-secret-0001\naws_session_token = old-token\n")
+    login = station.playbook("mfa_login", profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never",
+                             mfa_workstation_session_store="credential_process")
+    assert task(login, "Get the MFA sessions")["profiles"][0]["status"] == "authenticated"
+    session = keyring_item_session(keyring_env, "prod")
+    assert session["aws_access_key_id"] and session["aws_session_token"] and session["expiration"]
+    assert station.section("prod") is None  # the old session is gone from the credentials file: it would win
+    assert station.section("profile prod", station.config)["credential_process"] == "awssec-credentials prod"
+    assert secrets_on_disk(station.home, station.secret, session["aws_secret_access_key"], session["aws_session_token"]) == []
+
+    env = {k: v for k, v in keyring_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")}
+    cli = run([str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "prod", "--endpoint-url", station.server.url], env)
+    assert json.loads(cli.stdout)["Arn"].endswith(":123456789012:user/moto")
+    code = ("import boto3, sys; s = boto3.Session(profile_name='prod'); c = s.get_credentials().get_frozen_credentials(); "
+            "print(c.access_key, s.client('sts', endpoint_url=sys.argv[1], region_name='us-east-1').get_caller_identity()['Account'])")
+    boto = subprocess.run([sys.executable, "-c", code, station.server.url], env=env, capture_output=True, text=True, check=True)
+    assert boto.stdout.split() == [session["aws_access_key_id"], "123456789012"]
+    again = station.playbook("mfa_login", profiles="prod", mfa_workstation_rotate="never", mfa_workstation_session_store="credential_process")
+    assert task(again, "Get the MFA sessions")["profiles"][0]["status"] == "valid"  # still valid: no code asked, no call
+
+    set_keyring_session(keyring_env, "prod", expiration="2020-01-01 00:00:00")
+    expired = run([str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "prod", "--endpoint-url", station.server.url], env, check=False)
+    said = " ".join((expired.stdout + expired.stderr).split())
+    assert expired.returncode != 0 and "the MFA session of profile 'prod' expired at 2020-01-01T00:00:00+00:00" in said, said
+    assert "ansible-playbook awssec.mfa.mfa_login -e profiles=prod" in said
+    direct = subprocess.run([str(BIN / "awssec-credentials"), "prod"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert direct.returncode == 1 and direct.stdout == "" and "expired" in direct.stderr
+
+
+def keyring_item_session(env, name):
+    code = f"import keyring; print(keyring.get_password('awssec.mfa AWS MFA session', {name!r}) or '')"
+    held = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return json.loads(held) if held else None

@@ -89,3 +89,32 @@ def test_discover_reads_a_marked_profiles_key_from_the_keyring_and_rotation_with
     with pytest.raises(ws.WorkstationError, match=r"keeps its key in the keyring, which cannot be read: .*no usable keyring backend"):
         rotate_profile("prod", RotateOptions(), False, NOW, credentials_path=str(path))
     assert path.read_text().startswith(text)
+
+
+def test_credential_process_gives_a_valid_session_and_says_how_to_renew_any_other():
+    from awssec.tools.credentials import process_output
+
+    session = {"aws_access_key_id": "ASIA1", "aws_secret_access_key": "s", "aws_session_token": "t", "expiration": "2026-11-23 20:00:00"}
+    assert process_output("prod", session, NOW) == {"Version": 1, "AccessKeyId": "ASIA1", "SecretAccessKey": "s", "SessionToken": "t",
+                                                    "Expiration": "2026-11-23T20:00:00Z"}
+    with pytest.raises(ValueError, match=r"the MFA session of profile 'prod' expired at 2026-11-23T12:00:00\+00:00; get a new one: "
+                                         r"ansible-playbook awssec.mfa.mfa_login -e profiles=prod"):
+        process_output("prod", dict(session, expiration="2026-11-23 12:00:00"), NOW)
+    with pytest.raises(ValueError, match="no MFA session of profile 'prod' in the keyring"):
+        process_output("prod", None, NOW)
+    assert keystore.credential_process_line("team a") == "awssec-credentials 'team a'"
+
+
+def test_a_profile_served_by_credential_process_takes_its_session_state_from_the_keyring():
+    from ansible_collections.awssec.mfa.plugins.module_utils.login import drop_session
+
+    credentials = "[prod-long-term]\naws_access_key_id = AKIAPROD\naws_secret_access_key = s3cret\n"
+    config = "[profile prod]\nregion = eu-west-1\ncredential_process = awssec-credentials prod\n"
+    files = ws.Files("/c", "/g", awsfiles.IniFile(credentials, "/c"), awsfiles.IniFile(config, "/g"))
+    valid = {"aws_session_token": "t", "expiration": "2026-11-23 20:00:00"}
+    assert ws.discover(files, NOW, sessions_of=lambda name: valid)["prod"].session == "valid"
+    assert ws.discover(files, NOW, sessions_of=lambda name: dict(valid, expiration="2026-11-23 11:00:00"))["prod"].session == "expired"
+    assert ws.discover(files, NOW, sessions_of=lambda name: None)["prod"].session == "never"
+    ini = awsfiles.IniFile("[prod]\nregion = x\naws_access_key_id = A\naws_session_token = t\n[dev]\naws_session_token = t\n", "/c")
+    assert drop_session(ini, "prod") and drop_session(ini, "dev") and not drop_session(ini, "none")
+    assert ini.get("prod") == {"region": "x"} and ini.get("dev") is None
