@@ -230,7 +230,8 @@ def test_with_credential_process_nothing_secret_is_in_aws_and_the_cli_and_boto3_
     said = " ".join((expired.stdout + expired.stderr).split())
     assert expired.returncode != 0 and "the MFA session of profile 'prod' expired at 2020-01-01T00:00:00+00:00" in said, said
     assert "ansible-playbook awssec.mfa.mfa_login -e profiles=prod" in said
-    direct = subprocess.run([str(BIN / "awssec-credentials"), "prod"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    direct = subprocess.run([str(BIN / "awssec-credentials"), "prod"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                            timeout=60, check=False)
     assert direct.returncode == 1 and direct.stdout == "" and "expired" in direct.stderr
 
 
