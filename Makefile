@@ -173,7 +173,7 @@ unit-oldest: setup-oldest
 
 # On the oldest end, what may differ there: each module, plugin, role and playbook once, by the test marked both_ends
 # that names it (tests/unit/test_both_ends.py checks that each is named), with facts injected as variables.
-integration-oldest: setup-oldest java keyring
+integration-oldest: setup-oldest java
 	PATH=$(OLDEST_BIN):$$PATH ANSIBLE_INJECT_FACT_VARS=True $(OLDEST_BIN)/python -m pytest $(XDIST) tests/integration -m both_ends
 
 bench: setup
