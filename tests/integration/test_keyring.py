@@ -134,8 +134,14 @@ def in_keyring(station, keyring_env):
     """prod's key migrated into the keyring, a session got with it, the key 400 days old (due)."""
     from tests.integration.workstation import age_key
 
-    for section in ("prod-long-term", "dev-long-term"):  # both hold the user's one key: nothing of it stays on disk
-        module(keyring_env, "aws_profile", {"name": section, "state": "migrated"})
+    # As a migration leaves them (the migration itself is the first test's): both profiles hold the user's one key.
+    code = ("import json, keyring, sys; [keyring.set_password(sys.argv[1], s, json.dumps({'aws_access_key_id': sys.argv[2], "
+            "'aws_secret_access_key': sys.argv[3]})) for s in ('prod-long-term', 'dev-long-term')]")
+    subprocess.run([sys.executable, "-c", code, SERVICE, station.key, station.secret], env=keyring_env, check=True)
+    keys = f"aws_access_key_id = {station.key}\naws_secret_access_key = {station.secret}\n"
+    station.credentials.write_text(station.credentials.read_text().replace(keys, "awssec_long_term_store = keyring\n").replace(
+        keys.replace(" = ", "="), "awssec_long_term_store = keyring\n"))
+    assert secrets_on_disk(station.home, station.secret) == []
     station.module("aws_mfa_session", {"profiles": ["prod"], "token_code": CODES["prod"], "endpoint_url": station.server.url})
     age_key(station.key, 400)
     return station
