@@ -51,16 +51,23 @@ def backend():
     return found
 
 
+def _keep(store, service: str, name: str, text: str, what: str) -> None:
+    """Keep ``text`` as ``name``'s item of ``service`` in ``store``, and read it back: KeystoreError, naming ``what``, when
+    the keyring refuses it or gives back something else."""
+    try:
+        store.set_password(service, name, text)
+        held = store.get_password(service, name)
+    except Exception as e:  # pylint: disable=broad-exception-caught  # each backend raises its own errors
+        raise KeystoreError(f"the keyring ({type(store).__name__}) refused to keep {what}: {type(e).__name__}") from e
+    if held != text:
+        raise KeystoreError(f"the keyring ({type(store).__name__}) did not give back {what} it was given")
+
+
 def save(store, section: str, key_id: str, secret: str) -> bool:
-    """Keep the key pair of ``section`` in ``store``; whether that changed what it held."""
+    """Keep the key pair of ``section`` in ``store``, read back; whether that changed what it held."""
     if load(store, section) == (key_id, secret):
         return False
-    try:
-        store.set_password(SERVICE, section, json.dumps({"aws_access_key_id": key_id, "aws_secret_access_key": secret}))
-    except Exception as e:  # pylint: disable=broad-exception-caught  # each backend raises its own errors
-        raise KeystoreError(f"the keyring ({type(store).__name__}) refused to keep the key of [{section}]: {type(e).__name__}") from e
-    if load(store, section) != (key_id, secret):
-        raise KeystoreError(f"the keyring ({type(store).__name__}) did not give back the key of [{section}] it was given")
+    _keep(store, SERVICE, section, json.dumps({"aws_access_key_id": key_id, "aws_secret_access_key": secret}), f"the key of [{section}]")
     return True
 
 
@@ -93,13 +100,7 @@ def save_session(store, name: str, values: dict) -> None:
     """Keep the session ``values`` of profile ``name`` (aws_access_key_id, aws_secret_access_key, aws_session_token,
     expiration) in ``store``, read back before the files say so."""
     text = json.dumps({k: values[k] for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")})
-    try:
-        store.set_password(SESSION_SERVICE, name, text)
-        held = store.get_password(SESSION_SERVICE, name)
-    except Exception as e:  # pylint: disable=broad-exception-caught
-        raise KeystoreError(f"the keyring ({type(store).__name__}) refused to keep the session of {name!r}: {type(e).__name__}") from e
-    if held != text:
-        raise KeystoreError(f"the keyring ({type(store).__name__}) did not give back the session of {name!r} it was given")
+    _keep(store, SESSION_SERVICE, name, text, f"the session of {name!r}")
 
 
 def load_session(store, name: str) -> Optional[dict]:

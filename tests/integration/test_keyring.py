@@ -26,9 +26,9 @@ def keyring_env(station, tmp_path):
         yield station.env
 
 
-def keyring_item(env, section):
-    """What the Secret Service keeps for ``section``, read with the keyring library in another process."""
-    code = f"import keyring; print(keyring.get_password({SERVICE!r}, {section!r}) or '')"
+def keyring_item(env, section, service=SERVICE):
+    """What the Secret Service keeps for ``section`` (of ``service``), read with the keyring library in another process."""
+    code = f"import keyring; print(keyring.get_password({service!r}, {section!r}) or '')"
     held = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
     return json.loads(held) if held else None
 
@@ -215,7 +215,7 @@ def test_with_credential_process_nothing_secret_is_in_aws_and_the_cli_and_boto3_
     login = station.playbook("mfa_login", profiles="prod", mfa_workstation_token_codes={"prod": CODES["prod"]}, mfa_workstation_rotate="never",
                              mfa_workstation_session_store="credential_process")
     assert task(login, "Get the MFA sessions")["profiles"][0]["status"] == "authenticated"
-    session = keyring_item_session(keyring_env, "prod")
+    session = keyring_item(keyring_env, "prod", "awssec.mfa AWS MFA session")
     assert session["aws_access_key_id"] and session["aws_session_token"] and session["expiration"]
     assert station.section("prod") is None  # the old session is gone from the credentials file: it would win
     assert station.section("profile prod", station.config)["credential_process"] == "awssec-credentials prod"
@@ -239,9 +239,3 @@ def test_with_credential_process_nothing_secret_is_in_aws_and_the_cli_and_boto3_
     direct = subprocess.run([str(BIN / "awssec-credentials"), "prod"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                             timeout=60, check=False)
     assert direct.returncode == 1 and direct.stdout == "" and "expired" in direct.stderr
-
-
-def keyring_item_session(env, name):
-    code = f"import keyring; print(keyring.get_password('awssec.mfa AWS MFA session', {name!r}) or '')"
-    held = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
-    return json.loads(held) if held else None
