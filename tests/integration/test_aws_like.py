@@ -164,3 +164,48 @@ def test_the_root_user_is_described_per_account_and_only_the_management_account_
     root = next(row for row in rows if row["user"] == "<root_account>")
     assert (root["arn"], root["password_last_used"], root["mfa_active"], root["cert_1_active"]) == (
         f"arn:aws:iam::{member}:root", "N/A", "false", "true")
+
+
+def test_assume_role_is_refused_as_aws_refuses_it_where_moto_assumes_any_role(moto_server, iam, aws_like):
+    """Trust policies with MFA and ExternalId conditions, MaxSessionDuration, the hour of role chaining, one-time codes."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                                      "Action": "sts:AssumeRole", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"},
+                                                                                                "StringEquals": {"sts:ExternalId": "x-1"}}}]}
+    role = iam.create_role(RoleName="strict", AssumeRolePolicyDocument=json.dumps(policy), MaxSessionDuration=7200)["Role"]["Arn"]
+    iam.create_user(UserName="moto")
+    key = iam.create_access_key(UserName="moto")["AccessKey"]
+    sts = boto3.client("sts", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                       aws_secret_access_key=key["SecretAccessKey"])
+    serial = "arn:aws:iam::123456789012:mfa/moto"
+
+    def refusal(client, **request):
+        try:
+            client.assume_role(RoleArn=role, RoleSessionName="test", **request)
+        except ClientError as e:
+            return e.response["Error"]["Code"], e.response["Error"]["Message"]
+        return None
+
+    assert refusal(sts, ExternalId="x-1")[0] == "AccessDenied"  # no MFA
+    assert refusal(sts, SerialNumber=serial, TokenCode="111111")[0] == "AccessDenied"  # no ExternalId
+    assert refusal(sts, ExternalId="x-1", SerialNumber=serial, TokenCode="111111", DurationSeconds=7201) == (
+        "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    assert refusal(sts, ExternalId="x-1", SerialNumber=serial, TokenCode="111111", DurationSeconds=7200) is None
+    # A session got with MFA carries it, for an hour at most (role chaining); one got without it does not.
+    for mfa, expected in ((True, None), (False, "AccessDenied")):
+        got = sts.get_session_token(**({"SerialNumber": serial, "TokenCode": "222222"} if mfa else {}))["Credentials"]
+        assert got["AccessKeyId"].startswith("ASIA") and aws_like.sessions[got["AccessKeyId"]] is mfa
+        chained = boto3.client("sts", endpoint_url=moto_server.url, region_name="us-east-1", aws_access_key_id=got["AccessKeyId"],
+                               aws_secret_access_key=got["SecretAccessKey"], aws_session_token=got["SessionToken"])
+        assert (refusal(chained, ExternalId="x-1") or (None,))[0] == expected
+        assert refusal(chained, ExternalId="x-1", DurationSeconds=3601) == (
+            "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+    assert len(aws_like.sessions) == 2  # each session its own key (moto's is always the same)
+    # With one_time_codes, a code is good once per device.
+    aws_like.configure(one_time_codes=True)
+    assert refusal(sts, ExternalId="x-1", SerialNumber=serial, TokenCode="333333") is None
+    assert refusal(sts, ExternalId="x-1", SerialNumber=serial, TokenCode="333333")[0] == "AccessDenied"
+    aws_like.reset(**AWS_LIKE)
+    assert refusal(sts, ExternalId="x-1", SerialNumber=serial, TokenCode="333333") is None  # off by default

@@ -53,6 +53,18 @@ Security Hub, which moto serves more kindly than AWS (always, but with ``stock``
 - ``throttle`` and ``throttle_actions`` apply to both (as ``BatchImportFindings`` and ``GetFindings``), answered with
   ``TooManyRequestsException``.
 
+STS, which moto serves more kindly than AWS (always, but with ``stock``):
+
+- sts:GetSessionToken answers a session key of its own each time (moto's is always the same), and this server remembers
+  whether the session was got with an MFA code.
+- sts:AssumeRole of a role that exists: ``DurationSeconds`` over the role's MaxSessionDuration, or over an hour when
+  the caller's credentials are temporary (role chaining), is a ``ValidationError``; the role's trust policy is
+  evaluated (its Allow statements for sts:AssumeRole and their conditions on ``aws:MultiFactorAuthPresent``, present
+  when the request carries SerialNumber and TokenCode or the caller's session was got with them, absent for a
+  long-term key without them, and on ``sts:ExternalId``), and a request none of them allows is ``AccessDenied``. (A
+  role that does not exist is left to moto, which assumes it anyway.)
+- ``one_time_codes``: a TokenCode of an MFA device is accepted once, as AWS accepts a TOTP code (then ``AccessDenied``).
+
 Partitions come from moto: the account is in aws-us-gov or aws-cn when requests are signed for
 us-gov-west-1 or cn-north-1; the root row's ARN follows the signing region.
 """
@@ -64,14 +76,16 @@ import collections
 import csv
 import io
 import json
+import random
 import re
+import string
 import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Callable, Dict, Optional, Tuple
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 ACCOUNT_ID = "123456789012"
 
@@ -121,6 +135,7 @@ class Settings:
     # The Organization's management account: only it answers ListOrganizationsFeatures; members are refused, as on AWS.
     organizations_management: Optional[str] = None
     console_logins: Tuple[Dict, ...] = ()
+    one_time_codes: bool = False
     stock: bool = False  # every request straight to moto, as a stock moto server answers it (no other setting applies)
 
 
@@ -159,6 +174,8 @@ class AwsLike:
             self.lists: Dict[tuple, bytes] = {}  # (caller, action, parameters) -> moto's whole answer, while its pages are read
             self.answered = collections.Counter()  # errors and states this layer answered, e.g. Throttling
             self.throttled = collections.Counter()  # throttled requests by action
+            self.sessions: Dict[str, bool] = {}  # GetSessionToken's session keys -> got with an MFA code
+            self.codes_used: set = set()  # (MFA device, code), with one_time_codes
 
     def advance(self, seconds: float) -> None:
         """Move this server's clock (the one reports are dated and aged by)."""
@@ -188,6 +205,17 @@ class AwsLike:
             error = self._refusal(action, key_id, service, bool(target))
         if error:
             return self._send(start_response, *error)
+        if service == "sts" and action in ("GetSessionToken", "AssumeRole"):
+            with self.lock:
+                error = self._sts_refusal(action, form, key_id)
+            if error:
+                return self._send(start_response, *error)
+            if action == "GetSessionToken":
+                status, headers, answer = self._forward(environ, body)
+                if status.startswith("200"):
+                    answer = self._own_session_key(answer, bool(form.get("SerialNumber") and form.get("TokenCode")))
+                start_response(status, headers)
+                return [answer]
         if service == "securityhub":
             return self._send(start_response, *self._securityhub(environ, action, body, account_of(key_id), region))
         if action == "ListOrganizationsFeatures":
@@ -232,6 +260,37 @@ class AwsLike:
             return self._error(400, "ThrottlingException", "Rate exceeded", json_protocol)
         if action == "GenerateCredentialReport" and self.settings.report_limit and not self._take("report", *self.settings.report_limit):
             return self._error(409, "LimitExceeded", "Credential report generation is limited; try again later.")
+        return None
+
+    def _own_session_key(self, answer: bytes, mfa: bool) -> bytes:
+        """GetSessionToken's answer with a session key of its own (as long as moto's), remembered with whether MFA got it."""
+        key = "ASIA" + "".join(random.choices(string.ascii_uppercase + string.digits, k=16))
+        with self.lock:
+            self.sessions[key] = mfa
+        return re.sub(rb"<AccessKeyId>[^<]*</AccessKeyId>", f"<AccessKeyId>{key}</AccessKeyId>".encode(), answer, count=1)
+
+    def _sts_refusal(self, action: str, form: Dict[str, str], key_id: str):
+        """AWS's refusal of this GetSessionToken or AssumeRole that moto would answer, or None."""
+        code = form.get("TokenCode")
+        if code and self.settings.one_time_codes:
+            if (form.get("SerialNumber"), code) in self.codes_used:
+                return self._error(403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.")
+            self.codes_used.add((form.get("SerialNumber"), code))
+        if action != "AssumeRole":
+            return None
+        duration = int(form.get("DurationSeconds") or 3600)
+        temporary = key_id in self.sessions or key_id.startswith("ASIA")
+        if temporary and duration > 3600:
+            return self._error(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+        role = _role(form.get("RoleArn") or "")
+        if role is None:
+            return None
+        if duration > int(role.max_session_duration or 3600):
+            return self._error(400, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        with_code = bool(form.get("SerialNumber") and code)
+        mfa = "true" if with_code or self.sessions.get(key_id) else ("false" if temporary else None)  # None: not in the request's context
+        if not _trusts(role.assume_role_policy_document, mfa, form.get("ExternalId")):
+            return self._error(403, "AccessDenied", f"User: {key_id} is not authorized to perform: sts:AssumeRole on resource: {role.arn}")
         return None
 
     @staticmethod
@@ -526,6 +585,46 @@ def _matches(value: str, conditions) -> bool:
         if condition.get("Comparison") == "NOT_EQUALS" and value == condition.get("Value"):
             return False
     return not positive or any(value == c["Value"] if c["Comparison"] == "EQUALS" else value.startswith(c["Value"]) for c in positive)
+
+
+def _role(arn: str):
+    """The IAM role of ``arn`` in moto, or None."""
+    from moto.iam.models import iam_backends  # pylint: disable=import-outside-toplevel
+
+    found = re.fullmatch(r"arn:([\w-]+):iam::(\d{12}):role/.+", arn)
+    if not found or found.group(2) not in iam_backends:
+        return None
+    try:
+        return iam_backends[found.group(2)][found.group(1)].get_role_by_arn(arn)
+    except Exception:  # pylint: disable=broad-exception-caught  # moto's NotFoundException
+        return None
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _trusts(document: str, mfa: Optional[str], external_id: Optional[str]) -> bool:
+    """Whether a trust policy allows sts:AssumeRole with this MFA context (``"true"``, ``"false"``, None: absent) and ExternalId."""
+    policy = json.loads(document) if document.lstrip().startswith("{") else json.loads(unquote(document))
+    for statement in _listed(policy.get("Statement") or []):
+        actions = _listed(statement.get("Action") or [])
+        if statement.get("Effect") != "Allow" or not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        if all(_condition_holds(operator, key, value, mfa, external_id)
+               for operator, pairs in (statement.get("Condition") or {}).items() for key, value in pairs.items()):
+            return True
+    return False
+
+
+def _condition_holds(operator: str, key: str, value, mfa: Optional[str], external_id: Optional[str]) -> bool:
+    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in _listed(value)]
+    if key.lower() == "aws:multifactorauthpresent":
+        present = mfa is not None and mfa in [w.lower() for w in wanted]
+        return present or (operator.endswith("IfExists") and mfa is None)
+    if key.lower() == "sts:externalid":
+        return external_id in wanted if operator.startswith("StringEquals") else True
+    return True  # a condition this server does not evaluate
 
 
 def _securityhub_backend(account: str, region: str):
