@@ -57,7 +57,9 @@ _raw:
       type: str
       sample: dev-long-term
     session:
-      description: C(never) (no session yet), C(valid), C(expired), or C(unknown) (a session without expiration).
+      description:
+        - C(never) (no session yet), C(valid), C(expired), C(unknown) (a session without expiration), or C(other) (a session
+          of another role, or a role's where the user's is wanted, which the next login replaces).
       type: str
     expires_at:
       description: When the session expires, ISO 8601 UTC.

@@ -98,8 +98,9 @@ def forget(store, section: str) -> None:
 
 def save_session(store, name: str, values: dict) -> None:
     """Keep the session ``values`` of profile ``name`` (aws_access_key_id, aws_secret_access_key, aws_session_token,
-    expiration) in ``store``, read back before the files say so."""
-    text = json.dumps({k: values[k] for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration")})
+    expiration, and a role's assumed_role_arn) in ``store``, read back before the files say so."""
+    kept = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration", "assumed_role_arn")
+    text = json.dumps({k: values[k] for k in kept if k in values})
     _keep(store, SESSION_SERVICE, name, text, f"the session of {name!r}")
 
 

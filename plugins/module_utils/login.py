@@ -2,27 +2,29 @@
 # Copyright: Contributors to the awssec.mfa collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Getting MFA sessions on a workstation: read the local files, call sts:GetSessionToken once, write the session.
+"""Getting MFA sessions on a workstation: read the local files, send the one call that carries the MFA code, write the session.
 
 ``plan`` (in workstation.py) decides, from the files alone, which profiles need a session and
-checks every input; ``login`` then makes the one call with long-term keys per profile, writes
-the session to ``[NAME]``, and checks the user and key with the session. Every time is
-timezone-aware UTC.
+checks every input; ``login`` then makes the one call with long-term keys per MFA code
+(sts:GetSessionToken, or sts:AssumeRole for a role profile; several profiles of one key:
+GetSessionToken, then AssumeRole with that session), writes each session to ``[NAME]``, and
+checks the user and key (or the role) with the session. Every time is timezone-aware UTC.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_reason
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
-    ENV_FILE_KEYS, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, inherited_values, key_expiration_days,
-    key_findings, parse_expiration, plan, remaining_seconds, session_values)
+    ENV_FILE_KEYS, ROLE_CHAINING_LIMIT, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, code_groups, group_code,
+    inherited_values, key_expiration_days, key_findings, parse_expiration, plan, remaining_seconds, role_duration, role_session_name,
+    session_values)
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_remaining
 
 try:
@@ -53,6 +55,7 @@ def read_files(credentials_path: str, config_path: str, env_path: Optional[str] 
 
 def _result(profile: Profile, now: datetime, status: str, **extra) -> dict:
     entry = {
+        "role_arn": profile.role.arn if profile.role else None, "assumed_role_arn": None, "role_chained": False, "code_from": None,
         "name": profile.name,
         "long_term_profile": profile.long_term,
         "status": status,
@@ -86,38 +89,85 @@ def login(files: Files, options: LoginOptions, session_factory: Callable, now: C
     order = {p.name: i for i, p in enumerate(refresh + valid)}
     results = [_result(p, started, "valid") for p in valid]
     changed = False
-    for profile in refresh:
+    for group in code_groups(refresh):
+        name, code = group_code(group, options.token_codes)
         if check_mode:
-            results.append(_result(profile, started, "pending"))
+            results.extend(_result(profile, started, "pending", code_from=name) for profile in group)
             continue
-        entry, wrote = _login_one(profile, files, options, session_factory, now, expiration_days, store)
-        changed = changed or wrote
-        results.append(entry)
+        for entry, wrote in _login_group(group, code, files, options, session_factory, now, expiration_days, store):
+            entry["code_from"] = name
+            changed = changed or wrote
+            results.append(entry)
     results.sort(key=lambda r: order[r["name"]])
     return {"changed": changed, "profiles": results, "key_expiration_days": expiration_days,
             "duration_seconds": options.duration_seconds, "credentials_file": files.credentials_path}
 
 
-def _login_one(profile: Profile, files: Files, options: LoginOptions, session_factory, now, expiration_days, store=None) -> Tuple[dict, bool]:
-    region = options.region or profile.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    long_term = session_factory(profile.access_key_id, profile.secret_access_key, None, region)
+def _login_group(group: List[Profile], code: str, files: Files, options: LoginOptions, session_factory, now, expiration_days,
+                 store=None) -> Iterator[Tuple[dict, bool]]:
+    """The sessions of the profiles one code serves (``code_groups``), each written and checked: (result, written) each.
+
+    The one call that carries the code is sent once, with the long-term key: GetSessionToken, or AssumeRole with the MFA
+    device and code for a role profile alone. For several profiles it is GetSessionToken, and each role is then assumed
+    with that session, which carries the MFA (AWS allows such a role session an hour at most: ``role_chained``)."""
+    first = group[0]
+    region = options.region or first.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    sts = session_factory(first.access_key_id, first.secret_access_key, None, region).client("sts", once=True)
+    chained = len(group) > 1
     try:
-        response = long_term.client("sts", once=True).get_session_token(
-            DurationSeconds=options.duration_seconds, SerialNumber=profile.mfa_serial,
-            TokenCode=options.token_codes[profile.name])
+        if not chained and first.role:
+            response = sts.assume_role(**_assume_role_request(first, False), SerialNumber=first.mfa_serial, TokenCode=code)
+        else:
+            duration = options.duration_seconds if any(p.role is None for p in group) else ROLE_CHAINING_LIMIT
+            response = sts.get_session_token(DurationSeconds=duration, SerialNumber=first.mfa_serial, TokenCode=code)
     except (BotoCoreError, ClientError) as e:
-        return _result(profile, now(), "failed", error=f"sts:GetSessionToken failed for profile {profile.name!r}: {error_reason(e)}"), False
-    values = session_values(response["Credentials"])
+        call = "sts:AssumeRole" if not chained and first.role else "sts:GetSessionToken"
+        for profile in group:
+            yield _result(profile, now(), "failed", error=f"{call} failed for profile {profile.name!r}: {error_reason(e)}"), False
+        return
+    session = None
+    for profile in group:
+        if profile.role is None or not chained:
+            yield _keep_session(profile, response["Credentials"], False, files, options, session_factory, now, expiration_days, store, region)
+            continue
+        if session is None:
+            token = response["Credentials"]
+            session = session_factory(token["AccessKeyId"], token["SecretAccessKey"], token["SessionToken"], region)
+        try:  # no code in this call: retried as any other
+            assumed = session.client("sts").assume_role(**_assume_role_request(profile, True), aws_retry=True)
+        except (BotoCoreError, ClientError) as e:
+            yield _result(profile, now(), "failed", error=f"sts:AssumeRole failed for profile {profile.name!r} (with the MFA session of "
+                                                         f"[{profile.long_term}]): {error_reason(e)}"), False
+            continue
+        yield _keep_session(profile, assumed["Credentials"], True, files, options, session_factory, now, expiration_days, store, region)
+
+
+def _assume_role_request(profile: Profile, chained: bool) -> dict:
+    request = {"RoleArn": profile.role.arn, "RoleSessionName": role_session_name(profile), "DurationSeconds": role_duration(profile, chained)}
+    if profile.role.external_id:
+        request["ExternalId"] = profile.role.external_id.strip()
+    return request
+
+
+def _keep_session(profile: Profile, credentials: dict, chained: bool, files: Files, options: LoginOptions, session_factory, now,
+                  expiration_days, store, region) -> Tuple[dict, bool]:
+    """Write the session ``credentials`` of ``profile`` (to [NAME], or the keyring) and check it: (result, written)."""
+    values = session_values(credentials, profile.role.arn if profile.role else None)
     try:
         if store is None:
-            awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=STALE_SESSION_KEYS), parsed=files.credentials)
+            awsfiles.update(files.credentials_path, lambda ini: ini.set(profile.name, values, remove=() if profile.role else STALE_SESSION_KEYS),
+                            parsed=files.credentials)
         else:  # in the keyring, read back; then no session of NAME in the credentials file, which would win over credential_process
             keystore.save_session(store, profile.name, values)
             awsfiles.update(files.credentials_path, lambda ini: drop_session(ini, profile.name), parsed=files.credentials)
     except (awsfiles.FileError, keystore.KeystoreError) as e:
         return _result(profile, now(), "failed", error=f"the session could not be written: {e}"), False
     profile.session, profile.expires_at = "valid", parse_expiration(values["expiration"])
-    entry = _result(profile, now(), "authenticated")
+    entry = _result(profile, now(), "authenticated", role_chained=chained and profile.role is not None)
+    if entry["role_chained"]:
+        entry["warnings"].append(f"the role session lasts {format_remaining(entry['remaining_seconds'])}: one code served several "
+                                 "profiles, and AWS allows a role assumed with a session an hour at most (log in to this profile "
+                                 "alone for its duration_seconds)")
     inherited = inherited_values(profile, files)
     if store is not None:
         inherited["credential_process"] = keystore.credential_process_line(profile.name)
@@ -131,12 +181,15 @@ def _login_one(profile: Profile, files: Files, options: LoginOptions, session_fa
         arn = session.client("sts").get_caller_identity(aws_retry=True)
         entry["account"] = arn["Account"]
         entry["user"] = user_name_from_arn(arn["Arn"])
+        if profile.role:
+            entry["assumed_role_arn"] = arn["Arn"]
+            return entry, True  # the role's session: the long-term key's age is its source profile's to report
         if entry["user"] is None:
             entry["warnings"].append(f"the session is not an IAM user's ({arn['Arn']}): key age not checked")
             return entry, True
         keys = session.client("iam").list_access_keys(UserName=entry["user"], aws_retry=True)["AccessKeyMetadata"]
     except (BotoCoreError, ClientError) as e:
-        entry["warnings"].append(f"could not check the user and access key with the session: {error_reason(e)}")
+        entry["warnings"].append(f"could not check the {'role' if profile.role else 'user and access key'} with the session: {error_reason(e)}")
         return entry, True
     findings = key_findings(keys, profile.access_key_id, expiration_days, now())
     entry["warnings"].extend(findings.pop("warnings"))

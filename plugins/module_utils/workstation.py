@@ -29,6 +29,12 @@ MFA_SERIAL_KEYS = ("mfa_serial", "aws_mfa_device")
 # What an earlier aws-mfa role session leaves in [NAME] and a GetSessionToken session must not keep.
 STALE_SESSION_KEYS = ("assumed_role_arn",)
 MIN_DURATION, MAX_DURATION = 900, 129600
+# A role session: AssumeRole's range, its default (the aws CLI's and aws-mfa's), and AWS's limit for a role assumed with
+# temporary credentials (here: a GetSessionToken session, so that one MFA code serves several roles).
+ROLE_MAX_DURATION, ROLE_DEFAULT_DURATION, ROLE_CHAINING_LIMIT = 43200, 3600, 3600
+ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+# Where a profile's role is defined: the aws CLI's keys (role_arn with source_profile) or aws-mfa's (assume_role beside the keys).
+ROLE_ARN_KEYS = ("role_arn", "assume_role")
 DEFAULT_DURATION = 43200
 DEFAULT_KEY_EXPIRATION_DAYS = 365
 ROTATION_WARNING_DAYS = 30
@@ -38,6 +44,17 @@ ENV_PROFILE = "default"  # the profile a .env file's credential stands for
 
 class WorkstationError(Exception):
     """Bad input or local state; the message names the culprit. Raised before any call or write."""
+
+
+@dataclass
+class Role:
+    """The role a profile's session is of (the aws CLI's own role profile keys), and where it is defined."""
+
+    arn: str
+    defined_in: str  # "[profile admin-long-term] of ~/.aws/config"
+    session_name: Optional[str] = None
+    external_id: Optional[str] = None
+    duration_seconds: Optional[str] = None  # as written; checked by check_role
 
 
 @dataclass
@@ -52,8 +69,9 @@ class Profile:
     output: Optional[str] = None
     mfa_serial: Optional[str] = None
     mfa_serial_places: List[str] = field(default_factory=list)
-    session: str = "never"  # never, valid, expired, unknown
+    session: str = "never"  # never, valid, expired, unknown, other (a session of another role, or a role's of the user)
     expires_at: Optional[datetime] = None
+    role: Optional[Role] = None  # a role session's profile: AssumeRole with the long-term key and the MFA device
 
 
 # --- pure: times -----------------------------------------------------------------------------
@@ -83,11 +101,15 @@ def format_expiration(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(EXPIRATION_FORMAT)
 
 
-def session_state(section: Optional[Dict[str, str]], now: datetime) -> Tuple[str, Optional[datetime]]:
-    """(never | valid | expired | unknown, expiry) of a session section."""
+def session_state(section: Optional[Dict[str, str]], now: datetime, role_arn: Optional[str] = None) -> Tuple[str, Optional[datetime]]:
+    """(never | valid | expired | unknown | other, expiry) of a session section, for a profile whose sessions are of role
+    ``role_arn`` (None: the user's own, GetSessionToken). ``other``: a session of another role, or of the user when a
+    role's is wanted (aws-mfa's ``assumed_role_arn`` says which), which a login replaces as aws-mfa does."""
     if not section or not (section.get("aws_session_token") or section.get("aws_security_token")):
         return "never", None
     expires = parse_expiration(section.get("expiration"))
+    if (section.get("assumed_role_arn") or "").strip() != (role_arn or ""):
+        return "other", expires
     if expires is None:
         return "unknown", None
     return ("valid" if expires > now else "expired"), expires
@@ -141,11 +163,14 @@ def key_findings(keys: List[dict], key_in_use: str, expiration_days: int, now: d
     }
 
 
-def check_token_code(name: str, code) -> str:
-    """The code exactly as it will be sent: six ASCII digits, nothing around them (no other script's digits, no newline)."""
+def check_token_code(name: str, code, group: Iterable[str] = ()) -> str:
+    """The code exactly as it will be sent: six ASCII digits, nothing around them (no other script's digits, no newline).
+    ``group``: the profiles this one code serves (named in the error when more than one)."""
     code = "" if code is None else str(code)
     if not re.fullmatch(r"[0-9]{6}", code):
-        raise WorkstationError(f"the MFA token code for profile {name!r} must be 6 digits (0-9) and nothing else")
+        served = list(group)
+        also = f" (one code for profiles {', '.join(served)}: one long-term key and MFA device)" if len(served) > 1 else ""
+        raise WorkstationError(f"the MFA token code for profile {name!r}{also} must be 6 digits (0-9) and nothing else")
     return code
 
 
@@ -157,6 +182,38 @@ def check_names(names: Iterable[str], suffix: str) -> None:
             awsfiles.check_name(name)
     except ValueError as e:
         raise WorkstationError(str(e)) from e
+
+
+def check_role(profile: Profile) -> None:
+    """WorkstationError naming the place of a role profile's duration_seconds or role_session_name that AssumeRole would refuse."""
+    role = profile.role
+    if role.duration_seconds is not None:
+        text = str(role.duration_seconds).strip()
+        if not text.isdigit() or not MIN_DURATION <= int(text) <= ROLE_MAX_DURATION:
+            raise WorkstationError(f"duration_seconds = {role.duration_seconds} in {role.defined_in} is out of range: AssumeRole accepts "
+                                   f"{MIN_DURATION} to {ROLE_MAX_DURATION} seconds")
+    if not ROLE_SESSION_NAME.fullmatch(role_session_name(profile)):
+        raise WorkstationError(f"role_session_name = {role.session_name} in {role.defined_in} is not a role session name: 2 to 64 "
+                               "letters, digits and +=,.@_- only")
+
+
+def role_session_name(profile: Profile, user: Optional[str] = None) -> str:
+    """The profile's role_session_name, else ``awssec-mfa-`` and the local user's name (as far as a session name may hold it)."""
+    if profile.role.session_name:
+        return profile.role.session_name.strip()
+    if user is None:
+        import getpass  # pylint: disable=import-outside-toplevel
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "user"
+    return ("awssec-mfa-" + re.sub(r"[^\w+=,.@-]", "-", user))[:64]
+
+
+def role_duration(profile: Profile, chained: bool) -> int:
+    """The DurationSeconds of a role profile's AssumeRole: its duration_seconds (else 3600), at most an hour when chained."""
+    asked = int(str(profile.role.duration_seconds).strip()) if profile.role.duration_seconds is not None else ROLE_DEFAULT_DURATION
+    return min(asked, ROLE_CHAINING_LIMIT) if chained else asked
 
 
 def check_duration(seconds: int) -> int:
@@ -239,38 +296,99 @@ def served_by_keyring(files: Files, name: str) -> bool:
     return values.get("credential_process", "").strip().startswith(keystore.CREDENTIAL_PROCESS + " ")
 
 
+def long_term_values(files: Files, section: str, keys_of: Callable[[str], Tuple[str, str]]) -> Optional[Dict[str, str]]:
+    """The credentials file's ``[section]`` when it holds a long-term key pair and no session token (its keys from
+    ``keys_of(section)`` when the OS keyring keeps them), else None."""
+    values = files.credentials.get(section) or {}
+    if values.get(keystore.MARKER) == "keyring" and not values.get("aws_access_key_id") and not values.get("aws_session_token"):
+        values = dict(values, **dict(zip(keystore.KEY_OPTIONS, keys_of(section))))
+    if values.get("aws_access_key_id") and values.get("aws_secret_access_key") and not values.get("aws_session_token"):
+        return values
+    return None
+
+
+def role_definition(files: Files, section: str) -> Tuple[Optional[Role], Optional[str]]:
+    """(the role, its source_profile) that long-term ``section`` defines, as the aws CLI writes a role profile (role_arn,
+    source_profile, mfa_serial, duration_seconds, role_session_name, external_id; in the config file or, as botocore also
+    reads them, the credentials file) or as aws-mfa does (assume_role beside the keys); (None, None) for a plain one."""
+    config = long_term_config(files, section)
+    credentials = files.credentials.get(section) or {}
+    merged = {**config, **credentials}  # botocore's precedence: the credentials file's values over the config file's
+    arn = next((merged[k].strip() for k in ROLE_ARN_KEYS if (merged.get(k) or "").strip()), None)
+    if arn is None:
+        return None, None
+    key = next(k for k in ROLE_ARN_KEYS if (merged.get(k) or "").strip())
+    named = awsfiles.config_section(files.config, section)
+    if (credentials.get(key) or "").strip():
+        where = f"[{section}] of {files.credentials_path}"
+    else:
+        where = f"[{named if files.config.get(named) is not None else section}] of {files.config_path}"
+    return (Role(arn, where, merged.get("role_session_name"), merged.get("external_id"), merged.get("duration_seconds")),
+            (merged.get("source_profile") or "").strip() or None)
+
+
+def role_source(files: Files, role: Role, source: Optional[str], section: str, suffix: str,
+                keys_of: Callable[[str], Tuple[str, str]]) -> Tuple[str, Dict[str, str]]:
+    """(the section, its values) of the long-term key a role profile assumes its role with: its source_profile, as a
+    section (``prod-long-term``) or a short name (``prod``), else its own section's key."""
+    for candidate in (source, source + suffix) if source and source != section else (section,):
+        values = long_term_values(files, candidate, keys_of)
+        if values is not None:
+            return candidate, values
+    what = f"source_profile {source!r}" if source and source != section else "no source_profile and no key of its own"
+    raise WorkstationError(f"the role profile {role.defined_in} has {what}: a role session needs a long-term key (aws_access_key_id "
+                           f"and aws_secret_access_key, or the keyring's) in [{source if source else section}]"
+                           + (f" or [{source}{suffix}]" if source and source != section else "") + f" of {files.credentials_path}")
+
+
 def discover(files: Files, now: datetime, suffix: str = LONG_TERM_SUFFIX, only: Optional[Iterable[str]] = None,
              keys_of: Callable[[str], Tuple[str, str]] = keyring_keys,
              sessions_of: Callable[[str], Optional[Dict[str, str]]] = keyring_session) -> Dict[str, Profile]:
     """Every long-term profile (a ``*suffix`` section with both keys and no session token, or whose keys the OS keyring
-    keeps: ``keys_of(section)``), by short name; with ``only``, those of these names (a login of one profile in a file of
-    thousands reads that profile alone). The session of a profile served by credential_process is ``sessions_of(name)``.
+    keeps: ``keys_of(section)``; or one that defines a role, see ``role_definition``), by short name; with ``only``, those
+    of these names (a login of one profile in a file of thousands reads that profile alone). The session of a profile
+    served by credential_process is ``sessions_of(name)``. A role profile whose long-term key cannot be found is an error
+    naming it.
 
     A .env file's credential stands for profile ``default`` when there is no ``[default<suffix>]``.
     """
-    found: Dict[str, Tuple[str, Dict[str, str]]] = {}
-    for section in files.credentials.names() if only is None else [n + suffix for n in only]:
-        values = files.credentials.get(section) or {}
-        if values.get(keystore.MARKER) == "keyring" and not values.get("aws_access_key_id") and not values.get("aws_session_token"):
-            values = dict(values, **dict(zip(keystore.KEY_OPTIONS, keys_of(section))))
-        if (section.endswith(suffix) and len(section) > len(suffix) and values.get("aws_access_key_id")
-                and values.get("aws_secret_access_key") and not values.get("aws_session_token")):
-            found[section[:-len(suffix)]] = (section, values)
+    found: Dict[str, Tuple[str, str, Dict[str, str], Optional[Role]]] = {}
+    if only is None:
+        sections = files.credentials.names() + [p for p in files.config.profile_sections() if p.endswith(suffix)]
+    else:
+        sections = [n + suffix for n in only]
+    for section in dict.fromkeys(sections):
+        if not (section.endswith(suffix) and len(section) > len(suffix)):
+            continue
+        role, source = role_definition(files, section)
+        if role is None:
+            values = long_term_values(files, section, keys_of)
+            if values is not None:
+                found[section[:-len(suffix)]] = (section, section, values, None)
+        else:
+            found[section[:-len(suffix)]] = (section, *role_source(files, role, source, section, suffix, keys_of), role)
     if (files.env.get("AWS_ACCESS_KEY_ID") and files.env.get("AWS_SECRET_ACCESS_KEY") and ENV_PROFILE not in found
             and (only is None or ENV_PROFILE in only)):
-        found[ENV_PROFILE] = (files.env_path, {"aws_access_key_id": files.env["AWS_ACCESS_KEY_ID"],
-                                               "aws_secret_access_key": files.env["AWS_SECRET_ACCESS_KEY"]})
+        found[ENV_PROFILE] = (files.env_path, files.env_path, {"aws_access_key_id": files.env["AWS_ACCESS_KEY_ID"],
+                                                               "aws_secret_access_key": files.env["AWS_SECRET_ACCESS_KEY"]}, None)
     profiles = {}
     for name in sorted(found):
-        long_term, values = found[name]
-        serial, places = find_mfa_serial(name, long_term, files)
-        config = long_term_config(files, long_term)
-        region = long_term_region(files, long_term, values, config)
-        state, expires = session_state(files.credentials.get(name), now)
+        own, long_term, values, role = found[name]
+        serial, places = find_mfa_serial(name, own, files)
+        if serial is None and long_term != own:  # a role profile's device, else its source's (the same user's)
+            serial, more = find_mfa_serial(name, long_term, files)
+            places += more
+        config = long_term_config(files, own)
+        region = long_term_region(files, own, files.credentials.get(own) or {}, config) or long_term_region(
+            files, long_term, values, long_term_config(files, long_term))
+        arn = role.arn if role else None
+        state, expires = session_state(files.credentials.get(name), now, arn)
         if state == "never" and served_by_keyring(files, name):
-            state, expires = session_state(sessions_of(name), now)
+            state, expires = session_state(sessions_of(name), now, arn)
+        output = (files.credentials.get(own) or {}).get("output") or config.get("output") or values.get("output") \
+            or long_term_config(files, long_term).get("output")
         profiles[name] = Profile(name, long_term, values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip(),
-                                 region, values.get("output") or config.get("output"), serial, places, state, expires)
+                                 region, output, serial, places, state, expires, role)
     return profiles
 
 
@@ -335,11 +453,12 @@ def select(files: Files, wanted, now: datetime, suffix: str) -> List[Profile]:
     return [profiles[n] for n in names]
 
 
-def session_values(credentials: dict) -> Dict[str, str]:
+def session_values(credentials: dict, role_arn: Optional[str] = None) -> Dict[str, str]:
     """The section written for a session; ``aws_security_token`` repeats the token, since botocore reads it first.
 
     ``assumed_role = False`` is aws-mfa's mark of a GetSessionToken session: without it, aws-mfa
-    takes the session for invalid, asks for a new code and rewrites the whole file.
+    takes the session for invalid, asks for a new code and rewrites the whole file. A session of role ``role_arn`` is
+    marked as aws-mfa marks its own: ``assumed_role = True`` and ``assumed_role_arn``.
     """
     expires = credentials["Expiration"]
     expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
@@ -349,7 +468,8 @@ def session_values(credentials: dict) -> Dict[str, str]:
         "aws_session_token": credentials["SessionToken"],
         "aws_security_token": credentials["SessionToken"],
         "expiration": format_expiration(expires),
-        "assumed_role": "False",
+        "assumed_role": "True" if role_arn else "False",
+        **({"assumed_role_arn": role_arn} if role_arn else {}),
     }
 
 
@@ -381,15 +501,48 @@ class LoginOptions:
     session_store: str = "file"  # or credential_process: the session in the OS keyring, served by awssec-credentials
 
 
+def code_groups(profiles: List[Profile]) -> List[List[Profile]]:
+    """The profiles one MFA code serves, in order: those of one long-term key and one MFA device. A group of one gets its
+    session with that key and the code (GetSessionToken, or AssumeRole for a role); a larger group gets one
+    GetSessionToken with the code, then each role's AssumeRole with that session (AWS's role chaining: an hour at most)."""
+    groups: Dict[Tuple, List[Profile]] = {}
+    for profile in profiles:
+        groups.setdefault((profile.long_term, profile.access_key_id, profile.mfa_serial), []).append(profile)
+    return list(groups.values())
+
+
+def group_code(group: List[Profile], codes: Dict[str, str]) -> Tuple[str, Optional[str]]:
+    """(the profile whose code a group uses, the code): the first of the group given one, else the first of the group."""
+    given = next((p.name for p in group if p.name in codes), group[0].name)
+    return given, codes.get(given)
+
+
+def role_shadow(profile: Profile, files: Files) -> Optional[str]:
+    """Why ``aws --profile NAME`` would not use the session written for ``NAME``, or None: botocore assumes the role of a
+    profile whose config section holds role_arn (or gets credentials from its credential_source) before it reads the
+    credentials file, so a role defined under the session's own name would ask for its own code and never read the session."""
+    section = awsfiles.config_section(files.config, profile.name)
+    held = [k for k in ("role_arn", "credential_source", "web_identity_token_file", "sso_session", "sso_start_url")
+            if (files.config.get(section) or {}).get(k)]
+    if not held:
+        return None
+    return (f"[{section}] of {files.config_path} holds {' and '.join(held)}: botocore and the aws CLI would use that for profile "
+            f"{profile.name!r} before the session written for it; a role profile is defined under [profile {profile.name}"
+            "<long_term_suffix>] (role_arn, source_profile, mfa_serial, ...) and its session is then profile "
+            f"{profile.name!r}: move those keys there")
+
+
 def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -> Tuple[List[Profile], List[Profile]]:
     """(profiles to refresh, profiles whose session is still valid); every input checked, nothing called."""
     check_duration(options.duration_seconds)
     profiles = select(files, options.profiles, now, options.long_term_suffix)
     refresh = [p for p in profiles if needs_session(p, now, options.min_remaining_seconds, options.force)]
     for profile in refresh:
-        conflict = session_conflict(profile, files, options.long_term_suffix)
+        conflict = session_conflict(profile, files, options.long_term_suffix) or role_shadow(profile, files)
         if conflict:
             raise WorkstationError(conflict + ": nothing was changed")
+        if profile.role:
+            check_role(profile)
     if refresh:  # before a code is asked for or spent
         try:
             awsfiles.check_replaceable(files.credentials_path)
@@ -398,6 +551,8 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
     for profile in refresh:
         if not profile.mfa_serial:
             raise WorkstationError(f"no MFA device for profile {profile.name!r}: looked for " + "; ".join(profile.mfa_serial_places))
-        if profile.name in options.token_codes or not check_mode:
-            check_token_code(profile.name, options.token_codes.get(profile.name))
+    for group in code_groups(refresh):
+        name, code = group_code(group, options.token_codes)
+        if code is not None or not check_mode:
+            check_token_code(name, code, [p.name for p in group])
     return refresh, [p for p in profiles if p not in refresh]

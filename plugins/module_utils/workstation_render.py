@@ -34,6 +34,8 @@ def status_label(profile: Profile, now: datetime) -> str:
         return f"MFA Valid: {format_remaining(remaining_seconds(profile, now))} remaining"
     if profile.session == "unknown":
         return "Session without expiration"
+    if profile.session == "other":
+        return "Session of another role" if profile.role else "Session of a role, not the user's"
     return "MFA session expired"
 
 
@@ -50,9 +52,14 @@ def render_login(result: dict, quiet: bool = False) -> List[str]:
         elif p["status"] == "failed":
             lines.append(f"✗ {p['error']}")
         else:
-            lines.append(f"ℹ Requesting session token for {format_duration(result.get('duration_seconds', DEFAULT_DURATION))}...")
+            if p.get("role_arn"):
+                lines.append(f"ℹ Assuming role {p['role_arn']}" + (" with the MFA session" if p.get("role_chained") else "") + "...")
+            else:
+                lines.append(f"ℹ Requesting session token for {format_duration(result.get('duration_seconds', DEFAULT_DURATION))}...")
             lines.append(f"✓ Authentication successful! (use profile: {p['name']})")
-            if p.get("user") or p.get("account"):
+            if p.get("assumed_role_arn"):
+                lines.append(f"ℹ Role session: {p['assumed_role_arn']} | Account: {p.get('account')}")
+            elif p.get("user") or p.get("account"):
                 lines.append(f"ℹ User: {p.get('user')} | Account: {p.get('account')}")
             lines.extend(_key_line(p, result.get("key_expiration_days", DEFAULT_KEY_EXPIRATION_DAYS)))
         lines.extend(f"⚠ {w}" for w in p.get("warnings", []))

@@ -6,15 +6,28 @@
 DOCUMENTATION = r"""
 ---
 module: aws_mfa_session
-short_description: Get MFA sessions for NAME-long-term profiles and write them to NAME
+short_description: Get MFA sessions (and role sessions with MFA) for NAME-long-term profiles and write them to NAME
 version_added: 0.1.0
 description:
   - For each profile C(NAME), reads the long-term access key of C([NAME-long-term]) in the shared credentials file,
     calls sts:GetSessionToken with it, the profile's MFA device and a current token code, and writes the session
     to C([NAME]) in the same file. Then C(aws --profile NAME) and C(boto3.Session(profile_name="NAME")) use it.
-  - The only call made with long-term keys is sts:GetSessionToken, and it is never retried (AWS rejects a TOTP code
-    sent twice). After it, with the session, sts:GetCallerIdentity gives the user and account, and iam:ListAccessKeys
-    (with the user name from the caller's ARN, which temporary credentials require) gives the key's age.
+  - The only call made with long-term keys is sts:GetSessionToken (sts:AssumeRole for a role profile), and it is never
+    retried (AWS rejects a TOTP code sent twice). After it, with the session, sts:GetCallerIdentity gives the user and
+    account, and iam:ListAccessKeys (with the user name from the caller's ARN, which temporary credentials require)
+    gives the key's age.
+  - >-
+    Role profiles - the aws CLI's keys C(role_arn), C(source_profile), C(mfa_serial), C(duration_seconds),
+    C(role_session_name) and C(external_id) under C([profile NAME-long-term]) of the config file, or aws-mfa's
+    C(assume_role) beside the keys of C([NAME-long-term]) - get the role's session with sts:AssumeRole, the MFA device
+    and the code, written to C([NAME]) as aws-mfa writes one (C(assumed_role = True), C(assumed_role_arn)).
+  - >-
+    One code serves the profiles of one long-term key and MFA device: for several of them, one sts:GetSessionToken with
+    the code, then each role's sts:AssumeRole with that session (AWS's role chaining, which allows such a role session
+    an hour at most - RV(profiles[].role_chained)). A role profile alone is assumed with the key and the code, for its
+    own C(duration_seconds) (default 3600).
+  - A role defined under the session's own name (C(role_arn) in C([profile NAME])) is refused before any call - botocore
+    would assume that role itself instead of reading the session.
   - A profile whose session still has more than O(min_remaining_seconds) left is skipped without any AWS call, unless O(force).
   - The MFA device ARN (C(mfa_serial) or C(aws_mfa_device)) is read from C([profile NAME-long-term]) then C([NAME-long-term])
     of the config file, then C([NAME-long-term]) of the credentials file.
@@ -35,21 +48,24 @@ options:
       - A long-term profile is a section whose name ends with O(long_term_suffix), holding C(aws_access_key_id) and
         C(aws_secret_access_key) but no C(aws_session_token) - or C(awssec_long_term_store = keyring), its key then read from
         the OS keyring (M(awssec.mfa.aws_profile)'s O(awssec.mfa.aws_profile#module:long_term_store)); with no usable
-        keyring the login fails before anything is written, naming it.
+        keyring the login fails before anything is written, naming it. Or a role profile, whose key is its source profile's.
     type: list
     elements: str
     default: [all]
   token_codes:
     description:
       - The current 6-digit code of each profile's MFA device, by profile name.
-      - Needed for each profile that gets a new session; not needed in check mode.
+      - Needed for each profile that gets a new session; not needed in check mode. Profiles of one long-term key and MFA
+        device share one code, given under any of their names (check mode's RV(profiles[].code_from) names the one asked for).
     type: dict
     default: {}
   token_code:
     description: The code for a single profile; the same as O(token_codes) with that one profile.
     type: str
   duration_seconds:
-    description: How long the session lasts; 900 to 129600 (the root user gets at most 3600).
+    description:
+      - How long the session lasts; 900 to 129600 (the root user gets at most 3600).
+      - A role profile's session lasts its own C(duration_seconds), else 3600.
     type: int
     default: 43200
   force:
@@ -133,6 +149,12 @@ EXAMPLES = r"""
   check_mode: true
   register: mfa_plan
 
+- name: The user's session and two roles' (role profiles admin and audit, source prod), with one code
+  awssec.mfa.aws_mfa_session:
+    profiles: [prod, admin, audit]
+    token_codes:
+      prod: "{{ prod_code }}"
+
 - name: Refresh even valid sessions, with a .env credential and a custom rotation age
   awssec.mfa.aws_mfa_session:
     profiles: [default]
@@ -154,9 +176,24 @@ profiles:
       type: str
       sample: prod
     long_term_profile:
-      description: Where the long-term key is, a section name (or the .env file).
+      description: Where the long-term key is, a section name (or the .env file); a role profile's source.
       type: str
       sample: prod-long-term
+    role_arn:
+      description: The role of a role profile (None for the user's own session).
+      type: str
+      sample: arn:aws:iam::123456789012:role/admin
+    assumed_role_arn:
+      description: The role session's ARN, from sts:GetCallerIdentity with the new session.
+      type: str
+      sample: arn:aws:sts::123456789012:assumed-role/admin/alice
+    role_chained:
+      description: Whether the role was assumed with the MFA session of a code that served several profiles (an hour at most).
+      type: bool
+    code_from:
+      description: The profile whose token code this profile's session is got with (the first of its long-term key and device).
+      type: str
+      sample: prod
     status:
       description:
         - C(authenticated) (a new session was written), C(valid) (skipped, the session is still valid),
