@@ -136,8 +136,8 @@ def _login_group(group: List[Profile], code: str, files: Files, options: LoginOp
         try:  # no code in this call: retried as any other
             assumed = session.client("sts").assume_role(**_assume_role_request(profile, True), aws_retry=True)
         except (BotoCoreError, ClientError) as e:
-            yield _result(profile, now(), "failed", error=f"sts:AssumeRole failed for profile {profile.name!r} (with the MFA session of "
-                                                         f"[{profile.long_term}]): {error_reason(e)}"), False
+            why = f"sts:AssumeRole failed for profile {profile.name!r} (with the MFA session of [{profile.long_term}]): {error_reason(e)}"
+            yield _result(profile, now(), "failed", error=why), False
             continue
         yield _keep_session(profile, assumed["Credentials"], True, files, options, session_factory, now, expiration_days, store, region)
 

@@ -46,8 +46,8 @@ def trust(external_id=None):
     condition = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     if external_id:
         condition["StringEquals"] = {"sts:ExternalId": external_id}
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                                                "Action": "sts:AssumeRole", "Condition": condition}]})
+    statement = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole", "Condition": condition}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 @pytest.fixture
@@ -99,7 +99,8 @@ def test_one_code_gets_the_users_session_and_two_roles_sessions_which_the_aws_cl
     assert station.section("prod")["assumed_role"] == "False"
     assert station.section("profile audit", station.config) == {"region": "eu-west-1"}  # the role profile's region, for the CLI
 
-    assert json.loads(aws(station, "sts", "get-caller-identity", "--profile", "admin", "--region", "us-east-1").stdout)["Arn"] == got["admin"]["assumed_role_arn"]
+    identity = json.loads(aws(station, "sts", "get-caller-identity", "--profile", "admin", "--region", "us-east-1").stdout)
+    assert identity["Arn"] == got["admin"]["assumed_role_arn"]
     assert json.loads(aws(station, "sts", "get-caller-identity", "--profile", "audit").stdout)["Account"] == OTHER_ACCOUNT
 
     # At a terminal, the role asks for that one code once.

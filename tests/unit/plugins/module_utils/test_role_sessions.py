@@ -209,8 +209,8 @@ ROLE_NAMES = st.lists(st.sampled_from(["r1", "r2", "r3", "r4"]), unique=True, ma
 @settings(max_examples=40, deadline=None)
 @given(roles=ROLE_NAMES, sources=st.lists(st.sampled_from(["a", "b"]), min_size=4, max_size=4), with_users=st.sets(st.sampled_from(["a", "b"])),
        durations=st.lists(st.sampled_from([None, 900, 3600, 7200]), min_size=4, max_size=4))
-def test_any_mix_of_roles_and_sources_sends_each_code_once_and_writes_each_profile_its_own_session(tmp_path_factory, roles, sources, with_users,
-                                                                                                    durations):
+def test_any_mix_of_roles_and_sources_sends_each_code_once_and_writes_each_profile_its_own_session(
+        tmp_path_factory, roles, sources, with_users, durations):
     tmp_path = tmp_path_factory.mktemp("mix")
     credentials = "".join(f"[{s}-long-term]\naws_access_key_id = AKIA{s.upper()}\naws_secret_access_key = {s}-secret-key\n"
                           f"mfa_serial = arn:aws:iam::111111111111:mfa/{s}\n" for s in ("a", "b"))
