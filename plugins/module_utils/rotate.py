@@ -197,7 +197,7 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
             hooks.store(new_id, new_secret)
         except Exception as e:  # any failure to write: the old key is still in the file
             steps.add("write", "failed", str(e))
-            return undo_new("the credentials file could not be written")
+            return undo_new("the new key could not be stored (" + (str(e) if isinstance(e, keystore.KeystoreError) else "the credentials file") + ")")
         steps.add("write", "done", "the new key is in the long-term profile")
     # 4. verify
     problem = _verify(hooks, new_id, new_secret, options.verify_timeout)
@@ -491,8 +491,12 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
                   hint=f" {where} holds {old_id}; to delete the other key and go on: {command}")
     result = rotate(iam, user, old_id, keys, backed_up_ids(awsfiles.read(backup_path)), options, hooks, now, check_mode)
     if not check_mode:
-        held = (keystore.load(keyring, long_term) or ("",))[0] if keyring is not None else \
-            (awsfiles.read(credentials_path).get(long_term) or {}).get("aws_access_key_id", "").strip()
+        try:
+            held = (keystore.load(keyring, long_term) or ("",))[0] if keyring is not None else \
+                (awsfiles.read(credentials_path).get(long_term) or {}).get("aws_access_key_id", "").strip()
+        except keystore.KeystoreError as e:  # locked since: the result stands, without which key it holds
+            held = ""
+            result["state"] = f"{result.get('state') or 'rotated'}; which key the keyring holds could not be read afterwards ({e})"
         result.update(two_keys_left(result, held, command))
     return result
 

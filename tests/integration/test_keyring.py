@@ -5,6 +5,7 @@
 """Long-term keys in the OS keyring (long_term_store keyring): a real Secret Service (gnome-keyring-daemon on a D-Bus
 session bus of the test's own), the real modules, the real aws CLI on the sessions got with the keys read back."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from tests.integration.conftest import BIN, run
 from tests.integration.workstation import CODES, MFA_SERIAL, task
-from tests.support.secret_service import secret_service
+from tests.support.secret_service import lock, secret_service, unlocked_again
 
 SERVICE = "awssec.mfa AWS long-term access key"
 
@@ -172,11 +173,15 @@ def fail_with(code, message):
     return lambda params: (400, code, message)
 
 
-@pytest.mark.parametrize("fault", ["create", "verify", "retire_old", "backup"])
+@pytest.mark.parametrize("fault", ["create", "answer_lost", "write", "verify", "retire_old", "backup"])
 def test_a_failed_rotation_of_a_key_in_the_keyring_never_loses_a_key(in_keyring, keyring_env, fault):
     station = in_keyring
     if fault == "create":
         station.server.before("CreateAccessKey", fail_with("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2"))
+    elif fault == "answer_lost":  # carried out, its answer lost: the key made without an answer is found and deleted
+        station.server.after("CreateAccessKey", lambda params: (500, "InternalFailure", "the answer was lost"))
+    elif fault == "write":  # the keyring is locked while the key is made: the new key cannot be stored
+        station.server.before("CreateAccessKey", lambda params: lock(keyring_env))
     elif fault == "verify":
         created = []
         station.server.before("CreateAccessKey", lambda params: created.append(True))
@@ -187,14 +192,18 @@ def test_a_failed_rotation_of_a_key_in_the_keyring_never_loses_a_key(in_keyring,
         station.credentials.with_name("credentials.deactivated.lock").mkdir()
     result = rotate(station, check=False, verify_timeout=3)
     station.server.clear_hooks()
-    assert result["failed_step"] == fault
-    held = keyring_item(keyring_env, "prod-long-term")
-    assert keyring_key_works(station, keyring_env), result["state"]
-    if fault in ("create", "verify"):
-        assert held == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret} and station.keys() == {station.key: "Active"}
-    else:  # the new key is in use; the old one is still active (not deactivated without its backup)
-        assert held["aws_access_key_id"] == result["new_access_key_id"] and station.keys()[station.key] == "Active"
-        assert (result["key_in_file"], result["other_active_key"]) == (result["new_access_key_id"], station.key)
+    assert result.get("failed_step") == ("create" if fault == "answer_lost" else fault), result
+    with unlocked_again(keyring_env) if fault == "write" else contextlib.nullcontext():
+        held = keyring_item(keyring_env, "prod-long-term")
+        assert keyring_key_works(station, keyring_env), result["state"]
+        if fault in ("create", "answer_lost", "write", "verify"):
+            assert held == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret}
+            assert station.keys() == {station.key: "Active"}  # a new key that was made is deleted again
+        else:  # the new key is in use; the old one is still active (not deactivated without its backup)
+            assert held["aws_access_key_id"] == result["new_access_key_id"] and station.keys()[station.key] == "Active"
+            assert (result["key_in_file"], result["other_active_key"]) == (result["new_access_key_id"], station.key)
+    if fault == "write":
+        assert "is still in use and active; the new key could not be stored (the keyring" in result["state"] and "KeyringLocked" in result["state"]
     assert secrets_on_disk(station.home, station.secret) == []
 
 

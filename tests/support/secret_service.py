@@ -59,3 +59,28 @@ def _wait_for_the_service(env: Dict[str, str]) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("gnome-keyring-daemon's Secret Service did not answer on the session bus")
         time.sleep(0.1)
+
+
+def lock(variables: Dict[str, str]) -> None:
+    """Lock the default keyring, as a screen lock or a user would: the keyring library then neither reads nor writes it."""
+    code = "import secretstorage; secretstorage.get_default_collection(secretstorage.dbus_init()).lock()"
+    subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **variables), check=True, capture_output=True, timeout=30)
+
+
+@contextlib.contextmanager
+def unlocked_again(variables: Dict[str, str]) -> Iterator[None]:
+    """A gnome-keyring-daemon that replaces the running one and unlocks the keyrings it kept on disk (as logging in
+    again does); stopped after."""
+    env = dict(os.environ, **variables)
+    daemon = subprocess.Popen(["gnome-keyring-daemon", "--replace", "--foreground", "--unlock", "--components=secrets"], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        daemon.stdin.write(PASSWORD)
+        daemon.stdin.close()
+        time.sleep(0.5)  # the replaced daemon leaves the bus name; then this one answers
+        _wait_for_the_service(env)
+        yield
+    finally:
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            daemon.wait(10)
