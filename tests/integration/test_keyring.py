@@ -110,6 +110,13 @@ def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(
     assert login.returncode != 0
     assert "keeps its key in the keyring (awssec_long_term_store = keyring), which cannot be read" in " ".join(login.stdout.split())
     assert station.credentials.read_text() == marked
+    # Its rotation: refused before any call, naming the backend.
+    station.server.reset_counts()
+    rotation = module(env, "access_key_rotate", {"workstation_profile": "prod", "endpoint_url": station.server.url}, check=False)
+    said = " ".join(rotation.stdout.split())
+    assert rotation.returncode != 0 and "keeps its key in the keyring, which cannot be read: no usable keyring backend" in said, said
+    assert station.server.requests == 0 and station.credentials.read_text() == marked
+    assert not station.credentials.with_name("credentials.deactivated").exists()
 
 
 # --- rotation of a key kept in the keyring ----------------------------------------------------------
