@@ -197,7 +197,8 @@ def rotate(iam, user: str, old_id: str, keys: List[dict], backed_up: List[str], 
             hooks.store(new_id, new_secret)
         except Exception as e:  # any failure to write: the old key is still in the file
             steps.add("write", "failed", str(e))
-            return undo_new("the new key could not be stored (" + (str(e) if isinstance(e, keystore.KeystoreError) else "the credentials file") + ")")
+            return undo_new(f"the keyring could not store the new key ({e})" if isinstance(e, keystore.KeystoreError)
+                            else "the credentials file could not be written")
         steps.add("write", "done", "the new key is in the long-term profile")
     # 4. verify
     problem = _verify(hooks, new_id, new_secret, options.verify_timeout)

@@ -314,10 +314,10 @@ def role_definition(files: Files, section: str) -> Tuple[Optional[Role], Optiona
     config = long_term_config(files, section)
     credentials = files.credentials.get(section) or {}
     merged = {**config, **credentials}  # botocore's precedence: the credentials file's values over the config file's
-    arn = next((merged[k].strip() for k in ROLE_ARN_KEYS if (merged.get(k) or "").strip()), None)
-    if arn is None:
+    key = next((k for k in ROLE_ARN_KEYS if (merged.get(k) or "").strip()), None)
+    if key is None:
         return None, None
-    key = next(k for k in ROLE_ARN_KEYS if (merged.get(k) or "").strip())
+    arn = merged[key].strip()
     named = awsfiles.config_section(files.config, section)
     if (credentials.get(key) or "").strip():
         where = f"[{section}] of {files.credentials_path}"
@@ -517,7 +517,7 @@ def group_code(group: List[Profile], codes: Dict[str, str]) -> Tuple[str, Option
     return given, codes.get(given)
 
 
-def role_shadow(profile: Profile, files: Files) -> Optional[str]:
+def role_shadow(profile: Profile, files: Files, suffix: str) -> Optional[str]:
     """Why ``aws --profile NAME`` would not use the session written for ``NAME``, or None: botocore assumes the role of a
     profile whose config section holds role_arn (or gets credentials from its credential_source) before it reads the
     credentials file, so a role defined under the session's own name would ask for its own code and never read the session."""
@@ -527,9 +527,8 @@ def role_shadow(profile: Profile, files: Files) -> Optional[str]:
     if not held:
         return None
     return (f"[{section}] of {files.config_path} holds {' and '.join(held)}: botocore and the aws CLI would use that for profile "
-            f"{profile.name!r} before the session written for it; a role profile is defined under [profile {profile.name}"
-            "<long_term_suffix>] (role_arn, source_profile, mfa_serial, ...) and its session is then profile "
-            f"{profile.name!r}: move those keys there")
+            f"{profile.name!r} before the session written for it; a role profile is defined under [profile {profile.name}{suffix}] "
+            f"(role_arn, source_profile, mfa_serial, ...) and its session is then profile {profile.name!r}: move those keys there")
 
 
 def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -> Tuple[List[Profile], List[Profile]]:
@@ -538,7 +537,7 @@ def plan(files: Files, options: LoginOptions, now: datetime, check_mode: bool) -
     profiles = select(files, options.profiles, now, options.long_term_suffix)
     refresh = [p for p in profiles if needs_session(p, now, options.min_remaining_seconds, options.force)]
     for profile in refresh:
-        conflict = session_conflict(profile, files, options.long_term_suffix) or role_shadow(profile, files)
+        conflict = session_conflict(profile, files, options.long_term_suffix) or role_shadow(profile, files, options.long_term_suffix)
         if conflict:
             raise WorkstationError(conflict + ": nothing was changed")
         if profile.role:

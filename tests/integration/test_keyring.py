@@ -210,7 +210,7 @@ def test_a_failed_rotation_of_a_key_in_the_keyring_never_loses_a_key(in_keyring,
             assert held["aws_access_key_id"] == result["new_access_key_id"] and station.keys()[station.key] == "Active"
             assert (result["key_in_file"], result["other_active_key"]) == (result["new_access_key_id"], station.key)
     if fault == "write":
-        assert "is still in use and active; the new key could not be stored (the keyring" in result["state"] and "KeyringLocked" in result["state"]
+        assert "is still in use and active; the keyring could not store the new key (the keyring" in result["state"] and "KeyringLocked" in result["state"]
     assert secrets_on_disk(station.home, station.secret) == []
 
 

@@ -108,7 +108,8 @@ def test_a_role_under_the_session_profiles_own_name_is_refused_with_where_it_bel
         ws.plan(f, ws.LoginOptions(profiles=["admin"], token_codes={"admin": "246810"}), NOW, check_mode=False)
     assert (f"[profile admin] of {tmp_path / 'config'} holds role_arn: botocore and the aws CLI would use that for profile 'admin' before "
             "the session written for it") in str(error.value)
-    assert str(error.value).endswith(": nothing was changed")
+    assert str(error.value).endswith("a role profile is defined under [profile admin-long-term] (role_arn, source_profile, mfa_serial, ...) and "
+                                     "its session is then profile 'admin': move those keys there: nothing was changed")
 
 
 def test_one_code_serves_the_profiles_of_one_key_and_device_and_is_named_when_missing(tmp_path):
