@@ -24,7 +24,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import user_nam
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     ENV_FILE_KEYS, ROLE_CHAINING_LIMIT, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, code_groups, group_code,
     inherited_values, key_expiration_days, key_findings, parse_expiration, plan, remaining_seconds, role_duration, role_session_name,
-    session_values)
+    select, session_values)
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_remaining
 
 try:
@@ -212,6 +212,29 @@ def drop_session(ini, name: str) -> bool:
     return ini.set(name, {}, remove=present) if present else False
 
 
+def in_plain_text(files: Files, section: str) -> bool:
+    """Whether ``[section]`` of the credentials file holds a long-term key pair in plain text."""
+    held = files.credentials.get(section) or {}
+    return bool(held.get("aws_access_key_id") and held.get("aws_secret_access_key") and not held.get("aws_session_token"))
+
+
+def move_to_keyring(files: Files, sections, check_mode: bool) -> list:
+    """long_term_store keyring: the long-term sections among ``sections`` that hold their key in plain text, each moved
+    into the OS keyring as aws_profile's state migrated moves it (kept there and read back before the file loses it;
+    in check mode, only named). WorkstationError, before any change, when no keyring backend is usable."""
+    try:
+        store = keystore.backend()
+    except keystore.KeystoreError as e:
+        raise WorkstationError(f"long_term_store keyring: {e}") from e
+    moving = [s for s in dict.fromkeys(sections) if s != files.env_path and in_plain_text(files, s)]
+    for section in moving:
+        try:
+            awsfiles.set_profile(files.credentials_path, "credentials", section, {}, [], "migrated", check_mode, store=store)
+        except (ValueError, keystore.KeystoreError) as e:
+            raise WorkstationError(f"long_term_store keyring: [{section}] could not be moved into the keyring: {e}") from e
+    return moving
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -230,8 +253,16 @@ def login_from_params(params: Dict, check_mode: bool, counter) -> dict:
         min_remaining_seconds=params["min_remaining_seconds"], key_expiration_days=params["key_expiration_days"],
         long_term_suffix=params["long_term_suffix"], region=params["region"], session_store=params.get("session_store") or "file")
     credentials_path, config_path = awsfiles.default_paths()
-    files = read_files(params["credentials_file"] or credentials_path, params["config_file"] or config_path, params["env_file"])
-    return login(files, options, Sessions(params["endpoint_url"], counter), utcnow, check_mode)
+    paths = (params["credentials_file"] or credentials_path, params["config_file"] or config_path, params["env_file"])
+    files = read_files(*paths)
+    moved = []
+    if params.get("long_term_store") == "keyring":  # every selected profile's key out of the file first (a role's: its source's)
+        moved = move_to_keyring(files, [p.long_term for p in select(files, options.profiles, utcnow(), options.long_term_suffix)], check_mode)
+        if moved and not check_mode:
+            files = read_files(*paths)
+    result = login(files, options, Sessions(params["endpoint_url"], counter), utcnow, check_mode)
+    result.update(moved_to_keyring=moved, changed=result["changed"] or bool(moved))
+    return result
 
 
 def login_failure(result: dict) -> Optional[str]:

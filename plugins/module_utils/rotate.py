@@ -25,7 +25,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.awssec.mfa.plugins.module_utils import awsfiles, keystore
 from ansible_collections.awssec.mfa.plugins.module_utils.clients import THROTTLING_CODES, Sessions
 from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_code, error_reason
-from ansible_collections.awssec.mfa.plugins.module_utils.login import read_files
+from ansible_collections.awssec.mfa.plugins.module_utils.login import move_to_keyring, read_files
 from ansible_collections.awssec.mfa.plugins.module_utils.records import days_between, key_too_old, user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import WorkstationError, check_names, profile_region, session_state
 
@@ -415,8 +415,9 @@ def rotation_diff(result: dict, old_key: str, check_mode: bool) -> Dict[str, str
 
 def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: Optional[str] = None,
                    session_profile: Optional[str] = None, long_term_suffix: str = "-long-term", backup_file: Optional[str] = None,
-                   region: Optional[str] = None, endpoint_url: Optional[str] = None, counter=None) -> dict:
+                   region: Optional[str] = None, endpoint_url: Optional[str] = None, counter=None, long_term_store: str = "file") -> dict:
     """Rotate the key stored in ``[PROFILE-long-term]``, using the MFA session of ``[PROFILE]`` (or ``session_profile``) for IAM.
+    With ``long_term_store`` keyring a key still in the file is moved into the OS keyring first, and rotated there.
 
     Raises WorkstationError or RotateError (before any change) when the profile, the session or the keys do not allow it.
     """
@@ -424,6 +425,18 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     credentials_path = credentials_path or awsfiles.default_paths()[0]
     files = read_files(credentials_path, awsfiles.default_paths()[1])
     long_term = f"{profile}{long_term_suffix}"
+    moved = move_to_keyring(files, [long_term], check_mode) if long_term_store == "keyring" else []
+    if moved and not check_mode:
+        files = read_files(credentials_path, awsfiles.default_paths()[1])
+    result = _rotate_profile(files, profile, long_term, options, check_mode, now, credentials_path, session_profile, long_term_suffix,
+                             backup_file, region, endpoint_url, counter)
+    result.update(moved_to_keyring=moved, changed=result["changed"] or bool(moved))
+    return result
+
+
+def _rotate_profile(files, profile: str, long_term: str, options: RotateOptions, check_mode: bool, now: datetime, credentials_path: str,
+                    session_profile: Optional[str], long_term_suffix: str, backup_file: Optional[str], region: Optional[str],
+                    endpoint_url: Optional[str], counter) -> dict:
     stored = files.credentials.get(long_term) or {}
     keyring = None
     if stored.get(keystore.MARKER) == "keyring":  # the key is in the OS keyring: the new one goes there, the old one is backed up there

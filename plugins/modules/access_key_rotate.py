@@ -87,6 +87,17 @@ options:
     description: Seconds to wait for the new key to work (IAM is eventually consistent).
     type: int
     default: 60
+  long_term_store:
+    description:
+      - >-
+        Workstation mode - where the key is to be. V(file) - where it is (the credentials file, or the OS keyring for a
+        profile moved there, whose new key then goes there too). V(keyring) - a key still in plain text in the credentials
+        file is first moved into the OS keyring (as M(awssec.mfa.aws_profile)'s O(awssec.mfa.aws_profile#module:state=migrated)
+        moves it; RV(moved_to_keyring)), then rotated there - the new key stored in the keyring, the old one backed up there.
+      - With V(keyring), a missing or unusable keyring backend fails the task before any change or call, naming it.
+    type: str
+    choices: [file, keyring]
+    default: file
 notes:
   - Supports check mode (lists the steps it would take, changes nothing) and diff mode.
   - Workstation mode reads and writes this machine's files; run it on C(localhost).
@@ -117,6 +128,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+moved_to_keyring:
+  description: Workstation mode with O(long_term_store=keyring) - the long-term section moved into the OS keyring first (in check mode, would be).
+  returned: in workstation mode
+  type: list
+  elements: str
+  sample: [prod-long-term]
 rotated:
   description: Whether a new key is now in use.
   returned: always
@@ -215,6 +232,7 @@ ARGUMENT_SPEC = dict(
     extra_keys=dict(type="str", choices=["keep", "deactivate", "delete"], default="keep", no_log=False),
     backup_file=dict(type="path"),
     verify_timeout=dict(type="int", default=60),
+    long_term_store=dict(type="str", choices=["file", "keyring"], default="file"),
 )
 
 
@@ -230,7 +248,7 @@ def rotation(module, counter):
                            module.region, iam_once=once)
     return rotate_profile(p["workstation_profile"], options, module.check_mode, utcnow(), credentials_path=p["credentials_file"],
                           session_profile=p["session_profile"], long_term_suffix=p["long_term_suffix"], backup_file=p["backup_file"],
-                          region=module.region, endpoint_url=p["endpoint_url"], counter=counter)
+                          region=module.region, endpoint_url=p["endpoint_url"], counter=counter, long_term_store=p["long_term_store"])
 
 
 def main():

@@ -86,6 +86,18 @@ options:
     description: What ends the name of a long-term profile.
     type: str
     default: -long-term
+  long_term_store:
+    description:
+      - >-
+        Where the long-term keys are to be. V(file) - where they are (the credentials file, or the OS keyring for a profile
+        already moved there). V(keyring) - the key of every selected profile (a role profile's - its source's) that is still
+        in plain text in the credentials file is first moved into the OS keyring, as M(awssec.mfa.aws_profile)'s
+        O(awssec.mfa.aws_profile#module:state=migrated) moves it (kept there and read back before the file loses it, every
+        other byte kept; RV(moved_to_keyring) names the sections), then the login reads it from there.
+      - With V(keyring), a missing or unusable keyring backend fails the task before any change or call, naming it.
+    type: str
+    choices: [file, keyring]
+    default: file
   session_store:
     description:
       - >-
@@ -259,6 +271,12 @@ credentials_file:
   description: The credentials file read and written.
   returned: always
   type: str
+moved_to_keyring:
+  description: The long-term sections whose key was moved into the OS keyring (in check mode, would be) - O(long_term_store=keyring).
+  returned: always
+  type: list
+  elements: str
+  sample: [prod-long-term]
 api_calls:
   description: AWS requests sent (0 when every session was still valid).
   returned: always
@@ -282,6 +300,7 @@ ARGUMENT_SPEC = dict(
     credentials_file=dict(type="path"),
     config_file=dict(type="path"),
     long_term_suffix=dict(type="str", default="-long-term"),
+    long_term_store=dict(type="str", choices=["file", "keyring"], default="file"),
     session_store=dict(type="str", choices=["file", "credential_process"], default="file"),
     env_file=dict(type="path"),
     key_expiration_days=dict(type="int", no_log=False),

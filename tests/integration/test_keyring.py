@@ -82,6 +82,32 @@ def test_the_roles_set_up_keeps_the_key_in_the_keyring_only_and_logs_in_with_it(
     assert secrets_on_disk(station.home, station.secret) == [] and station.secret not in login.stdout
 
 
+def test_login_and_rotation_with_long_term_store_keyring_move_a_key_still_in_the_file_first(station, keyring_env):
+    """aws_mfa_session's and access_key_rotate's long_term_store keyring (the role's mfa_workstation_long_term_store)."""
+    original = station.credentials.read_text()
+    preview, dummy = station.module("aws_mfa_session", {"profiles": ["prod"], "long_term_store": "keyring", "endpoint_url": station.server.url},
+                                    "--check")
+    assert preview["moved_to_keyring"] == ["prod-long-term"] and preview["changed"] and station.credentials.read_text() == original
+    assert keyring_item(keyring_env, "prod-long-term") is None  # check mode: nothing stored
+
+    login = station.login(profiles="prod", mfa_workstation_long_term_store="keyring", mfa_workstation_token_codes={"prod": CODES["prod"]},
+                          mfa_workstation_rotate="never")
+    got = task(login, "Get the MFA sessions")
+    assert got["moved_to_keyring"] == ["prod-long-term"] and got["profiles"][0]["status"] == "authenticated"
+    assert keyring_item(keyring_env, "prod-long-term") == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret}
+    assert station.section("prod-long-term") == {"mfa_serial": MFA_SERIAL, "awssec_long_term_store": "keyring"}
+
+    # dev's key (the same user's) is still in the file: its rotation, with prod's MFA session, moves it into the keyring first.
+    result, dummy = station.module("access_key_rotate", {"workstation_profile": "dev", "session_profile": "prod", "long_term_store": "keyring",
+                                                         "force": True, "endpoint_url": station.server.url})
+    assert result["moved_to_keyring"] == ["dev-long-term"] and result["rotated"]
+    held = keyring_item(keyring_env, "dev-long-term")
+    assert held["aws_access_key_id"] == result["new_access_key_id"] and station.section("dev-long-term") == {
+        "awssec_long_term_store": "keyring"}
+    assert keyring_item(keyring_env, result["backup_section"]) == {"aws_access_key_id": station.key, "aws_secret_access_key": station.secret}
+    assert secrets_on_disk(station.home, station.secret, held["aws_secret_access_key"]) == []
+
+
 def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(station, tmp_path):
     env = {k: v for k, v in station.env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"  # no Secret Service there
@@ -95,8 +121,13 @@ def test_without_a_keyring_backend_every_keyring_option_fails_before_any_change(
         assert "no usable keyring backend (the keyring library chose keyring.backends.fail.Keyring)" in said, said
         assert "Nothing was written" in said
         assert station.credentials.read_bytes() == original
-    # Sessions through credential_process: refused before any call.
+    # Sessions through credential_process, and keys moved into the keyring at the login or the rotation: refused before any call.
     station.server.reset_counts()
+    for name, arguments in (("aws_mfa_session", {"profiles": ["dev"], "token_code": CODES["dev"]}), ("access_key_rotate", {"workstation_profile": "dev"})):
+        process = module(env, name, dict(arguments, long_term_store="keyring", endpoint_url=station.server.url), check=False)
+        said = " ".join(process.stdout.split())
+        assert process.returncode != 0 and "long_term_store keyring: no usable keyring backend" in said, said
+        assert station.server.requests == 0 and station.credentials.read_bytes() == original
     process = module(env, "aws_mfa_session", {"profiles": ["dev"], "token_code": CODES["dev"], "session_store": "credential_process",
                                               "endpoint_url": station.server.url}, check=False)
     assert process.returncode != 0 and "session_store credential_process: no usable keyring backend" in " ".join(process.stdout.split())

@@ -118,3 +118,25 @@ def test_a_profile_served_by_credential_process_takes_its_session_state_from_the
     ini = awsfiles.IniFile("[prod]\nregion = x\naws_access_key_id = A\naws_session_token = t\n[dev]\naws_session_token = t\n", "/c")
     assert drop_session(ini, "prod") and drop_session(ini, "dev") and not drop_session(ini, "none")
     assert ini.get("prod") == {"region": "x"} and ini.get("dev") is None
+
+
+def test_long_term_store_keyring_moves_only_the_plain_text_keys_of_the_selected_sections_and_a_refusal_changes_nothing(tmp_path, monkeypatch):
+    from ansible_collections.awssec.mfa.plugins.module_utils import login as lg
+
+    path = tmp_path / "credentials"
+    text = TEXT + "[dev-long-term]\nawssec_long_term_store = keyring\n[prod]\naws_access_key_id = ASIA1\naws_secret_access_key = x\naws_session_token = t\n"
+    path.write_text(text)
+    files = lg.read_files(str(path), str(tmp_path / "config"), None)
+    store = Memory()
+    monkeypatch.setattr(keystore, "backend", lambda: store)
+    sections = ["prod-long-term", "dev-long-term", "prod", "prod-long-term"]  # one moved once; one already there; a session
+    assert lg.move_to_keyring(files, sections, check_mode=True) == ["prod-long-term"] and store.items == {} and path.read_text() == text
+    assert lg.move_to_keyring(files, sections, check_mode=False) == ["prod-long-term"]
+    assert keystore.load(store, "prod-long-term") == ("AKIAPROD", "s3cret/prod") and "s3cret/prod" not in path.read_text()
+    assert lg.move_to_keyring(lg.read_files(str(path), str(tmp_path / "config"), None), sections, check_mode=False) == []  # done once
+
+    path.write_text(text)
+    monkeypatch.setattr(keystore, "backend", lambda: Memory(refuse=True))
+    with pytest.raises(ws.WorkstationError, match=r"long_term_store keyring: \[prod-long-term\] could not be moved into the keyring"):
+        lg.move_to_keyring(lg.read_files(str(path), str(tmp_path / "config"), None), sections, check_mode=False)
+    assert path.read_text() == text
