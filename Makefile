@@ -160,10 +160,11 @@ unit: setup
 # The integration tests, one worker per core (each worker has its own moto server): most of their time is
 # ansible-playbook and moto on one core each. TEST_WORKERS=0 runs them in this process, one after the other.
 # A worker that is done takes tests from the other's share (worksteal): the long ones do not end the run alone.
+# This lane is the floor of `make test`: its 20 slowest tests are printed, where to buy time back first.
 TEST_WORKERS ?= auto
 XDIST = -n $(TEST_WORKERS) --dist worksteal
 integration: setup browser java keyring
-	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest $(XDIST) tests/integration
+	ANSIBLE_INJECT_FACT_VARS=False $(BIN)/python -m pytest $(XDIST) --durations=20 tests/integration
 
 # The oldest end's own venv first on PATH, so that the tests' ansible, aws and awssec are its own. Unit tests that run
 # no Ansible code (marked by their imports: tests/support/ansible_free.py) are the same on any end: not run twice; a
