@@ -256,7 +256,8 @@ def login_from_params(params: Dict, check_mode: bool, counter) -> dict:
     paths = (params["credentials_file"] or credentials_path, params["config_file"] or config_path, params["env_file"])
     files = read_files(*paths)
     moved = []
-    if params.get("long_term_store") == "keyring":  # every selected profile's key out of the file first (a role's: its source's)
+    if params.get("long_term_store") == "keyring":  # every selected profile's key out of the file first (a role's: its source's) -
+        plan(files, options, utcnow(), check_mode)  # once every input is known good: a login refused moves nothing
         moved = move_to_keyring(files, [p.long_term for p in select(files, options.profiles, utcnow(), options.long_term_suffix)], check_mode)
         if moved and not check_mode:
             files = read_files(*paths)

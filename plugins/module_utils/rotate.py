@@ -425,11 +425,19 @@ def rotate_profile(profile: str, options: RotateOptions, check_mode: bool, now: 
     credentials_path = credentials_path or awsfiles.default_paths()[0]
     files = read_files(credentials_path, awsfiles.default_paths()[1])
     long_term = f"{profile}{long_term_suffix}"
-    moved = move_to_keyring(files, [long_term], check_mode) if long_term_store == "keyring" else []
+    moved = []
+    if long_term_store == "keyring":  # a rotation its session refuses moves nothing: that refusal comes first, with nothing changed
+        usable = session_state(files.credentials.get(session_profile or profile), now)[0] == "valid"
+        moved = move_to_keyring(files, [long_term] if usable else [], check_mode)
     if moved and not check_mode:
         files = read_files(credentials_path, awsfiles.default_paths()[1])
-    result = _rotate_profile(files, profile, long_term, options, check_mode, now, credentials_path, session_profile, long_term_suffix,
-                             backup_file, region, endpoint_url, counter)
+    try:
+        result = _rotate_profile(files, profile, long_term, options, check_mode, now, credentials_path, session_profile, long_term_suffix,
+                                 backup_file, region, endpoint_url, counter)
+    except (WorkstationError, RotateError) as e:
+        if moved and not check_mode:
+            raise type(e)(f"{e} (the key of [{long_term}] had been moved into the keyring first, and stays there)") from e
+        raise
     result.update(moved_to_keyring=moved, changed=result["changed"] or bool(moved))
     return result
 

@@ -140,3 +140,29 @@ def test_long_term_store_keyring_moves_only_the_plain_text_keys_of_the_selected_
     with pytest.raises(ws.WorkstationError, match=r"long_term_store keyring: \[prod-long-term\] could not be moved into the keyring"):
         lg.move_to_keyring(lg.read_files(str(path), str(tmp_path / "config"), None), sections, check_mode=False)
     assert path.read_text() == text
+
+
+def test_a_rotation_refused_for_want_of_a_session_moves_no_key_into_the_keyring(tmp_path, monkeypatch):
+    path = tmp_path / "credentials"
+    path.write_text(TEXT)
+    store = Memory()
+    monkeypatch.setattr(keystore, "backend", lambda: store)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    with pytest.raises(ws.WorkstationError, match=r"no valid MFA session in \[prod\]"):
+        rotate_profile("prod", RotateOptions(force=True), False, NOW, credentials_path=str(path), long_term_store="keyring")
+    assert path.read_text() == TEXT and store.items == {}
+
+
+def test_a_login_refused_for_its_input_moves_no_key_into_the_keyring(tmp_path, monkeypatch):
+    from ansible_collections.awssec.mfa.plugins.modules.aws_mfa_session import ARGUMENT_SPEC
+    from ansible_collections.awssec.mfa.plugins.module_utils import login as lg
+
+    path = tmp_path / "credentials"
+    path.write_text(TEXT)
+    store = Memory()
+    monkeypatch.setattr(keystore, "backend", lambda: store)
+    params = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+    params.update(profiles=["prod"], token_code="12345", long_term_store="keyring", credentials_file=str(path), config_file=str(tmp_path / "config"))
+    with pytest.raises(ws.WorkstationError, match="must be 6 digits"):
+        lg.login_from_params(params, False, None)
+    assert path.read_text() == TEXT and store.items == {}
