@@ -24,7 +24,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.records import user_nam
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     ENV_FILE_KEYS, ROLE_CHAINING_LIMIT, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, code_groups, group_code,
     inherited_values, key_expiration_days, key_findings, parse_expiration, plan, remaining_seconds, role_duration, role_session_name,
-    select, session_values)
+    session_values)
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_remaining
 
 try:
@@ -257,8 +257,8 @@ def login_from_params(params: Dict, check_mode: bool, counter) -> dict:
     files = read_files(*paths)
     moved = []
     if params.get("long_term_store") == "keyring":  # every selected profile's key out of the file first (a role's: its source's) -
-        plan(files, options, utcnow(), check_mode)  # once every input is known good: a login refused moves nothing
-        moved = move_to_keyring(files, [p.long_term for p in select(files, options.profiles, utcnow(), options.long_term_suffix)], check_mode)
+        refresh, valid = plan(files, options, utcnow(), check_mode)  # once every input is known good: a login refused moves nothing
+        moved = move_to_keyring(files, [p.long_term for p in refresh + valid], check_mode)
         if moved and not check_mode:
             files = read_files(*paths)
     result = login(files, options, Sessions(params["endpoint_url"], counter), utcnow, check_mode)
