@@ -23,7 +23,7 @@ from ansible_collections.awssec.mfa.plugins.module_utils.errors import error_rea
 from ansible_collections.awssec.mfa.plugins.module_utils.records import user_name_from_arn
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation import (
     ENV_FILE_KEYS, ROLE_CHAINING_LIMIT, STALE_SESSION_KEYS, Files, LoginOptions, Profile, WorkstationError, code_groups, group_code,
-    inherited_values, key_expiration_days, key_findings, parse_expiration, plan, remaining_seconds, role_duration, role_session_name,
+    holds_key_pair, inherited_values, key_expiration_days, key_findings, parse_expiration, plan, remaining_seconds, role_duration, role_session_name,
     session_values)
 from ansible_collections.awssec.mfa.plugins.module_utils.workstation_render import format_remaining
 
@@ -114,14 +114,14 @@ def _login_group(group: List[Profile], code: str, files: Files, options: LoginOp
     region = options.region or first.region or files.env.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     sts = session_factory(first.access_key_id, first.secret_access_key, None, region).client("sts", once=True)
     chained = len(group) > 1
+    call = "sts:AssumeRole" if not chained and first.role else "sts:GetSessionToken"
     try:
-        if not chained and first.role:
+        if call == "sts:AssumeRole":
             response = sts.assume_role(**_assume_role_request(first, False), SerialNumber=first.mfa_serial, TokenCode=code)
         else:
             duration = options.duration_seconds if any(p.role is None for p in group) else ROLE_CHAINING_LIMIT
             response = sts.get_session_token(DurationSeconds=duration, SerialNumber=first.mfa_serial, TokenCode=code)
     except (BotoCoreError, ClientError) as e:
-        call = "sts:AssumeRole" if not chained and first.role else "sts:GetSessionToken"
         for profile in group:
             yield _result(profile, now(), "failed", error=f"{call} failed for profile {profile.name!r}: {error_reason(e)}"), False
         return
@@ -212,12 +212,6 @@ def drop_session(ini, name: str) -> bool:
     return ini.set(name, {}, remove=present) if present else False
 
 
-def in_plain_text(files: Files, section: str) -> bool:
-    """Whether ``[section]`` of the credentials file holds a long-term key pair in plain text."""
-    held = files.credentials.get(section) or {}
-    return bool(held.get("aws_access_key_id") and held.get("aws_secret_access_key") and not held.get("aws_session_token"))
-
-
 def move_to_keyring(files: Files, sections, check_mode: bool) -> list:
     """long_term_store keyring: the long-term sections among ``sections`` that hold their key in plain text, each moved
     into the OS keyring as aws_profile's state migrated moves it (kept there and read back before the file loses it;
@@ -226,7 +220,7 @@ def move_to_keyring(files: Files, sections, check_mode: bool) -> list:
         store = keystore.backend()
     except keystore.KeystoreError as e:
         raise WorkstationError(f"long_term_store keyring: {e}") from e
-    moving = [s for s in dict.fromkeys(sections) if s != files.env_path and in_plain_text(files, s)]
+    moving = [s for s in dict.fromkeys(sections) if s != files.env_path and holds_key_pair(files.credentials.get(s) or {})]
     for section in moving:
         try:
             awsfiles.set_profile(files.credentials_path, "credentials", section, {}, [], "migrated", check_mode, store=store)

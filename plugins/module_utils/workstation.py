@@ -296,15 +296,18 @@ def served_by_keyring(files: Files, name: str) -> bool:
     return values.get("credential_process", "").strip().startswith(keystore.CREDENTIAL_PROCESS + " ")
 
 
+def holds_key_pair(values: Dict[str, str]) -> bool:
+    """Whether a section's values are a long-term key pair: both keys, and no session token."""
+    return bool(values.get("aws_access_key_id") and values.get("aws_secret_access_key") and not values.get("aws_session_token"))
+
+
 def long_term_values(files: Files, section: str, keys_of: Callable[[str], Tuple[str, str]]) -> Optional[Dict[str, str]]:
     """The credentials file's ``[section]`` when it holds a long-term key pair and no session token (its keys from
     ``keys_of(section)`` when the OS keyring keeps them), else None."""
     values = files.credentials.get(section) or {}
     if values.get(keystore.MARKER) == "keyring" and not values.get("aws_access_key_id") and not values.get("aws_session_token"):
         values = dict(values, **dict(zip(keystore.KEY_OPTIONS, keys_of(section))))
-    if values.get("aws_access_key_id") and values.get("aws_secret_access_key") and not values.get("aws_session_token"):
-        return values
-    return None
+    return values if holds_key_pair(values) else None
 
 
 def role_definition(files: Files, section: str) -> Tuple[Optional[Role], Optional[str]]:
